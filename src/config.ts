@@ -1,0 +1,190 @@
+/**
+ * @module Configuration: `config/default.json`, the file named by `OCNI_CONFIG` merged over it, then
+ * the environment (`OCNI_PORT`, `OCNI_HOST`, `OCNI_DATA_DIR`, `OCNI_PUBLIC_URL`, `COUCHDB_URL`,
+ * `OCNI_LOG_LEVEL`). The result is checked once; a bad configuration is a {@link ConfigError}.
+ */
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import { ConfigError } from './errors.ts';
+
+/** A backend declared in the configuration and picked by kinds' providers. */
+export interface BackendConfig {
+  name: string;
+  type: string;
+  [option: string]: unknown;
+}
+
+/** The whole, checked configuration. */
+export interface Config {
+  host: string;
+  port: number;
+  /** Base URL used in rendered locations; null renders from the request's Host. */
+  publicUrl: string | null;
+  dataDir: string;
+  couchdb: {
+    /** External CouchDB 3.x; null starts the embedded CouchDB-compatible store. */
+    url: string | null;
+    dbPrefix: string;
+    requestTimeoutMs: number;
+  };
+  limits: {
+    bodyBytes: number;
+    itemsPerRequest: number;
+    pageSizeMax: number;
+    pageSizeDefault: number;
+  };
+  log: {
+    level: string;
+    /** null = pretty in a terminal, JSON otherwise. */
+    pretty: boolean | null;
+  };
+  backends: BackendConfig[];
+  defaultProvider: { local: string[]; remote: string[] };
+}
+
+const DEFAULT_CONFIG_URL = new URL('../config/default.json', import.meta.url);
+
+const CONFIG_SCHEMA = {
+  type: 'object',
+  required: ['host', 'port', 'dataDir', 'couchdb', 'limits', 'log', 'backends', 'defaultProvider'],
+  properties: {
+    host: { type: 'string', minLength: 1 },
+    port: { type: 'integer', minimum: 0, maximum: 65535 },
+    publicUrl: { type: ['string', 'null'], pattern: '^https?://[^/]+' },
+    dataDir: { type: 'string', minLength: 1 },
+    couchdb: {
+      type: 'object',
+      required: ['dbPrefix', 'requestTimeoutMs'],
+      properties: {
+        url: { type: ['string', 'null'], pattern: '^https?://' },
+        dbPrefix: { type: 'string', pattern: '^[a-z][a-z0-9_$()+/-]*$' },
+        requestTimeoutMs: { type: 'integer', minimum: 100 },
+      },
+    },
+    limits: {
+      type: 'object',
+      properties: {
+        bodyBytes: { type: 'integer', minimum: 1024 },
+        itemsPerRequest: { type: 'integer', minimum: 1 },
+        pageSizeMax: { type: 'integer', minimum: 1 },
+        pageSizeDefault: { type: 'integer', minimum: 1 },
+      },
+    },
+    log: {
+      type: 'object',
+      properties: {
+        level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+        pretty: { type: ['boolean', 'null'] },
+      },
+    },
+    backends: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'type'],
+        properties: { name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }, type: { type: 'string' } },
+      },
+    },
+    defaultProvider: {
+      type: 'object',
+      required: ['local', 'remote'],
+      properties: {
+        local: { type: 'array', items: { type: 'string' } },
+        remote: { type: 'array', items: { type: 'string' } },
+      },
+    },
+  },
+} as const;
+
+type Json = { [key: string]: unknown };
+
+function isPlainObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Deep-merges `over` into `base`: objects merge key by key, everything else (arrays too) replaces. */
+export function mergeConfig(base: Json, over: Json): Json {
+  const out: Json = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key];
+    out[key] = isPlainObject(current) && isPlainObject(value) ? mergeConfig(current, value) : value;
+  }
+  return out;
+}
+
+function readJsonFile(path: string | URL, what: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read ${what} ${String(path)}: ${(err as Error).message}`, err);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${what} ${String(path)} is not valid JSON: ${(err as Error).message}`, err);
+  }
+  if (!isPlainObject(parsed)) throw new ConfigError(`${what} ${String(path)} must hold a JSON object`);
+  return parsed;
+}
+
+function envPort(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65535) {
+    throw new ConfigError(`OCNI_PORT must be a port number from 0 to 65535, got "${value}"`);
+  }
+  return Number(value);
+}
+
+/**
+ * Builds the configuration from the default file, an optional override file and the environment.
+ *
+ * @param env - the environment to read (defaults to `process.env`)
+ * @param overrides - extra settings merged last (used by tests)
+ * @throws ConfigError when a file is unreadable or the result breaks the configuration schema
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Json = {}): Config {
+  let merged = readJsonFile(DEFAULT_CONFIG_URL, 'default configuration');
+  if (env.OCNI_CONFIG) merged = mergeConfig(merged, readJsonFile(env.OCNI_CONFIG, 'OCNI_CONFIG file'));
+  const fromEnv: Json = {};
+  if (env.OCNI_PORT !== undefined && env.OCNI_PORT !== '') fromEnv.port = envPort(env.OCNI_PORT);
+  if (env.OCNI_HOST) fromEnv.host = env.OCNI_HOST;
+  if (env.OCNI_DATA_DIR) fromEnv.dataDir = env.OCNI_DATA_DIR;
+  if (env.OCNI_PUBLIC_URL) fromEnv.publicUrl = env.OCNI_PUBLIC_URL;
+  if (env.COUCHDB_URL) fromEnv.couchdb = { url: env.COUCHDB_URL };
+  if (env.OCNI_LOG_LEVEL) fromEnv.log = { level: env.OCNI_LOG_LEVEL };
+  merged = mergeConfig(mergeConfig(merged, fromEnv), overrides);
+
+  const ajv = new Ajv({ allErrors: false, strict: false });
+  const validate = ajv.compile(CONFIG_SCHEMA);
+  if (!validate(merged)) {
+    const first = validate.errors?.[0];
+    const where = first?.instancePath ? first.instancePath.slice(1).replaceAll('/', '.') : '(root)';
+    throw new ConfigError(`configuration ${where} ${first?.message ?? 'is invalid'}`);
+  }
+  const config = merged as unknown as Config;
+  checkProviders(config);
+  return config;
+}
+
+function checkProviders(config: Config): void {
+  const names = new Set<string>();
+  for (const backend of config.backends) {
+    if (names.has(backend.name)) throw new ConfigError(`backend name "${backend.name}" is declared twice`);
+    names.add(backend.name);
+  }
+  for (const name of [...config.defaultProvider.local, ...config.defaultProvider.remote]) {
+    if (!names.has(name)) throw new ConfigError(`defaultProvider names backend "${name}", which is not declared in backends`);
+  }
+}
+
+/** The CouchDB URL with any password replaced, for logs and error messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * @module The Koa application: middleware in order (request log, errors, request type, body
+ * parser), the routes, and the router's 405/`Allow` handling.
+ */
+import Koa from 'koa';
+import Router from '@koa/router';
+import bodyParser from 'koa-bodyparser';
+import { errorMiddleware } from './errors.ts';
+import { requestTypeGuard } from './negotiate.ts';
+import { requestLog } from './request-log.ts';
+import { queryInterfaceRoutes } from './routes/query-interface.ts';
+import type { Services } from './services.ts';
+
+/**
+ * Builds the Koa app over the given services. It opens no port: `app.callback()` serves requests.
+ *
+ * @example
+ * const app = createApp(services);
+ * http.createServer(app.callback()).listen(8090, '127.0.0.1');
+ */
+export function createApp(services: Services): Koa {
+  const app = new Koa({ proxy: false });
+  app.silent = true;
+  app.on('error', (err: unknown) => services.logger.error({ err }, 'unexpected error'));
+
+  const limit = services.config.limits.bodyBytes;
+  app.use(requestLog(services.logger, `ocni/${services.version} OCCI/1.2`));
+  app.use(errorMiddleware());
+  app.use(requestTypeGuard());
+  app.use(
+    bodyParser({
+      enableTypes: ['json'],
+      extendTypes: { json: ['application/occi+json', 'application/json'] },
+      jsonLimit: `${limit}b`,
+      strict: true,
+      // Let the error middleware answer: the default handler would answer plain text.
+      onerror: (err) => {
+        throw err;
+      },
+    }),
+  );
+
+  const router = new Router();
+  queryInterfaceRoutes(router, services);
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}

@@ -1,0 +1,128 @@
+/**
+ * @module The one place where errors become HTTP: the code → status table and the error middleware
+ * that renders every failure as a problem document (RFC 9457, `application/problem+json`), or as
+ * plain text for clients that accept only text.
+ */
+import { STATUS_CODES } from 'node:http';
+import type { Context, Next } from 'koa';
+import { isOcciError, OcciError, type FieldProblem, type OcciErrorCode } from '../errors.ts';
+
+/** HTTP status of every domain error code. */
+export const STATUS_OF: Record<OcciErrorCode, number> = {
+  'bad-request': 400,
+  validation: 400,
+  parse: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  'not-found': 404,
+  'method-not-allowed': 405,
+  'not-acceptable': 406,
+  conflict: 409,
+  'precondition-failed': 412,
+  'payload-too-large': 413,
+  'unsupported-media-type': 415,
+  'not-implemented': 501,
+  'backend-failed': 502,
+  'store-unavailable': 503,
+  'backend-unavailable': 503,
+  'backend-timeout': 504,
+  config: 500,
+};
+
+/** Seconds a client should wait before retrying when the store or a backend is unavailable. */
+const RETRY_AFTER_SECONDS = 5;
+
+interface HttpLikeError {
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+  message?: string;
+  type?: string;
+  body?: unknown;
+}
+
+/** Turns what a body parser throws (a JSON syntax error, an oversized body) into a domain error. */
+function fromHttpError(err: HttpLikeError): OcciError | undefined {
+  const status = err.status ?? err.statusCode;
+  if (status === 413 || err.type === 'entity.too.large') return new OcciError('payload-too-large', 'the request body is larger than the configured limit');
+  if (status === 415) return new OcciError('unsupported-media-type', err.message ?? 'unsupported request body type');
+  if (status === 400 && typeof err.body === 'string') {
+    return new OcciError('parse', `malformed JSON: ${err.message ?? 'cannot parse'}${positionHint(err.message ?? '', err.body)}`, { problems: [{ pointer: '/', message: 'is not well-formed JSON' }] });
+  }
+  if (status === 400 && err.message?.includes('only supports object and array')) {
+    return new OcciError('validation', 'the request body must be a JSON object', { problems: [{ pointer: '/', message: 'must be an object' }] });
+  }
+  if (status !== undefined && status >= 400 && status < 500 && err.expose) return new OcciError('bad-request', err.message ?? 'bad request');
+  return undefined;
+}
+
+/** "(line 3, column 7)" for JSON.parse messages that give a character position. */
+function positionHint(message: string, body: string): string {
+  const match = /position (\d+)/.exec(message);
+  if (!match) return '';
+  const position = Number(match[1]);
+  const before = body.slice(0, position);
+  const line = before.split('\n').length;
+  const column = position - before.lastIndexOf('\n');
+  return ` (line ${line}, column ${column})`;
+}
+
+/** The body of a problem document. */
+export interface ProblemDocument {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  errors?: { pointer: string; detail: string }[];
+}
+
+/** Builds the problem document of an error. */
+export function problemOf(error: OcciError, status: number): ProblemDocument {
+  const doc: ProblemDocument = {
+    type: `urn:ocni:problem:${error.code}`,
+    title: STATUS_CODES[status] ?? 'Error',
+    status,
+    detail: error.message,
+    code: error.code,
+  };
+  if (error.problems.length > 0) doc.errors = error.problems.map((p: FieldProblem) => ({ pointer: p.pointer, detail: p.message }));
+  return doc;
+}
+
+/**
+ * The error middleware, registered first: every error below it becomes a response with the right
+ * status and a body that says what is wrong and where. Unexpected errors are logged and answered
+ * with a generic 500 that leaks nothing.
+ */
+export function errorMiddleware() {
+  return async function renderErrors(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+      if (ctx.status === 405 && ctx.body === undefined) {
+        throw new OcciError('method-not-allowed', `${ctx.method} is not allowed on ${ctx.path}; allowed: ${ctx.response.get('Allow')}`);
+      }
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new OcciError('not-found', `nothing is at ${ctx.path}`);
+      }
+    } catch (thrown) {
+      let error = isOcciError(thrown) ? thrown : fromHttpError(thrown as HttpLikeError);
+      if (!error) {
+        ctx.app.emit('error', thrown, ctx);
+        error = new OcciError('config', 'internal server error; the details are in the server log');
+      }
+      const status = STATUS_OF[error.code];
+      if (status >= 500 && isOcciError(thrown)) ctx.state.log?.warn({ err: thrown }, 'request failed');
+      if (status === 503) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
+      ctx.status = status;
+      const doc = problemOf(error, status);
+      if (ctx.accepts('application/problem+json', 'application/json', 'application/occi+json', 'text/plain') === 'text/plain') {
+        ctx.type = 'text/plain';
+        ctx.body = [`${status} ${doc.title}: ${doc.detail}`, ...(doc.errors ?? []).map((e) => `${e.pointer}: ${e.detail}`)].join('\n') + '\n';
+      } else {
+        ctx.type = 'application/problem+json';
+        ctx.body = doc;
+      }
+    }
+  };
+}

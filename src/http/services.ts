@@ -1,0 +1,16 @@
+/**
+ * @module What the HTTP layer is given to work with: configuration, logger and the domain services.
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { CategoryManager } from '../registry/category-manager.ts';
+import type { EntityStore } from '../store/entity-store.ts';
+
+/** The services behind the routes. */
+export interface Services {
+  config: Config;
+  logger: Logger;
+  categories: CategoryManager;
+  entities: EntityStore;
+  version: string;
+}

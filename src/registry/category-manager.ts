@@ -1,0 +1,250 @@
+/**
+ * @module The category manager: adds, changes and removes runtime kinds, mixins, actions and kinds'
+ * providers. Every change is checked whole against the registry (DESIGN §4), written all or nothing,
+ * then applied to the in-memory registry; other processes learn of it through the changes feed.
+ */
+import { categoryId, type Category, type Kind, type Provider } from '../model/category.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldProblem } from '../errors.ts';
+import type { ParsedCategories, ParsedCategory } from '../render/occi-json/categories.ts';
+import { checkCategories, StagedCategories, type RuleFindings } from './category-rules.ts';
+import type { CategoryEvent, CategoryPersistence, CategoryWrite, EntityIndex } from './persistence.ts';
+import type { CategoryRegistry } from './registry.ts';
+
+/** A kind's new provider, as read from `PUT /-/ {"providers": [...]}`. */
+export interface ProviderUpdate {
+  kindId: string;
+  provider: Partial<Provider>;
+  pointer: string;
+}
+
+/** A category named for deletion. */
+export interface CategoryRef {
+  id: string;
+  pointer: string;
+}
+
+/** Raised to the caller as 400 or 409, with every problem found. */
+function raise(findings: RuleFindings): void {
+  if (findings.conflicts.length > 0) {
+    const first = findings.conflicts[0]!;
+    throw new ConflictError(`${first.pointer}: ${first.message}`, [...findings.conflicts, ...findings.invalid]);
+  }
+  if (findings.invalid.length > 0) {
+    const first = findings.invalid[0]!;
+    throw new ValidationError(`${first.pointer}: ${first.message}`, findings.invalid);
+  }
+}
+
+/** Applies one stored change to the registry; returns true when it changed anything. */
+export function applyEvent(registry: CategoryRegistry, event: CategoryEvent): boolean {
+  switch (event.type) {
+    case 'category':
+      return registry.putStored(event.category, event.rev);
+    case 'category-deleted':
+      return registry.removeStored(event.id);
+    case 'provider':
+      return registry.putProvider(event.kindId, event.provider, event.rev);
+    case 'provider-deleted':
+      return registry.removeProvider(event.kindId);
+  }
+}
+
+/** Options of the category manager. */
+export interface CategoryManagerOptions {
+  registry: CategoryRegistry;
+  persistence: CategoryPersistence;
+  entities: EntityIndex;
+  /** The configured backend names a provider may use. */
+  backendNames: ReadonlySet<string>;
+  onFeedError?: (err: unknown) => void;
+  onFeedChange?: (event: CategoryEvent) => void;
+}
+
+/** Runtime category CRUD on top of the registry and its persistence. */
+export class CategoryManager {
+  readonly registry: CategoryRegistry;
+  readonly #persistence: CategoryPersistence;
+  readonly #entities: EntityIndex;
+  readonly #backendNames: ReadonlySet<string>;
+  readonly #options: CategoryManagerOptions;
+
+  constructor(options: CategoryManagerOptions) {
+    this.registry = options.registry;
+    this.#persistence = options.persistence;
+    this.#entities = options.entities;
+    this.#backendNames = options.backendNames;
+    this.#options = options;
+  }
+
+  /** Loads the stored categories into the registry and starts following the changes feed. */
+  async start(): Promise<void> {
+    const { events, since } = await this.#persistence.load();
+    for (const event of events) applyEvent(this.registry, event);
+    this.#persistence.follow(
+      since,
+      (event) => {
+        if (applyEvent(this.registry, event)) this.#options.onFeedChange?.(event);
+      },
+      (err) => this.#options.onFeedError?.(err),
+    );
+  }
+
+  /** Stops following the changes feed. */
+  stop(): void {
+    this.#persistence.stop();
+  }
+
+  /**
+   * Adds categories (POST /-/).
+   *
+   * @throws ValidationError (400), ConflictError (409)
+   */
+  async add(parsed: ParsedCategories): Promise<Category[]> {
+    const entries = [...parsed.actions, ...parsed.kinds, ...parsed.mixins];
+    const staged = new StagedCategories(this.registry);
+    raise(checkCategories(entries, staged, true));
+    await this.#assertLocationsFree(entries);
+    const writes: CategoryWrite[] = [];
+    for (const { category } of entries) {
+      const { provider, ...plain } = category as Kind;
+      writes.push({ op: 'put-category', category: plain });
+      if (category.class !== 'action' && category.location) writes.push({ op: 'claim-location', location: category.location, owner: categoryId(category) });
+    }
+    for (const { category, pointer } of parsed.kinds) {
+      if (category.provider) {
+        const kindId = categoryId(category);
+        writes.push({ op: 'put-provider', kindId, provider: this.#checkedProvider(category.provider, this.registry.provider(kindId), `${pointer}/provider`) });
+      }
+    }
+    await this.#commit(writes);
+    return entries.map((e) => this.registry.get(categoryId(e.category)) ?? e.category);
+  }
+
+  /**
+   * Replaces the given members of existing categories and sets kinds' providers (PUT /-/).
+   *
+   * @throws NotFoundError (404), ForbiddenError (403), ValidationError (400), ConflictError (409)
+   */
+  async update(parsed: ParsedCategories, providers: ProviderUpdate[]): Promise<{ categories: Category[]; providers: string[] }> {
+    const entries: ParsedCategory[] = [];
+    const invalid: FieldProblem[] = [];
+    for (const entry of [...parsed.actions, ...parsed.kinds, ...parsed.mixins]) {
+      const id = categoryId(entry.category);
+      const current = this.registry.get(id);
+      if (!current) throw new NotFoundError(`${entry.pointer}: category "${id}" does not exist`);
+      if (this.registry.isBuiltin(id)) throw new ForbiddenError(`${entry.pointer}: "${id}" is a built-in category and cannot be changed`);
+      if (current.class !== entry.category.class) throw new ValidationError(`${entry.pointer}: "${id}" is a ${current.class}, not a ${entry.category.class}`, [{ pointer: entry.pointer, message: `is a ${current.class}` }]);
+      const merged = mergeGiven(current, entry);
+      if (current.class !== 'action' && merged.class !== 'action' && merged.location !== current.location) {
+        invalid.push({ pointer: `${entry.pointer}/location`, message: `a location cannot be changed (it is "${current.location}")` });
+      }
+      entries.push({ ...entry, category: merged });
+    }
+    const staged = new StagedCategories(this.registry);
+    const findings = checkCategories(entries, staged, false);
+    findings.invalid.unshift(...invalid);
+    raise(findings);
+
+    const writes: CategoryWrite[] = entries.map(({ category }) => {
+      const id = categoryId(category);
+      const before = this.registry.get(id)!;
+      return { op: 'put-category', category, rev: this.registry.revision(id)!, before };
+    });
+    for (const update of providers) {
+      const kind = this.registry.get(update.kindId);
+      if (!kind) throw new NotFoundError(`${update.pointer}: kind "${update.kindId}" does not exist`);
+      if (kind.class !== 'kind') throw new ValidationError(`${update.pointer}: only kinds have providers, "${update.kindId}" is a ${kind.class}`, [{ pointer: update.pointer, message: 'is not a kind' }]);
+      const stored = this.registry.storedProvider(update.kindId);
+      const provider = this.#checkedProvider(update.provider, this.registry.provider(update.kindId), `${update.pointer}/provider`);
+      writes.push({ op: 'put-provider', kindId: update.kindId, provider, ...(stored ? { rev: stored.rev, before: stored.value } : {}) });
+    }
+    await this.#commit(writes);
+    return { categories: entries.map((e) => this.registry.get(categoryId(e.category))!), providers: providers.map((p) => p.kindId) };
+  }
+
+  /**
+   * Removes categories (DELETE /-/). A kind that still has entities is refused unless `cascade`;
+   * a removed mixin is dissociated from every entity.
+   *
+   * @throws NotFoundError (404), ForbiddenError (403), ConflictError (409)
+   */
+  async remove(refs: CategoryRef[], options: { cascade: boolean }): Promise<Category[]> {
+    const ids = new Set(refs.map((r) => r.id));
+    const targets: Category[] = [];
+    for (const ref of refs) {
+      const category = this.registry.get(ref.id);
+      if (!category) throw new NotFoundError(`${ref.pointer}: category "${ref.id}" does not exist`);
+      if (this.registry.isBuiltin(ref.id)) throw new ForbiddenError(`${ref.pointer}: "${ref.id}" is a built-in category and cannot be deleted`);
+      const users = this.registry.referrers(ref.id).filter((c) => !ids.has(categoryId(c)));
+      if (users.length > 0) {
+        throw new ConflictError(`${ref.pointer}: "${ref.id}" is still used by ${users.map(categoryId).join(', ')}; delete or change those first`, [{ pointer: ref.pointer, message: 'is still referenced' }]);
+      }
+      targets.push(category);
+    }
+    const kinds = targets.filter((c) => c.class === 'kind').map(categoryId);
+    if (kinds.length > 0 && !options.cascade && (await this.#entities.anyOfKinds(kinds))) {
+      throw new ConflictError(`a kind to delete still has entities; delete them first or repeat the request with ?cascade=true`);
+    }
+    const writes: CategoryWrite[] = [];
+    for (const category of targets) {
+      const id = categoryId(category);
+      writes.push({ op: 'delete-category', category, rev: this.registry.revision(id)! });
+      if (category.class !== 'action') writes.push({ op: 'release-location', location: category.location!, owner: id });
+      const stored = category.class === 'kind' ? this.registry.storedProvider(id) : undefined;
+      if (stored) writes.push({ op: 'delete-provider', kindId: id, rev: stored.rev, before: stored.value });
+    }
+    // Entities of a cascaded kind go first: if that fails, the kind is still there to describe them.
+    for (const kindId of kinds) if (options.cascade) await this.#entities.deleteOfKind(kindId);
+    await this.#commit(writes);
+    // A mixin's associations are cleaned after it is gone, so no new association can race in.
+    for (const category of targets) if (category.class === 'mixin') await this.#entities.dissociateEverywhere(categoryId(category));
+    return targets;
+  }
+
+  async #commit(writes: CategoryWrite[]): Promise<void> {
+    const revs = await this.#persistence.commit(writes);
+    for (const write of writes) {
+      if (write.op === 'put-category') {
+        const rev = revs.get(`category:${categoryId(write.category)}`);
+        if (rev) applyEvent(this.registry, { type: 'category', category: write.category, rev });
+      } else if (write.op === 'delete-category') applyEvent(this.registry, { type: 'category-deleted', id: categoryId(write.category) });
+      else if (write.op === 'put-provider') {
+        const rev = revs.get(`provider:${write.kindId}`);
+        if (rev) applyEvent(this.registry, { type: 'provider', kindId: write.kindId, provider: write.provider, rev });
+      } else if (write.op === 'delete-provider') applyEvent(this.registry, { type: 'provider-deleted', kindId: write.kindId });
+    }
+  }
+
+  async #assertLocationsFree(entries: ParsedCategory[]): Promise<void> {
+    for (const { category, pointer } of entries) {
+      if (category.class === 'action' || !category.location) continue;
+      if (await this.#entities.anyBelow(category.location)) {
+        throw new ConflictError(`${pointer}/location: entities already live under "${category.location}"`, [{ pointer: `${pointer}/location`, message: 'collides with existing entities' }]);
+      }
+    }
+  }
+
+  #checkedProvider(given: Partial<Provider>, current: Provider, pointer: string): Provider {
+    const provider: Provider = { local: given.local ?? current.local, remote: given.remote ?? current.remote };
+    const problems: FieldProblem[] = [];
+    for (const side of ['local', 'remote'] as const) {
+      provider[side].forEach((name, i) => {
+        if (!this.#backendNames.has(name)) problems.push({ pointer: `${pointer}/${side}/${i}`, message: `backend "${name}" is not configured (configured: ${[...this.#backendNames].join(', ')})` });
+      });
+    }
+    if (provider.local.length + provider.remote.length === 0) problems.push({ pointer, message: 'a provider must name at least one backend' });
+    if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer}: ${problems[0]!.message}`, problems);
+    return provider;
+  }
+}
+
+/** The current category with the members the request gave replaced (PUT /-/ semantics). */
+function mergeGiven(current: Category, entry: ParsedCategory): Category {
+  const next = entry.category as unknown as Record<string, unknown>;
+  const out = { ...current } as unknown as Record<string, unknown>;
+  for (const member of ['title', 'attributes', 'parent', 'actions', 'depends', 'applies', 'location']) {
+    if (entry.given.has(member) && member in next) out[member] = next[member];
+  }
+  delete out.provider;
+  return out as unknown as Category;
+}

@@ -1,0 +1,38 @@
+/**
+ * @module What the category manager needs from storage, declared here so that the registry does not
+ * depend on CouchDB: `src/store/` implements these interfaces.
+ */
+import type { Category, Provider } from '../model/category.ts';
+
+/** One document change of a category commit; `before` is the stored value, for compensation. */
+export type CategoryWrite =
+  | { op: 'put-category'; category: Category; rev?: string; before?: Category }
+  | { op: 'delete-category'; category: Category; rev: string }
+  | { op: 'put-provider'; kindId: string; provider: Provider; rev?: string; before?: Provider }
+  | { op: 'delete-provider'; kindId: string; rev: string; before: Provider }
+  | { op: 'claim-location'; location: string; owner: string }
+  | { op: 'release-location'; location: string; owner: string };
+
+/** A change read from storage (initial load or changes feed). */
+export type CategoryEvent =
+  | { type: 'category'; category: Category; rev: string }
+  | { type: 'category-deleted'; id: string }
+  | { type: 'provider'; kindId: string; provider: Provider; rev: string }
+  | { type: 'provider-deleted'; kindId: string };
+
+/** Persistence of runtime categories and providers. */
+export interface CategoryPersistence {
+  load(): Promise<{ events: CategoryEvent[]; since: string }>;
+  follow(since: string, onEvent: (event: CategoryEvent) => void, onError: (err: unknown) => void): void;
+  stop(): void;
+  /** Writes all or nothing; throws ConflictError when another writer got there first. */
+  commit(writes: CategoryWrite[]): Promise<Map<string, string>>;
+}
+
+/** What category changes need to know about, and do to, entities. */
+export interface EntityIndex {
+  anyOfKinds(kindIds: string[]): Promise<boolean>;
+  anyBelow(path: string): Promise<boolean>;
+  deleteOfKind(kindId: string): Promise<number>;
+  dissociateEverywhere(mixinId: string): Promise<number>;
+}

@@ -1,0 +1,213 @@
+/**
+ * @module The category registry: every kind, mixin and action the server knows, built-in and
+ * runtime, with kinds' providers, held in memory and indexed by identifier and location. It does
+ * no I/O: the category manager feeds it from the store and the changes feed.
+ */
+import {
+  categoryId,
+  ENTITY_KIND,
+  type Action,
+  type AttributeDefinitions,
+  type Category,
+  type Kind,
+  type Mixin,
+  type Provider,
+} from '../model/category.ts';
+
+/** A runtime category or provider as stored, with the store's revision. */
+export interface Stored<T> {
+  value: T;
+  rev: string;
+}
+
+/** The revision generation (`3` in `3-abc…`), to ignore changes older than what is held. */
+function generation(rev: string): number {
+  const n = Number.parseInt(rev, 10);
+  return Number.isFinite(n) ? n : 0;
+}
+
+/** All categories, indexed; built-ins are fixed at construction, runtime ones change. */
+export class CategoryRegistry {
+  readonly #builtins = new Map<string, Category>();
+  readonly #runtime = new Map<string, Stored<Category>>();
+  readonly #providers = new Map<string, Stored<Provider>>();
+  #byLocation = new Map<string, string>();
+  #version = 0;
+  readonly #defaultProvider: Provider;
+
+  constructor(builtins: Category[], defaultProvider: Provider) {
+    for (const category of builtins) this.#builtins.set(categoryId(category), { ...category, builtin: true });
+    this.#defaultProvider = defaultProvider;
+    this.#reindex();
+  }
+
+  /** Grows by one on every change; lets callers cache what they derive from the registry. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Looks a category up by identifier (scheme + term). */
+  get(id: string): Category | undefined {
+    return this.#builtins.get(id) ?? this.#runtime.get(id)?.value;
+  }
+
+  /** The stored revision of a runtime category (undefined for built-ins and unknown ids). */
+  revision(id: string): string | undefined {
+    return this.#runtime.get(id)?.rev;
+  }
+
+  has(id: string): boolean {
+    return this.#builtins.has(id) || this.#runtime.has(id);
+  }
+
+  isBuiltin(id: string): boolean {
+    return this.#builtins.has(id);
+  }
+
+  kind(id: string): Kind | undefined {
+    const category = this.get(id);
+    return category?.class === 'kind' ? category : undefined;
+  }
+
+  mixin(id: string): Mixin | undefined {
+    const category = this.get(id);
+    return category?.class === 'mixin' ? category : undefined;
+  }
+
+  action(id: string): Action | undefined {
+    const category = this.get(id);
+    return category?.class === 'action' ? category : undefined;
+  }
+
+  /** Every category: built-ins first, then runtime ones, each in identifier order. */
+  all(): Category[] {
+    const sorted = (categories: Iterable<Category>) => [...categories].sort((a, b) => categoryId(a).localeCompare(categoryId(b)));
+    return [...sorted(this.#builtins.values()), ...sorted([...this.#runtime.values()].map((s) => s.value))];
+  }
+
+  /** The kind or mixin whose location is exactly `path` (which ends in `/`). */
+  byLocation(path: string): Kind | Mixin | undefined {
+    const id = this.#byLocation.get(path);
+    const category = id === undefined ? undefined : this.get(id);
+    return category && category.class !== 'action' ? category : undefined;
+  }
+
+  /** A kind's provider: the stored one, else the configured default. */
+  provider(kindId: string): Provider {
+    return this.#providers.get(kindId)?.value ?? this.#defaultProvider;
+  }
+
+  /** The stored provider record (with revision), if the kind's provider was ever set. */
+  storedProvider(kindId: string): Stored<Provider> | undefined {
+    return this.#providers.get(kindId);
+  }
+
+  /** The kind itself and its ancestors, nearest first, ending at `core#entity`. */
+  lineage(kindId: string): Kind[] {
+    const chain: Kind[] = [];
+    const seen = new Set<string>();
+    let current = this.kind(kindId);
+    while (current && !seen.has(categoryId(current))) {
+      chain.push(current);
+      seen.add(categoryId(current));
+      current = current.parent ? this.kind(current.parent) : undefined;
+    }
+    return chain;
+  }
+
+  /** True when `kindId` is `ancestorId` or descends from it. */
+  descendsFrom(kindId: string, ancestorId: string): boolean {
+    return this.lineage(kindId).some((kind) => categoryId(kind) === ancestorId);
+  }
+
+  /** The kind and every kind that descends from it. */
+  descendants(kindId: string): string[] {
+    return this.all()
+      .filter((c): c is Kind => c.class === 'kind' && this.descendsFrom(categoryId(c), kindId))
+      .map(categoryId);
+  }
+
+  /** Attribute definitions of a kind including inherited ones (a kind's own win over its parents'). */
+  kindAttributes(kindId: string): AttributeDefinitions {
+    const out: AttributeDefinitions = {};
+    for (const kind of this.lineage(kindId).reverse()) Object.assign(out, kind.attributes);
+    return out;
+  }
+
+  /** A mixin with every mixin it depends on, transitively (nearest first). */
+  mixinClosure(mixinId: string): Mixin[] {
+    const out: Mixin[] = [];
+    const seen = new Set<string>();
+    const visit = (id: string) => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      const mixin = this.mixin(id);
+      if (!mixin) return;
+      out.push(mixin);
+      for (const dep of mixin.depends) visit(dep);
+    };
+    visit(mixinId);
+    return out;
+  }
+
+  /** The categories that reference `id` (as parent, depends, applies or action), for safe deletion. */
+  referrers(id: string): Category[] {
+    return this.all().filter((c) => {
+      if (c.class === 'kind') return c.parent === id || c.actions.includes(id);
+      if (c.class === 'mixin') return c.depends.includes(id) || c.applies.includes(id) || c.actions.includes(id);
+      return false;
+    });
+  }
+
+  /** Records a runtime category read from the store; ignored when older than the one held. */
+  putStored(category: Category, rev: string): boolean {
+    const id = categoryId(category);
+    if (this.#builtins.has(id)) return false;
+    const held = this.#runtime.get(id);
+    if (held && (held.rev === rev || generation(held.rev) > generation(rev))) return false;
+    this.#runtime.set(id, { value: category, rev });
+    this.#changed();
+    return true;
+  }
+
+  /** Forgets a runtime category (deleted in the store). */
+  removeStored(id: string): boolean {
+    if (!this.#runtime.delete(id)) return false;
+    this.#changed();
+    return true;
+  }
+
+  /** Records a kind's provider read from the store. */
+  putProvider(kindId: string, provider: Provider, rev: string): boolean {
+    const held = this.#providers.get(kindId);
+    if (held && (held.rev === rev || generation(held.rev) > generation(rev))) return false;
+    this.#providers.set(kindId, { value: provider, rev });
+    this.#version += 1;
+    return true;
+  }
+
+  /** Forgets a kind's provider, which falls back to the default. */
+  removeProvider(kindId: string): boolean {
+    if (!this.#providers.delete(kindId)) return false;
+    this.#version += 1;
+    return true;
+  }
+
+  #changed(): void {
+    this.#version += 1;
+    this.#reindex();
+  }
+
+  #reindex(): void {
+    const byLocation = new Map<string, string>();
+    for (const category of [...this.#builtins.values(), ...[...this.#runtime.values()].map((s) => s.value)]) {
+      if (category.class !== 'action' && category.location) byLocation.set(category.location, categoryId(category));
+    }
+    this.#byLocation = byLocation;
+  }
+}
+
+/** True for the abstract root kind, which has no location and no instances. */
+export function isAbstractKind(id: string): boolean {
+  return id === ENTITY_KIND;
+}

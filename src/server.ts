@@ -1,0 +1,110 @@
+/**
+ * @module Starting and stopping a whole ocni server: store (external CouchDB or the embedded one),
+ * databases and indexes, category registry and changes feed, then the HTTP listener.
+ */
+import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { redactUrl, type Config } from './config.ts';
+import { createApp } from './http/app.ts';
+import { CategoryManager } from './registry/category-manager.ts';
+import { loadBuiltinCategories } from './registry/builtins.ts';
+import { CategoryRegistry } from './registry/registry.ts';
+import { CategoryStore } from './store/category-store.ts';
+import { assertReachable, CouchClient } from './store/couch.ts';
+import { databaseNames, ensureDatabases } from './store/databases.ts';
+import { startEmbeddedStore, type EmbeddedStore } from './store/embedded/server.ts';
+import { EntityStore } from './store/entity-store.ts';
+import type { Services } from './http/services.ts';
+
+/** The package version, for the `Server` header. */
+export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** A running server. */
+export interface RunningServer {
+  /** Base URL the server listens on. */
+  url: string;
+  services: Services;
+  couch: CouchClient;
+  /** Stops accepting, lets in-flight requests finish, stops the changes feed and the embedded store. */
+  close(): Promise<void>;
+}
+
+/** Creates the logger: pretty in a terminal, JSON otherwise (or as configured). */
+export function createLogger(config: Config): Logger {
+  const pretty = config.log.pretty ?? process.stdout.isTTY === true;
+  return pino({
+    level: config.log.level,
+    redact: { paths: ['req.headers.authorization', 'req.headers["x-auth-token"]', 'req.headers["auth-token"]', '*.password', '*.token'], censor: '***' },
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
+  });
+}
+
+/**
+ * Starts a server from a checked configuration.
+ *
+ * @throws ConfigError when the store cannot be reached or started
+ */
+export async function startServer(config: Config, logger: Logger = createLogger(config)): Promise<RunningServer> {
+  let embedded: EmbeddedStore | undefined;
+  let couchUrl = config.couchdb.url;
+  if (!couchUrl) {
+    const dataDir = resolve(config.dataDir);
+    embedded = await startEmbeddedStore({ dataDir: join(dataDir, 'store') });
+    couchUrl = embedded.url;
+    logger.info({ dataDir }, 'embedded CouchDB-compatible store started');
+  }
+  try {
+    const couch = new CouchClient({ url: couchUrl, requestTimeoutMs: config.couchdb.requestTimeoutMs });
+    await assertReachable(couch, redactUrl(couchUrl));
+    const names = databaseNames(config.couchdb.dbPrefix);
+    await ensureDatabases(couch, names);
+
+    const registry = new CategoryRegistry(loadBuiltinCategories(), config.defaultProvider);
+    const entities = new EntityStore(couch, names.entities);
+    const categories = new CategoryManager({
+      registry,
+      persistence: new CategoryStore(couch, names.categories),
+      entities,
+      backendNames: new Set(config.backends.map((b) => b.name)),
+      onFeedError: (err) => logger.warn({ err: (err as Error).message }, 'category changes feed failed; retrying'),
+      onFeedChange: (event) => logger.debug({ event: event.type }, 'category change from the feed'),
+    });
+    await categories.start();
+
+    const services: Services = { config, logger, categories, entities, version: VERSION };
+    const app = createApp(services);
+    const server: Server = createServer(app.callback());
+    server.requestTimeout = 60_000;
+    await new Promise<void>((done, fail) => {
+      server.once('error', fail);
+      server.listen(config.port, config.host, () => done());
+    });
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    logger.info({ url, store: embedded ? 'embedded' : redactUrl(couchUrl), categories: registry.all().length }, 'ocni listening');
+
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      services,
+      couch,
+      close: () => {
+        closing ??= (async () => {
+          await new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeIdleConnections();
+          });
+          categories.stop();
+          await embedded?.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await embedded?.close();
+    throw err;
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * @module Runtime categories, kinds' providers and location claims as CouchDB documents, written
+ * as one unit with compensation, and followed through the changes feed.
+ *
+ * Documents: `category:<id>` holds a category, `provider:<kind id>` a kind's provider, and
+ * `location:<path>` claims a location, so that two processes adding the same location at once
+ * collide in CouchDB instead of both succeeding.
+ */
+import type { Category, Provider } from '../model/category.ts';
+import type { CategoryEvent, CategoryPersistence, CategoryWrite } from '../registry/persistence.ts';
+import { ConflictError } from '../errors.ts';
+import { CouchStatusError, type CouchClient } from './couch.ts';
+
+interface Doc {
+  _id: string;
+  _rev?: string;
+  _deleted?: boolean;
+  type?: string;
+  category?: Category;
+  kind?: string;
+  provider?: Provider;
+  owner?: string;
+}
+
+interface BulkResult {
+  id: string;
+  rev?: string;
+  ok?: boolean;
+  error?: string;
+  reason?: string;
+}
+
+const CATEGORY = 'category:';
+const PROVIDER = 'provider:';
+const LOCATION = 'location:';
+
+function toEvent(doc: Doc | undefined, id: string, deleted: boolean): CategoryEvent | undefined {
+  if (id.startsWith(CATEGORY)) {
+    if (deleted) return { type: 'category-deleted', id: id.slice(CATEGORY.length) };
+    return doc?.category && doc._rev ? { type: 'category', category: doc.category, rev: doc._rev } : undefined;
+  }
+  if (id.startsWith(PROVIDER)) {
+    if (deleted) return { type: 'provider-deleted', kindId: id.slice(PROVIDER.length) };
+    return doc?.provider && doc._rev ? { type: 'provider', kindId: id.slice(PROVIDER.length), provider: doc.provider, rev: doc._rev } : undefined;
+  }
+  return undefined;
+}
+
+/** Reads, writes and follows the categories database. */
+export class CategoryStore implements CategoryPersistence {
+  #stopped = false;
+  #abort: AbortController | undefined;
+
+  constructor(
+    private readonly client: CouchClient,
+    private readonly db: string,
+  ) {}
+
+  /**
+   * Reads every runtime category and provider, once, at start-up, and the sequence to follow from.
+   * The sequence is read first so that a change made during the read is seen again, not lost.
+   */
+  async load(): Promise<{ events: CategoryEvent[]; since: string }> {
+    const info = await this.client.request<{ update_seq: string | number }>({ db: this.db });
+    const events: CategoryEvent[] = [];
+    for (const prefix of [CATEGORY, PROVIDER]) {
+      const page = await this.client.request<{ rows: { id: string; doc?: Doc }[] }>({
+        db: this.db,
+        path: '_all_docs',
+        qs: { include_docs: true, startkey: prefix, endkey: `${prefix}\ufff0` },
+      });
+      for (const row of page.rows) {
+        const event = toEvent(row.doc, row.id, false);
+        if (event) events.push(event);
+      }
+    }
+    return { events, since: String(info.update_seq) };
+  }
+
+  /**
+   * Follows the changes feed from `since`, calling `onEvent` for each category or provider change,
+   * until {@link stop}. Errors are reported to `onError` and retried with a growing delay.
+   */
+  follow(since: string, onEvent: (event: CategoryEvent) => void, onError: (err: unknown) => void, pollMs = 25_000): void {
+    let seq = since;
+    let delay = 250;
+    const loop = async () => {
+      while (!this.#stopped) {
+        this.#abort = new AbortController();
+        try {
+          const page = await this.client.request<{ results: { id: string; deleted?: boolean; doc?: Doc }[]; last_seq: string | number }>({
+            db: this.db,
+            path: '_changes',
+            qs: { feed: 'longpoll', since: seq, include_docs: true, timeout: pollMs },
+            timeoutMs: pollMs + 10_000,
+            signal: this.#abort.signal,
+          });
+          for (const change of page.results) {
+            const event = toEvent(change.doc, change.id, change.deleted === true);
+            if (event) onEvent(event);
+          }
+          seq = String(page.last_seq);
+          delay = 250;
+        } catch (err) {
+          if (this.#stopped) return;
+          onError(err);
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          delay = Math.min(delay * 2, 5000);
+        }
+      }
+    };
+    void loop();
+  }
+
+  /** Stops following the changes feed. */
+  stop(): void {
+    this.#stopped = true;
+    this.#abort?.abort();
+  }
+
+  /**
+   * Writes every change as one unit. CouchDB has no multi-document transaction, so when any write
+   * is refused (another process got there first) the ones that went through are undone and the
+   * whole request fails with a conflict.
+   *
+   * @returns the new revisions by document id
+   * @throws ConflictError when CouchDB refused a write; nothing is left changed
+   */
+  async commit(writes: CategoryWrite[]): Promise<Map<string, string>> {
+    const docs = writes.map(toDoc);
+    await this.#fillClaimRevisions(docs);
+    const results = await this.client.request<BulkResult[]>({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs } });
+    const failed = results.filter((r) => r.error);
+    const revs = new Map(results.filter((r) => r.rev).map((r) => [r.id, r.rev!] as const));
+    if (failed.length === 0) return revs;
+
+    const undo: Doc[] = [];
+    const byId = new Map(results.map((r) => [r.id, r] as const));
+    writes.forEach((write) => {
+      const result = byId.get(toDoc(write)._id);
+      if (!result?.rev || result.error) return;
+      const reverted = compensate(write, result.rev);
+      if (reverted) undo.push(reverted);
+    });
+    if (undo.length > 0) await this.client.request({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs: undo } });
+    const first = failed[0]!;
+    const what = first.id.startsWith(LOCATION)
+      ? `location "${first.id.slice(LOCATION.length)}" was claimed by another category at the same time`
+      : `"${first.id.replace(/^[a-z]+:/, '')}" was changed by another request at the same time`;
+    throw new ConflictError(`${what}; nothing was changed, try again`);
+  }
+
+  /** Location claims are released by deleting them, which needs their current revisions. */
+  async #fillClaimRevisions(docs: Doc[]): Promise<void> {
+    const releases = docs.filter((d) => d._deleted && d._id.startsWith(LOCATION));
+    if (releases.length === 0) return;
+    const found = await this.client.request<{ rows: { key: string; value?: { rev: string; deleted?: boolean } }[] }>({
+      db: this.db,
+      method: 'post',
+      path: '_all_docs',
+      body: { keys: releases.map((d) => d._id) },
+    });
+    const revs = new Map(found.rows.filter((r) => r.value && !r.value.deleted).map((r) => [r.key, r.value!.rev]));
+    for (const doc of releases) {
+      const rev = revs.get(doc._id);
+      if (rev) doc._rev = rev;
+    }
+    // A claim that is already gone needs no release.
+    for (let i = docs.length - 1; i >= 0; i -= 1) {
+      const doc = docs[i]!;
+      if (doc._deleted && doc._id.startsWith(LOCATION) && !doc._rev) docs.splice(i, 1);
+    }
+  }
+
+  /** Looks a location claim up: which category holds the location, if any. */
+  async locationOwner(location: string): Promise<string | undefined> {
+    try {
+      const doc = await this.client.request<Doc>({ db: this.db, path: encodeURIComponent(LOCATION + location) });
+      return doc.owner;
+    } catch (err) {
+      if (err instanceof CouchStatusError && err.statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+}
+
+function toDoc(write: CategoryWrite): Doc {
+  switch (write.op) {
+    case 'put-category':
+      return { _id: CATEGORY + write.category.scheme + write.category.term, ...(write.rev ? { _rev: write.rev } : {}), type: 'category', category: write.category };
+    case 'delete-category':
+      return { _id: CATEGORY + write.category.scheme + write.category.term, _rev: write.rev, _deleted: true };
+    case 'put-provider':
+      return { _id: PROVIDER + write.kindId, ...(write.rev ? { _rev: write.rev } : {}), type: 'provider', kind: write.kindId, provider: write.provider };
+    case 'delete-provider':
+      return { _id: PROVIDER + write.kindId, _rev: write.rev, _deleted: true };
+    case 'claim-location':
+      return { _id: LOCATION + write.location, type: 'location', owner: write.owner };
+    case 'release-location':
+      return { _id: LOCATION + write.location, _deleted: true, type: 'location', owner: write.owner };
+  }
+}
+
+/** The document that undoes a write that went through (at its new revision `rev`). */
+function compensate(write: CategoryWrite, rev: string): Doc | undefined {
+  switch (write.op) {
+    case 'put-category':
+      // A new category is deleted again; an updated one gets its previous body back.
+      return write.before
+        ? { _id: CATEGORY + write.category.scheme + write.category.term, _rev: rev, type: 'category', category: write.before }
+        : { _id: CATEGORY + write.category.scheme + write.category.term, _rev: rev, _deleted: true };
+    case 'delete-category':
+      return { _id: CATEGORY + write.category.scheme + write.category.term, _rev: rev, type: 'category', category: write.category };
+    case 'put-provider':
+      return write.before
+        ? { _id: PROVIDER + write.kindId, _rev: rev, type: 'provider', kind: write.kindId, provider: write.before }
+        : { _id: PROVIDER + write.kindId, _rev: rev, _deleted: true };
+    case 'delete-provider':
+      return { _id: PROVIDER + write.kindId, _rev: rev, type: 'provider', kind: write.kindId, provider: write.before };
+    case 'claim-location':
+      return { _id: LOCATION + write.location, _rev: rev, _deleted: true };
+    case 'release-location':
+      return { _id: LOCATION + write.location, _rev: rev, type: 'location', owner: write.owner };
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * @module The databases ocni keeps, and their indexes, created once at start-up and idempotently:
+ * `<prefix>categories` (runtime categories, providers, location claims) and `<prefix>entities`
+ * (resources and links keyed by location path).
+ */
+import { CouchStatusError, type CouchClient } from './couch.ts';
+
+/** Database names for one prefix. */
+export interface DatabaseNames {
+  categories: string;
+  entities: string;
+}
+
+/** The names of the two databases for a prefix. */
+export function databaseNames(prefix: string): DatabaseNames {
+  return { categories: `${prefix}categories`, entities: `${prefix}entities` };
+}
+
+/** Mango indexes of the entities database: each request path picks one of these. */
+export const ENTITY_INDEXES = [
+  { name: 'kind-id', ddoc: 'ocni-kind-id', fields: ['kind', '_id'] },
+  { name: 'source', ddoc: 'ocni-source', fields: ['source'] },
+  { name: 'target', ddoc: 'ocni-target', fields: ['target'] },
+] as const;
+
+/** The map/reduce design document: mixin membership needs one row per array element, which Mango cannot index. */
+export const ENTITY_DESIGN = {
+  _id: '_design/ocni',
+  language: 'javascript',
+  views: {
+    'by-mixin': {
+      map: 'function (doc) { if (doc.type === "entity" && doc.mixins) { for (var i = 0; i < doc.mixins.length; i++) { emit([doc.mixins[i], doc._id], null); } } }',
+    },
+  },
+};
+
+async function ensureDatabase(client: CouchClient, name: string): Promise<void> {
+  try {
+    await client.request({ db: name, method: 'put' });
+  } catch (err) {
+    // 412 file_exists: created before, by us or another ocni process.
+    if (!(err instanceof CouchStatusError && err.statusCode === 412)) throw err;
+  }
+}
+
+async function ensureDesign(client: CouchClient, db: string, design: typeof ENTITY_DESIGN): Promise<void> {
+  let current: { _rev?: string; views?: unknown } | undefined;
+  try {
+    current = await client.request({ db, path: design._id });
+  } catch (err) {
+    if (!(err instanceof CouchStatusError && err.statusCode === 404)) throw err;
+  }
+  if (current && JSON.stringify(current.views) === JSON.stringify(design.views)) return;
+  try {
+    await client.request({ db, method: 'put', path: design._id, body: current?._rev ? { ...design, _rev: current._rev } : design });
+  } catch (err) {
+    // Another process wrote it at the same moment: theirs is the same definition.
+    if (!(err instanceof CouchStatusError && err.statusCode === 409)) throw err;
+  }
+}
+
+/** Creates the databases, Mango indexes and design documents that are missing. */
+export async function ensureDatabases(client: CouchClient, names: DatabaseNames): Promise<void> {
+  await ensureDatabase(client, names.categories);
+  await ensureDatabase(client, names.entities);
+  for (const index of ENTITY_INDEXES) {
+    await client.request({
+      db: names.entities,
+      method: 'post',
+      path: '_index',
+      body: { index: { fields: index.fields }, name: index.name, ddoc: index.ddoc, type: 'json' },
+    });
+  }
+  await ensureDesign(client, names.entities, ENTITY_DESIGN);
+}
