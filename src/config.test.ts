@@ -1,0 +1,46 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, mergeConfig, redactUrl } from './config.ts';
+import { ConfigError } from './errors.ts';
+
+describe('loadConfig', () => {
+  it('starts from config/default.json: port 8090 on loopback, embedded store under ./data', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 8090, host: '127.0.0.1', dataDir: './data', couchdb: { url: null } });
+  });
+
+  it('lets the environment override the files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ocni-cfg-'));
+    const file = join(dir, 'over.json');
+    writeFileSync(file, JSON.stringify({ port: 9000, limits: { bodyBytes: 4096 } }));
+    const config = loadConfig({ OCNI_CONFIG: file, OCNI_PORT: '9100', OCNI_HOST: '0.0.0.0', OCNI_DATA_DIR: '/var/ocni', COUCHDB_URL: 'http://admin:pw@db:5984' });
+    expect(config.port).toBe(9100);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.dataDir).toBe('/var/ocni');
+    expect(config.couchdb.url).toBe('http://admin:pw@db:5984');
+    expect(config.limits).toMatchObject({ bodyBytes: 4096, itemsPerRequest: 1000 });
+  });
+
+  it('refuses providers that name undeclared backends', () => {
+    expect(() => loadConfig({}, { defaultProvider: { local: ['nope'], remote: [] } })).toThrow(/defaultProvider names backend "nope"/);
+  });
+
+  it('refuses a malformed CouchDB URL and an unreadable file with a ConfigError', () => {
+    expect(() => loadConfig({ COUCHDB_URL: 'couch.local:5984' })).toThrow(ConfigError);
+    expect(() => loadConfig({ OCNI_CONFIG: '/no/such/file.json' })).toThrow(/cannot read OCNI_CONFIG file/);
+  });
+});
+
+describe('mergeConfig', () => {
+  it('merges objects key by key and replaces arrays whole', () => {
+    expect(mergeConfig({ a: { b: 1, c: 2 }, list: [1, 2] }, { a: { c: 3 }, list: [9] })).toEqual({ a: { b: 1, c: 3 }, list: [9] });
+  });
+});
+
+describe('redactUrl', () => {
+  it('hides the password', () => {
+    expect(redactUrl('http://admin:secret@127.0.0.1:5984')).toBe('http://admin:***@127.0.0.1:5984/');
+  });
+});
