@@ -38,6 +38,10 @@ export interface Config {
     /** null = pretty in a terminal, JSON otherwise. */
     pretty: boolean | null;
   };
+  render: {
+    /** Default application/occi+json output: OCCI 1.2, or pyOCNI's shapes for pyOCNI clients. */
+    jsonProfile: 'occi' | 'pyocni';
+  };
   backends: BackendConfig[];
   defaultProvider: { local: string[]; remote: string[] };
 }
@@ -46,7 +50,7 @@ const DEFAULT_CONFIG_URL = new URL('../config/default.json', import.meta.url);
 
 const CONFIG_SCHEMA = {
   type: 'object',
-  required: ['host', 'port', 'dataDir', 'couchdb', 'limits', 'log', 'backends', 'defaultProvider'],
+  required: ['host', 'port', 'dataDir', 'couchdb', 'limits', 'log', 'render', 'backends', 'defaultProvider'],
   properties: {
     host: { type: 'string', minLength: 1 },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -76,6 +80,10 @@ const CONFIG_SCHEMA = {
         level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
         pretty: { type: ['boolean', 'null'] },
       },
+    },
+    render: {
+      type: 'object',
+      properties: { jsonProfile: { enum: ['occi', 'pyocni'] } },
     },
     backends: {
       type: 'array',

@@ -17,6 +17,7 @@ import { databaseNames, ensureDatabases } from './store/databases.ts';
 import { startEmbeddedStore, type EmbeddedStore } from './store/embedded/server.ts';
 import { EntityStore } from './store/entity-store.ts';
 import type { Services } from './http/services.ts';
+import { EntityService } from './backends/entity-service.ts';
 
 /** The package version, for the `Server` header. */
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -73,7 +74,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     });
     await categories.start();
 
-    const services: Services = { config, logger, categories, entities, version: VERSION };
+    const entityService = new EntityService(registry, entities, { itemsPerRequest: config.limits.itemsPerRequest });
+    const services: Services = { config, logger, categories, entities, entityService, version: VERSION };
     const app = createApp(services);
     const server: Server = createServer(app.callback());
     server.requestTimeout = 60_000;

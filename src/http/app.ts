@@ -9,6 +9,7 @@ import { errorMiddleware } from './errors.ts';
 import { requestTypeGuard } from './negotiate.ts';
 import { requestLog } from './request-log.ts';
 import { queryInterfaceRoutes } from './routes/query-interface.ts';
+import { entityRoutes } from './routes/entities.ts';
 import type { Services } from './services.ts';
 
 /**
@@ -42,6 +43,7 @@ export function createApp(services: Services): Koa {
 
   const router = new Router();
   queryInterfaceRoutes(router, services);
+  entityRoutes(router, services);
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -2,6 +2,7 @@
  * @module Content negotiation: which media type a response is rendered in (RFC 9110 `Accept` with
  * q-values), and which request body types are read.
  */
+import Negotiator from 'negotiator';
 import type { Context, Next } from 'koa';
 import { OcciError } from '../errors.ts';
 
@@ -17,7 +18,11 @@ export const REQUEST_TYPES = ['application/occi+json', 'application/json'] as co
  * @throws OcciError `not-acceptable`
  */
 export function negotiate(ctx: Context, offered: readonly string[] = RESPONSE_TYPES): string {
-  const chosen = ctx.accepts(...offered);
+  const accept = ctx.get('Accept');
+  // `profile` picks a JSON shape (see request-context.ts), not a different media type, so it must
+  // not make `application/occi+json; profile=pyocni` unacceptable.
+  const header = accept === '' ? '*/*' : accept.replace(/;\s*profile="?[\w.-]+"?/gi, '');
+  const chosen = new Negotiator({ headers: { accept: header } }).mediaType([...offered]);
   if (typeof chosen !== 'string') {
     throw new OcciError('not-acceptable', `cannot answer in ${ctx.get('Accept')}; available: ${offered.join(', ')}`);
   }

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { CategoryManager } from '../registry/category-manager.ts';
 import type { EntityStore } from '../store/entity-store.ts';
+import type { EntityService } from '../backends/entity-service.ts';
 
 /** The services behind the routes. */
 export interface Services {
@@ -12,5 +13,6 @@ export interface Services {
   logger: Logger;
   categories: CategoryManager;
   entities: EntityStore;
+  entityService: EntityService;
   version: string;
 }

@@ -1,10 +1,14 @@
 /**
- * @module Entities (resources and links) as CouchDB documents keyed by their location path. Every
- * query here goes through an index: the `kind-id` Mango index, the `by-mixin` view, or an `_id`
- * key range.
+ * @module Entities (resources and links) as CouchDB documents keyed by their location path, so
+ * "everything below /a/b/" is a key range. Every query uses an index: the `kind-id` Mango index for
+ * kind collections, the `by-mixin` view for mixin collections, `_id` ranges for paths, and the
+ * `source`/`target` indexes for links.
  */
 import type { AttributeValue } from '../model/category.ts';
-import type { CouchClient } from './couch.ts';
+import type { Entity } from '../model/entity.ts';
+import { ConflictError, NotFoundError, OcciError } from '../errors.ts';
+import { CouchStatusError, type CouchClient } from './couch.ts';
+import { filterSelector, matchesFilter, type EntityFilterPattern } from './entity-filter.ts';
 
 /** An entity as stored: the envelope (`_id` = location path, `_rev` = ETag) and its OCCI data. */
 export interface EntityDoc {
@@ -12,7 +16,6 @@ export interface EntityDoc {
   _rev?: string;
   _deleted?: boolean;
   type: 'entity';
-  entity: 'resource' | 'link';
   kind: string;
   mixins: string[];
   attributes: Record<string, AttributeValue>;
@@ -21,10 +24,55 @@ export interface EntityDoc {
   source?: string;
   target?: string;
   targetKind?: string;
-  owner?: string;
 }
 
-const PAGE = 500;
+/** Which entities a listing covers. */
+export type ListScope = { kinds: string[] } | { mixin: string } | { below: string };
+
+/** A listing request. */
+export interface ListQuery {
+  scope: ListScope;
+  patterns: EntityFilterPattern[];
+  skip: number;
+  limit: number;
+}
+
+interface BulkResult {
+  id: string;
+  rev?: string;
+  error?: string;
+  reason?: string;
+}
+
+const BATCH = 500;
+const KIND_INDEX = ['ocni-kind-id', 'kind-id'];
+const MAX_RETRIES = 25;
+
+/** The document of an entity. */
+export function toDoc(entity: Entity): EntityDoc {
+  const doc: EntityDoc = { _id: entity.location, type: 'entity', kind: entity.kind, mixins: entity.mixins, attributes: entity.attributes };
+  if (entity.rev) doc._rev = entity.rev;
+  for (const member of ['title', 'summary', 'source', 'target', 'targetKind'] as const) if (entity[member] !== undefined) doc[member] = entity[member];
+  return doc;
+}
+
+/** The entity of a document. */
+export function fromDoc(doc: EntityDoc): Entity {
+  const entity: Entity = { location: doc._id, kind: doc.kind, mixins: doc.mixins ?? [], attributes: doc.attributes ?? {} };
+  if (doc._rev) entity.rev = doc._rev;
+  for (const member of ['title', 'summary', 'source', 'target', 'targetKind'] as const) if (doc[member] !== undefined) entity[member] = doc[member];
+  return entity;
+}
+
+/** A single pattern's `_id` condition merges into the index condition instead of replacing it. */
+function idCondition(patterns: EntityFilterPattern[]): Record<string, unknown> {
+  if (patterns.length !== 1) return {};
+  const selector = filterSelector(patterns);
+  return typeof selector._id === 'object' && selector._id !== null ? (selector._id as Record<string, unknown>) : {};
+}
+
+/** What a read-modify-write does: return the new entity, or throw to abandon. */
+export type Mutation = (current: Entity) => Entity | Promise<Entity>;
 
 /** Reads and writes the entities database. */
 export class EntityStore {
@@ -33,6 +81,204 @@ export class EntityStore {
     readonly db: string,
   ) {}
 
+  /** One entity by location, or undefined. */
+  async get(location: string): Promise<Entity | undefined> {
+    try {
+      const doc = await this.client.request<EntityDoc>({ db: this.db, path: encodeURIComponent(location) });
+      return doc.type === 'entity' ? fromDoc(doc) : undefined;
+    } catch (err) {
+      if (err instanceof CouchStatusError && err.statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Several entities by location (one `_all_docs` request by keys). */
+  async getMany(locations: string[]): Promise<Map<string, Entity>> {
+    const out = new Map<string, Entity>();
+    if (locations.length === 0) return out;
+    const page = await this.client.request<{ rows: { key: string; doc?: EntityDoc | null }[] }>({
+      db: this.db,
+      method: 'post',
+      path: '_all_docs',
+      qs: { include_docs: true },
+      body: { keys: [...new Set(locations)] },
+    });
+    for (const row of page.rows) if (row.doc && row.doc.type === 'entity') out.set(row.key, fromDoc(row.doc));
+    return out;
+  }
+
+  /**
+   * Creates entities all or nothing: when any location is taken (or lost to a concurrent writer),
+   * those created are deleted again and the whole request fails.
+   *
+   * @throws ConflictError naming the location that was taken
+   */
+  async createMany(entities: Entity[]): Promise<Entity[]> {
+    const docs = entities.map((e) => {
+      const doc = toDoc(e);
+      delete doc._rev;
+      return doc;
+    });
+    const results = await this.client.request<BulkResult[]>({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs } });
+    const failed = results.find((r) => r.error);
+    if (!failed) return entities.map((e, i) => ({ ...e, rev: results[i]!.rev! }));
+    const undo = results.filter((r) => r.rev && !r.error).map((r) => ({ _id: r.id, _rev: r.rev!, _deleted: true }));
+    if (undo.length > 0) await this.client.request({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs: undo } });
+    if (failed.error === 'conflict') throw new ConflictError(`${failed.id} already exists; nothing was created`);
+    throw new OcciError('bad-request', `${failed.id} could not be stored (${failed.error}: ${failed.reason ?? ''}); nothing was created`);
+  }
+
+  /**
+   * Writes an entity at the revision it was read at.
+   *
+   * @throws ConflictError when another writer changed it meanwhile
+   */
+  async put(entity: Entity): Promise<Entity> {
+    try {
+      const result = await this.client.request<{ rev: string }>({ db: this.db, method: 'put', path: encodeURIComponent(entity.location), body: toDoc(entity) });
+      return { ...entity, rev: result.rev };
+    } catch (err) {
+      if (err instanceof CouchStatusError && err.statusCode === 409) throw new ConflictError(`${entity.location} was changed by another request at the same time`);
+      throw err;
+    }
+  }
+
+  /**
+   * Read-modify-write that never loses a concurrent change: on a conflict the entity is read again
+   * and `mutate` re-applied. With `ifMatch`, the revision must match and there is no retry (412).
+   *
+   * @throws NotFoundError, OcciError `precondition-failed`
+   */
+  async modify(location: string, mutate: Mutation, ifMatch?: string): Promise<{ before: Entity; after: Entity }> {
+    for (let attempt = 0; ; attempt += 1) {
+      const current = await this.get(location);
+      if (!current) throw new NotFoundError(`no entity at ${location}`);
+      if (ifMatch !== undefined && ifMatch !== current.rev) throw new OcciError('precondition-failed', `${location} is at revision ${current.rev ?? '?'}, not ${ifMatch}`);
+      const next = await mutate(current);
+      try {
+        return { before: current, after: await this.put({ ...next, rev: current.rev! }) };
+      } catch (err) {
+        if (!(err instanceof ConflictError) || ifMatch !== undefined || attempt >= MAX_RETRIES) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * (attempt + 1)));
+      }
+    }
+  }
+
+  /** Links whose source or target is one of these locations (the `source` and `target` indexes). */
+  async linksTouching(locations: string[], ends: ('source' | 'target')[] = ['source', 'target']): Promise<Entity[]> {
+    const out = new Map<string, Entity>();
+    if (locations.length === 0) return [];
+    for (const end of ends) {
+      for (let i = 0; i < locations.length; i += BATCH) {
+        const found = await this.client.request<{ docs: EntityDoc[] }>({
+          db: this.db,
+          method: 'post',
+          path: '_find',
+          body: { selector: { [end]: { $in: locations.slice(i, i + BATCH) } }, limit: 10_000, use_index: [`ocni-${end}`, end] },
+        });
+        for (const doc of found.docs) out.set(doc._id, fromDoc(doc));
+      }
+    }
+    return [...out.values()];
+  }
+
+  /** Outgoing links of resources, grouped by source. */
+  async linksFrom(locations: string[]): Promise<Map<string, Entity[]>> {
+    const grouped = new Map<string, Entity[]>();
+    for (const link of await this.linksTouching(locations, ['source'])) {
+      const list = grouped.get(link.source!) ?? [];
+      list.push(link);
+      grouped.set(link.source!, list);
+    }
+    for (const list of grouped.values()) list.sort((a, b) => a.location.localeCompare(b.location));
+    return grouped;
+  }
+
+  /**
+   * Deletes entities and every link that starts or ends at one of them; returns what was deleted.
+   * Entities changed meanwhile are read again and deleted at their new revision.
+   */
+  async deleteWithLinks(entities: Entity[]): Promise<Entity[]> {
+    const doomed = new Map(entities.map((e) => [e.location, e]));
+    for (const link of await this.linksTouching(entities.filter((e) => e.source === undefined).map((e) => e.location))) doomed.set(link.location, link);
+    let pending = [...doomed.values()];
+    for (let attempt = 0; pending.length > 0 && attempt < MAX_RETRIES; attempt += 1) {
+      const results = await this.client.request<BulkResult[]>({
+        db: this.db,
+        method: 'post',
+        path: '_bulk_docs',
+        body: { docs: pending.map((e) => ({ _id: e.location, _rev: e.rev, _deleted: true })) },
+      });
+      const conflicted = results.filter((r) => r.error === 'conflict').map((r) => r.id);
+      if (conflicted.length === 0) break;
+      const fresh = await this.getMany(conflicted);
+      pending = [...fresh.values()];
+    }
+    return [...doomed.values()];
+  }
+
+  /**
+   * Lists the entities of a scope that match the filter, `skip` and `limit` applied in `_id` order.
+   *
+   * @returns the page and whether more follow
+   */
+  async list(query: ListQuery): Promise<{ entities: Entity[]; more: boolean }> {
+    const want = query.skip + query.limit + 1;
+    let docs: EntityDoc[];
+    if ('kinds' in query.scope) {
+      const kind = query.scope.kinds.length === 1 ? query.scope.kinds[0] : { $in: query.scope.kinds };
+      const found = await this.client.request<{ docs: EntityDoc[] }>({
+        db: this.db,
+        method: 'post',
+        path: '_find',
+        body: {
+          // Naming both fields of the kind-id index lets every Mango planner (PouchDB's too) pick it.
+          selector: { ...filterSelector(query.patterns), kind, _id: { $gt: null, ...idCondition(query.patterns) } },
+          sort: [{ kind: 'asc' }, { _id: 'asc' }],
+          skip: query.skip,
+          limit: query.limit + 1,
+          use_index: KIND_INDEX,
+        },
+      });
+      docs = found.docs;
+    } else {
+      docs = await this.#scan(query.scope, query.patterns, want);
+      docs = docs.slice(query.skip);
+    }
+    const more = docs.length > query.limit;
+    return { entities: docs.slice(0, query.limit).map(fromDoc), more };
+  }
+
+  /** Every entity of a scope that matches (for collection-wide operations), bounded by `max`. */
+  async all(scope: ListScope, patterns: EntityFilterPattern[], max: number): Promise<Entity[]> {
+    const { entities, more } = await this.list({ scope, patterns, skip: 0, limit: max });
+    if (more) throw new OcciError('payload-too-large', `the operation would touch more than ${max} entities; narrow it with a filter`);
+    return entities;
+  }
+
+  /** Walks a view or key range in batches, keeping matching entity documents, until `want` are found. */
+  async #scan(scope: { mixin: string } | { below: string }, patterns: EntityFilterPattern[], want: number): Promise<EntityDoc[]> {
+    const out: EntityDoc[] = [];
+    let startkey: unknown = 'mixin' in scope ? [scope.mixin] : scope.below;
+    const endkey: unknown = 'mixin' in scope ? [scope.mixin, {}] : `${scope.below}\ufff0`;
+    let skipFirst = false;
+    for (;;) {
+      const page = await this.client.request<{ rows: { id: string; key: unknown; doc?: EntityDoc }[] }>({
+        db: this.db,
+        path: 'mixin' in scope ? '_design/ocni/_view/by-mixin' : '_all_docs',
+        qs: { startkey, endkey, include_docs: true, limit: BATCH + (skipFirst ? 1 : 0) },
+      });
+      const rows = skipFirst ? page.rows.slice(1) : page.rows;
+      for (const row of rows) {
+        if (row.doc?.type === 'entity' && matchesFilter(row.doc, patterns)) out.push(row.doc);
+        if (out.length >= want) return out;
+      }
+      if (rows.length < BATCH) return out;
+      startkey = rows[rows.length - 1]!.key;
+      skipFirst = true;
+    }
+  }
+
   /** True when at least one entity has one of these kinds (uses the `kind-id` index). */
   async anyOfKinds(kindIds: string[]): Promise<boolean> {
     if (kindIds.length === 0) return false;
@@ -40,7 +286,7 @@ export class EntityStore {
       db: this.db,
       method: 'post',
       path: '_find',
-      body: { selector: { kind: { $in: kindIds } }, fields: ['_id'], limit: 1, use_index: ['ocni-kind-id', 'kind-id'] },
+      body: { selector: { kind: { $in: kindIds }, _id: { $gt: null } }, fields: ['_id'], limit: 1, use_index: KIND_INDEX },
     });
     return found.docs.length > 0;
   }
@@ -48,46 +294,41 @@ export class EntityStore {
   /** True when an entity lives at or below `path` (an `_id` key range, at most one row). */
   async anyBelow(path: string): Promise<boolean> {
     const base = path.endsWith('/') ? path.slice(0, -1) : path;
-    const page = await this.client.request<{ rows: unknown[] }>({
-      db: this.db,
-      path: '_all_docs',
-      qs: { startkey: base, endkey: `${base}/\ufff0`, limit: 1 },
-    });
+    const page = await this.client.request<{ rows: unknown[] }>({ db: this.db, path: '_all_docs', qs: { startkey: base, endkey: `${base}/\ufff0`, limit: 1 } });
     return page.rows.length > 0;
   }
 
-  /** Deletes every entity of a kind, page by page; returns how many were deleted. */
+  /** Deletes every entity of a kind, with their links, batch by batch; returns how many. */
   async deleteOfKind(kindId: string): Promise<number> {
     let total = 0;
     for (;;) {
-      const found = await this.client.request<{ docs: { _id: string; _rev: string }[] }>({
+      const found = await this.client.request<{ docs: EntityDoc[] }>({
         db: this.db,
         method: 'post',
         path: '_find',
-        body: { selector: { kind: kindId }, fields: ['_id', '_rev'], limit: PAGE, use_index: ['ocni-kind-id', 'kind-id'] },
+        body: { selector: { kind: kindId, _id: { $gt: null } }, limit: BATCH, use_index: KIND_INDEX },
       });
       if (found.docs.length === 0) return total;
-      await this.client.request({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs: found.docs.map((d) => ({ ...d, _deleted: true })) } });
-      total += found.docs.length;
+      total += (await this.deleteWithLinks(found.docs.map(fromDoc))).length;
     }
   }
 
   /**
-   * Removes a mixin from every entity that carries it (through the `by-mixin` view), retrying the
-   * documents another writer changed meanwhile; returns how many entities were changed.
+   * Removes a mixin from every entity that carries it (the `by-mixin` view), re-reading documents
+   * another writer changed meanwhile; returns how many were changed.
    */
   async dissociateEverywhere(mixinId: string): Promise<number> {
     let total = 0;
-    for (let attempt = 0; attempt < 20; attempt += 1) {
+    for (let attempt = 0; attempt < 1000; attempt += 1) {
       const rows = await this.client.request<{ rows: { id: string; doc?: EntityDoc }[] }>({
         db: this.db,
         path: '_design/ocni/_view/by-mixin',
-        qs: { startkey: [mixinId], endkey: [mixinId, {}], include_docs: true, limit: PAGE },
+        qs: { startkey: [mixinId], endkey: [mixinId, {}], include_docs: true, limit: BATCH },
       });
       if (rows.rows.length === 0) return total;
       const docs = rows.rows.flatMap((r) => (r.doc ? [{ ...r.doc, mixins: r.doc.mixins.filter((m) => m !== mixinId) }] : []));
-      const results = await this.client.request<{ ok?: boolean }[]>({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs } });
-      total += results.filter((r) => r.ok).length;
+      const results = await this.client.request<BulkResult[]>({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs } });
+      total += results.filter((r) => !r.error).length;
     }
     return total;
   }

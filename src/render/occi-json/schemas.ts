@@ -15,8 +15,8 @@ export type SchemaName =
   | 'category-update'
   | 'category-delete'
   | 'category-filter'
+  | 'entity'
   | 'entity-collection'
-  | 'entity-update'
   | 'action-invocation'
   | 'entity-filter'
   | 'location-list';

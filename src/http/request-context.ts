@@ -1,0 +1,64 @@
+/**
+ * @module Reading what a request says beyond its body: the base URL it addresses, conditional
+ * headers, the JSON profile it asks for, paging and query-string filters.
+ */
+import type { Context } from 'koa';
+import type { Config } from '../config.ts';
+import { OcciError, ValidationError } from '../errors.ts';
+import type { JsonProfile } from '../render/occi-json/entities.ts';
+import type { RequestOrigin } from '../backends/entity-service.ts';
+
+/** The absolute base URL responses render locations with. */
+export function baseUrl(ctx: Context, config: Config): string {
+  return config.publicUrl?.replace(/\/+$/, '') ?? `${ctx.protocol}://${ctx.host}`;
+}
+
+/** The origins that mean this server in link ends and location lists. */
+export function requestOrigin(ctx: Context, config: Config): RequestOrigin {
+  const origins = [`${ctx.protocol}://${ctx.host}`];
+  if (config.publicUrl) origins.push(config.publicUrl.replace(/\/+$/, ''));
+  return { origins };
+}
+
+/** `If-Match`, unquoted; undefined when absent or `*` (any existing entity). */
+export function ifMatch(ctx: Context): string | undefined {
+  const value = ctx.get('If-Match').trim();
+  if (value === '' || value === '*') return undefined;
+  return value.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+}
+
+/** The JSON profile: `Accept: application/occi+json; profile=pyocni` or the configured default. */
+export function jsonProfile(ctx: Context, config: Config): JsonProfile {
+  const accept = ctx.get('Accept');
+  if (/profile="?pyocni"?/i.test(accept)) return 'pyocni';
+  if (/profile="?occi"?/i.test(accept)) return 'occi';
+  return config.render.jsonProfile;
+}
+
+/** One query parameter given at most once. */
+export function queryValue(ctx: Context, name: string): string | undefined {
+  const value = ctx.query[name];
+  if (Array.isArray(value)) throw new ValidationError(`query parameter "${name}" is given more than once`, [{ pointer: `?${name}`, message: 'must be given once' }]);
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** A query parameter that may repeat, as a list. */
+export function queryValues(ctx: Context, name: string): string[] {
+  const value = ctx.query[name];
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/** OCCI 1.2 paging: `page` (from 1) and `number` (items per page; above the limit → 413). */
+export function paging(ctx: Context, config: Config): { page: number; number: number; skip: number } {
+  const read = (name: string, fallback: number) => {
+    const raw = queryValue(ctx, name);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new ValidationError(`?${name} must be a whole number from 1`, [{ pointer: `?${name}`, message: 'must be a whole number from 1' }]);
+    return Number(raw);
+  };
+  const page = read('page', 1);
+  const number = read('number', config.limits.pageSizeDefault);
+  if (number > config.limits.pageSizeMax) throw new OcciError('payload-too-large', `?number may be at most ${config.limits.pageSizeMax}`);
+  return { page, number, skip: (page - 1) * number };
+}

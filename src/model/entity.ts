@@ -1,0 +1,399 @@
+/**
+ * @module Entities (resources and links): building them from client input, checking attributes
+ * against the kind, its parents and the mixins, applying defaults, partial and full updates, and
+ * the actions that currently apply. Pure: categories come through {@link CategoryLookup}.
+ */
+import { categoryId, ENTITY_KIND, LINK_KIND, type Action, type AttributeDefinition, type AttributeDefinitions, type AttributeValue, type Kind, type Mixin } from './category.ts';
+import { checkAttributeValue } from './attribute.ts';
+import { TRANSITIONS, actionEffects } from './state-machines.ts';
+import { ForbiddenError, ValidationError, type FieldProblem } from '../errors.ts';
+
+/** What the entity model needs to know about categories (the registry provides it). */
+export interface CategoryLookup {
+  kind(id: string): Kind | undefined;
+  mixin(id: string): Mixin | undefined;
+  action(id: string): Action | undefined;
+  lineage(kindId: string): Kind[];
+  kindAttributes(kindId: string): AttributeDefinitions;
+  mixinClosure(mixinId: string): Mixin[];
+}
+
+/** An entity in model terms: its identity is its location path. */
+export interface Entity {
+  location: string;
+  kind: string;
+  mixins: string[];
+  /** Flat, by dotted name; core members (id, title, summary, source, target) are kept apart. */
+  attributes: Record<string, AttributeValue>;
+  title?: string;
+  summary?: string;
+  /** Links only: the source resource's path, and the target's path or external URL. */
+  source?: string;
+  target?: string;
+  targetKind?: string;
+  /** Store revision, the ETag. */
+  rev?: string;
+}
+
+/** Client input for an entity, already reduced to model vocabulary (render/ does that). */
+export interface EntityInput {
+  kind?: string;
+  mixins?: string[];
+  /** Raw attributes: flat (OCCI 1.2) or nested (pyOCNI); flattened here with the definitions. */
+  attributes?: Record<string, unknown>;
+  title?: string | null;
+  summary?: string | null;
+  source?: string;
+  target?: string;
+  targetKind?: string;
+}
+
+/** Core attributes clients may send as attributes (text renderings do); they map to members. */
+export const CORE_ATTRIBUTES = ['occi.core.id', 'occi.core.title', 'occi.core.summary', 'occi.core.source', 'occi.core.target', 'occi.core.target.kind', 'occi.core.source.kind'];
+
+/** Longest id accepted. */
+export const MAX_ID_LENGTH = 256;
+const ID = /^[A-Za-z0-9._~!$&'()*+,;=:@%-]+$/;
+
+/** Checks a client-chosen id: one path segment, no `/`, not `.` or `..`, bounded length. */
+export function checkId(id: string): string | undefined {
+  if (id.length === 0 || id.length > MAX_ID_LENGTH) return `must have 1 to ${MAX_ID_LENGTH} characters`;
+  if (id === '.' || id === '..') return 'may not be "." or ".."';
+  if (!ID.test(id)) return "may hold only letters, digits and -._~!$&'()*+,;=:@% (no '/')";
+  return undefined;
+}
+
+/** The id of an entity: the last segment of its location. */
+export function idOf(location: string): string {
+  return location.slice(location.lastIndexOf('/') + 1);
+}
+
+/** Every attribute definition that applies to an entity: kind and parents, then mixins (whose defaults win). */
+export function definitionsFor(lookup: CategoryLookup, kindId: string, mixins: string[]): AttributeDefinitions {
+  const out: AttributeDefinitions = { ...lookup.kindAttributes(kindId) };
+  for (const mixinId of mixins) {
+    for (const mixin of lookup.mixinClosure(mixinId).reverse()) Object.assign(out, mixin.attributes);
+  }
+  for (const name of CORE_ATTRIBUTES) delete out[name];
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Flattens attributes given flat (OCCI 1.2) or nested (pyOCNI) into dotted names. A defined name
+ * takes its value as is (an object-typed attribute keeps its object); other objects are namespaces.
+ */
+export function flattenAttributes(raw: Record<string, unknown>, definitions: AttributeDefinitions, pointer: string): { values: Record<string, unknown>; pointers: Record<string, string> } {
+  const values: Record<string, unknown> = {};
+  const pointers: Record<string, string> = {};
+  const walk = (node: Record<string, unknown>, prefix: string, at: string) => {
+    for (const [key, value] of Object.entries(node)) {
+      const name = prefix ? `${prefix}.${key}` : key;
+      const here = `${at}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+      if (isPlainObject(value) && !definitions[name] && !CORE_ATTRIBUTES.includes(name)) walk(value, name, here);
+      else {
+        values[name] = value;
+        pointers[name] = here;
+      }
+    }
+  };
+  walk(raw, '', pointer);
+  return { values, pointers };
+}
+
+/** Fully flattens a filter's attributes (filters compare scalar values). */
+export function flattenFilterAttributes(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const walk = (node: Record<string, unknown>, prefix: string) => {
+    for (const [key, value] of Object.entries(node)) {
+      const name = prefix ? `${prefix}.${key}` : key;
+      if (isPlainObject(value)) walk(value, name);
+      else out[name] = value;
+    }
+  };
+  walk(raw, '');
+  return out;
+}
+
+function fail(problems: FieldProblem[]): never {
+  const first = problems[0]!;
+  throw new ValidationError(`${first.pointer}: ${first.message}`, problems);
+}
+
+/**
+ * Checks the kind and mixins of an entity: the kind exists and is instantiable, every mixin exists
+ * and applies to the kind.
+ */
+export function checkCategories(lookup: CategoryLookup, kindId: string, mixins: string[], pointer: string, problems: FieldProblem[]): Kind | undefined {
+  const kind = lookup.kind(kindId);
+  if (!kind) {
+    problems.push({ pointer: `${pointer}/kind`, message: `kind "${kindId}" does not exist` });
+    return undefined;
+  }
+  if (kindId === ENTITY_KIND || !kind.location) problems.push({ pointer: `${pointer}/kind`, message: `kind "${kindId}" is abstract and has no instances` });
+  const lineage = lookup.lineage(kindId).map(categoryId);
+  mixins.forEach((mixinId, i) => {
+    const mixin = lookup.mixin(mixinId);
+    if (!mixin) {
+      problems.push({ pointer: `${pointer}/mixins/${i}`, message: `mixin "${mixinId}" does not exist` });
+      return;
+    }
+    if (mixin.applies.length > 0 && !mixin.applies.some((id) => lineage.includes(id))) {
+      problems.push({ pointer: `${pointer}/mixins/${i}`, message: `mixin "${mixinId}" does not apply to ${kindId} (it applies to ${mixin.applies.join(', ')})` });
+    }
+  });
+  return kind;
+}
+
+/** Checks given attribute values against their definitions; `mode` decides the immutability rule. */
+function checkValues(
+  values: Record<string, unknown>,
+  pointers: Record<string, string>,
+  definitions: AttributeDefinitions,
+  problems: FieldProblem[],
+  current?: Record<string, AttributeValue>,
+): { immutable: FieldProblem[] } {
+  const immutable: FieldProblem[] = [];
+  for (const [name, value] of Object.entries(values)) {
+    const pointer = pointers[name] ?? `/attributes/${name}`;
+    const definition: AttributeDefinition | undefined = definitions[name];
+    if (!definition) {
+      problems.push({ pointer, message: `attribute "${name}" is not defined by the kind or its mixins` });
+      continue;
+    }
+    if (value === null) {
+      if (definition.required) problems.push({ pointer, message: `attribute "${name}" is required and cannot be removed` });
+      else if (current && !definition.mutable && name in current) immutable.push({ pointer, message: `attribute "${name}" is immutable` });
+      continue;
+    }
+    const why = checkAttributeValue(value as AttributeValue, definition);
+    if (why) problems.push({ pointer, message: `attribute "${name}" ${why}` });
+    else if (current && !definition.mutable && JSON.stringify(current[name]) !== JSON.stringify(value)) {
+      immutable.push({ pointer, message: `attribute "${name}" is immutable and cannot be changed` });
+    }
+  }
+  return { immutable };
+}
+
+/** Applies defaults to missing attributes, then checks that every required one has a value. */
+function completeAttributes(attributes: Record<string, AttributeValue>, definitions: AttributeDefinitions, pointer: string, problems: FieldProblem[]): void {
+  for (const [name, definition] of Object.entries(definitions)) {
+    if (attributes[name] === undefined && definition.default !== undefined) attributes[name] = structuredClone(definition.default);
+    if (attributes[name] === undefined && definition.required) problems.push({ pointer: `${pointer}/attributes`, message: `attribute "${name}" is required` });
+  }
+}
+
+/** Moves core attributes given as attributes (text renderings) into the entity's members. */
+function liftCore(values: Record<string, unknown>, input: EntityInput): void {
+  const take = (name: string) => {
+    const value = values[name];
+    delete values[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  input.title ??= take('occi.core.title');
+  input.summary ??= take('occi.core.summary');
+  input.source ??= take('occi.core.source');
+  input.target ??= take('occi.core.target');
+  input.targetKind ??= take('occi.core.target.kind');
+  delete values['occi.core.id'];
+  delete values['occi.core.source.kind'];
+}
+
+/**
+ * Builds a new entity at `location` from client input.
+ *
+ * @throws ValidationError listing every problem with its pointer
+ */
+export function buildEntity(lookup: CategoryLookup, location: string, input: EntityInput, pointer: string): Entity {
+  const problems: FieldProblem[] = [];
+  const mixins = [...new Set(input.mixins ?? [])];
+  if (!input.kind) fail([{ pointer: `${pointer}/kind`, message: 'is required' }]);
+  const kind = checkCategories(lookup, input.kind, mixins, pointer, problems);
+  if (!kind) fail(problems);
+  const definitions = definitionsFor(lookup, input.kind, mixins);
+  const { values, pointers } = flattenAttributes(input.attributes ?? {}, definitions, `${pointer}/attributes`);
+  liftCore(values, input);
+  checkValues(values, pointers, definitions, problems);
+  const attributes: Record<string, AttributeValue> = {};
+  for (const [name, value] of Object.entries(values)) if (value !== null) attributes[name] = value as AttributeValue;
+  completeAttributes(attributes, definitions, pointer, problems);
+  const isLink = lookup.lineage(input.kind).some((k) => categoryId(k) === LINK_KIND);
+  if (isLink) {
+    if (!input.source) problems.push({ pointer: `${pointer}/source`, message: 'a link needs a source' });
+    if (!input.target) problems.push({ pointer: `${pointer}/target`, message: 'a link needs a target' });
+  }
+  if (problems.length > 0) fail(problems);
+  const entity: Entity = { location, kind: input.kind, mixins, attributes };
+  if (typeof input.title === 'string') entity.title = input.title;
+  if (typeof input.summary === 'string' && !isLink) entity.summary = input.summary;
+  if (isLink) {
+    entity.source = input.source!;
+    entity.target = input.target!;
+    if (input.targetKind) entity.targetKind = input.targetKind;
+  }
+  return entity;
+}
+
+/** True when the entity's kind is a link kind. */
+export function isLinkKind(lookup: CategoryLookup, kindId: string): boolean {
+  return lookup.lineage(kindId).some((k) => categoryId(k) === LINK_KIND);
+}
+
+/**
+ * A partial update (POST to an entity): given attributes replace, `null` removes, given mixins are
+ * added, title and summary replace. Immutable attributes may not change (403).
+ *
+ * @throws ValidationError (400), ForbiddenError (403)
+ */
+export function applyPartialUpdate(lookup: CategoryLookup, current: Entity, input: EntityInput, pointer: string): Entity {
+  const problems: FieldProblem[] = [];
+  if (input.kind !== undefined && input.kind !== current.kind) fail([{ pointer: `${pointer}/kind`, message: `the kind of an entity cannot change (it is ${current.kind})` }]);
+  const mixins = [...new Set([...current.mixins, ...(input.mixins ?? [])])];
+  checkCategories(lookup, current.kind, mixins, pointer, problems);
+  const definitions = definitionsFor(lookup, current.kind, mixins);
+  const { values, pointers } = flattenAttributes(input.attributes ?? {}, definitions, `${pointer}/attributes`);
+  liftCore(values, input);
+  const { immutable } = checkValues(values, pointers, definitions, problems, current.attributes);
+  if (problems.length > 0) fail(problems);
+  if (immutable.length > 0) throw new ForbiddenError(`${immutable[0]!.pointer}: ${immutable[0]!.message}`);
+  const attributes = { ...current.attributes };
+  for (const [name, value] of Object.entries(values)) {
+    if (value === null) delete attributes[name];
+    else attributes[name] = value as AttributeValue;
+  }
+  completeAttributes(attributes, definitions, pointer, problems);
+  if (problems.length > 0) fail(problems);
+  const next: Entity = { ...current, mixins, attributes };
+  if (input.title === null) delete next.title;
+  else if (input.title !== undefined) next.title = input.title;
+  if (input.summary === null) delete next.summary;
+  else if (input.summary !== undefined) next.summary = input.summary;
+  if (input.source !== undefined) next.source = input.source;
+  if (input.target !== undefined) next.target = input.target;
+  return next;
+}
+
+/**
+ * A full replacement (PUT on an existing entity): the kind stays, mixins and attributes are replaced,
+ * immutable attributes keep their values, defaults apply again. Links are not touched.
+ *
+ * @throws ValidationError (400), ForbiddenError (403)
+ */
+export function applyReplace(lookup: CategoryLookup, current: Entity, input: EntityInput, pointer: string): Entity {
+  if (input.kind !== undefined && input.kind !== current.kind) fail([{ pointer: `${pointer}/kind`, message: `the kind of an entity cannot change (it is ${current.kind})` }]);
+  const problems: FieldProblem[] = [];
+  const mixins = [...new Set(input.mixins ?? [])];
+  checkCategories(lookup, current.kind, mixins, pointer, problems);
+  const definitions = definitionsFor(lookup, current.kind, mixins);
+  const { values, pointers } = flattenAttributes(input.attributes ?? {}, definitions, `${pointer}/attributes`);
+  liftCore(values, input);
+  const { immutable } = checkValues(values, pointers, definitions, problems, current.attributes);
+  if (problems.length > 0) fail(problems);
+  if (immutable.length > 0) throw new ForbiddenError(`${immutable[0]!.pointer}: ${immutable[0]!.message}`);
+  const attributes: Record<string, AttributeValue> = {};
+  // What the client may not change survives a replacement it did not mention.
+  for (const [name, definition] of Object.entries(definitions)) {
+    if (!definition.mutable && current.attributes[name] !== undefined) attributes[name] = current.attributes[name];
+  }
+  for (const [name, value] of Object.entries(values)) if (value !== null) attributes[name] = value as AttributeValue;
+  completeAttributes(attributes, definitions, pointer, problems);
+  if (problems.length > 0) fail(problems);
+  const next: Entity = { location: current.location, kind: current.kind, mixins, attributes };
+  if (current.rev) next.rev = current.rev;
+  if (typeof input.title === 'string') next.title = input.title;
+  if (typeof input.summary === 'string') next.summary = input.summary;
+  if (current.source !== undefined) next.source = input.source ?? current.source;
+  if (current.target !== undefined) next.target = input.target ?? current.target;
+  if (current.targetKind !== undefined || input.targetKind) next.targetKind = input.targetKind ?? current.targetKind!;
+  return next;
+}
+
+/** Every action the entity's kind (and parents) and mixins define, in order, without duplicates. */
+export function definedActions(lookup: CategoryLookup, entity: Pick<Entity, 'kind' | 'mixins'>): string[] {
+  const ids = new Set<string>();
+  for (const kind of lookup.lineage(entity.kind)) for (const id of kind.actions) ids.add(id);
+  for (const mixinId of entity.mixins) for (const mixin of lookup.mixinClosure(mixinId)) for (const id of mixin.actions) ids.add(id);
+  return [...ids];
+}
+
+/** The actions that apply now: defined for the entity, and allowed by its state machine. */
+export function applicableActions(lookup: CategoryLookup, entity: Entity): string[] {
+  return definedActions(lookup, entity).filter((id) => {
+    const transition = TRANSITIONS.get(id);
+    if (!transition) return true;
+    const state = entity.attributes[transition.attribute];
+    return state === undefined || transition.from.includes(String(state));
+  });
+}
+
+/** An action invocation in model terms. */
+export interface ActionInvocation {
+  /** The action identifier, if the body named it. */
+  action?: string;
+  /** The `?action=` term from the query string. */
+  term?: string;
+  parameters: Record<string, unknown>;
+}
+
+/**
+ * Resolves and checks an action invocation against an entity's defined actions: the action
+ * exists and is defined for it, its parameters are valid (defaults applied).
+ *
+ * @throws ValidationError (400) for an unknown action or bad parameters; ConflictError is not used:
+ * an ambiguous bare term is refused with 400 asking for the full identifier
+ */
+export function resolveAction(lookup: CategoryLookup, entity: Pick<Entity, 'kind' | 'mixins'>, invocation: ActionInvocation): { action: Action; parameters: Record<string, AttributeValue> } {
+  const defined = definedActions(lookup, entity);
+  let actionId = invocation.action;
+  if (actionId && invocation.term && !actionId.endsWith(`#${invocation.term}`)) {
+    fail([{ pointer: '/action', message: `the body names ${actionId} but the query string says ?action=${invocation.term}` }]);
+  }
+  if (!actionId) {
+    const matches = defined.filter((id) => id.endsWith(`#${invocation.term ?? ''}`));
+    if (matches.length === 0) fail([{ pointer: '?action', message: `no action "${invocation.term ?? ''}" is defined for ${entity.kind}` }]);
+    if (matches.length > 1) fail([{ pointer: '?action', message: `"${invocation.term ?? ''}" is ambiguous (${matches.join(', ')}); name the action in the body` }]);
+    actionId = matches[0]!;
+  }
+  const action = lookup.action(actionId);
+  if (!action) fail([{ pointer: '/action', message: `action "${actionId}" does not exist` }]);
+  if (!defined.includes(actionId)) fail([{ pointer: '/action', message: `action "${actionId}" is not defined for ${entity.kind} or its mixins` }]);
+  const problems: FieldProblem[] = [];
+  const { values, pointers } = flattenAttributes(invocation.parameters, action.attributes, '/attributes');
+  const parameters: Record<string, AttributeValue> = {};
+  for (const [name, value] of Object.entries(values)) {
+    const definition = action.attributes[name];
+    if (!definition) {
+      problems.push({ pointer: pointers[name]!, message: `"${name}" is not a parameter of ${actionId}` });
+      continue;
+    }
+    const why = checkAttributeValue(value as AttributeValue, definition);
+    if (why) problems.push({ pointer: pointers[name]!, message: `parameter "${name}" ${why}` });
+    else parameters[name] = value as AttributeValue;
+  }
+  completeAttributes(parameters, action.attributes, '', problems);
+  if (problems.length > 0) fail(problems);
+  return { action, parameters };
+}
+
+/**
+ * The local effect of an action: the state machine's transition (400 when the action does not
+ * apply in the current state) and any attribute it sets.
+ *
+ * @throws ValidationError when the entity's state does not allow the action
+ */
+export function applyActionLocally(entity: Entity, actionId: string, parameters: Record<string, AttributeValue>): Entity {
+  const transition = TRANSITIONS.get(actionId);
+  const attributes = { ...entity.attributes };
+  if (transition) {
+    const state = attributes[transition.attribute];
+    if (state !== undefined && !transition.from.includes(String(state))) {
+      fail([{ pointer: '/action', message: `${actionId} does not apply to ${entity.location} in state "${String(state)}" (it applies in: ${transition.from.join(', ')})` }]);
+    }
+    attributes[transition.attribute] = transition.to;
+  }
+  Object.assign(attributes, actionEffects(actionId, parameters));
+  return { ...entity, attributes };
+}

@@ -1,0 +1,213 @@
+/**
+ * @module Entities in application/occi+json. Input: OCCI 1.2 (GFD.226) single resources and links,
+ * entity collections `{"resources", "links"}` (also pyOCNI's envelopes), pyOCNI's nested attributes
+ * and string link ends, location lists, action invocations and filters. Output: OCCI 1.2, or the
+ * pyOCNI profile (nested attributes, envelopes, `{"X-OCCI-Location": [...]}` listings).
+ */
+import type { AttributeValue } from '../../model/category.ts';
+import { applicableActions, flattenFilterAttributes, idOf, type CategoryLookup, type Entity, type EntityInput } from '../../model/entity.ts';
+import { ValidationError } from '../../errors.ts';
+
+type Json = { [key: string]: unknown };
+
+/** The two JSON output profiles. */
+export type JsonProfile = 'occi' | 'pyocni';
+
+/** One entity read from a body, with where it came from. */
+export interface EntityItem {
+  input: EntityInput;
+  /** Client-chosen id, if any. */
+  id?: string;
+  /** Links given inline with a resource (their source is that resource). */
+  links: EntityItem[];
+  pointer: string;
+  /** Which list it came from; `undefined` for a single rendering. */
+  envelope?: 'resources' | 'links';
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function endpoint(value: unknown): { location?: string; kind?: string } {
+  if (typeof value === 'string') return { location: value };
+  if (isObject(value)) {
+    const out: { location?: string; kind?: string } = {};
+    if (typeof value.location === 'string') out.location = value.location;
+    if (typeof value.kind === 'string') out.kind = value.kind;
+    return out;
+  }
+  return {};
+}
+
+function readItem(raw: Json, pointer: string, envelope?: 'resources' | 'links'): EntityItem {
+  const input: EntityInput = {};
+  if (typeof raw.kind === 'string') input.kind = raw.kind;
+  if (Array.isArray(raw.mixins)) input.mixins = raw.mixins.filter((m): m is string => typeof m === 'string');
+  if (isObject(raw.attributes)) input.attributes = raw.attributes;
+  if (typeof raw.title === 'string' || raw.title === null) input.title = raw.title;
+  if (typeof raw.summary === 'string' || raw.summary === null) input.summary = raw.summary;
+  const source = endpoint(raw.source);
+  const target = endpoint(raw.target);
+  if (source.location) input.source = source.location;
+  if (target.location) input.target = target.location;
+  if (target.kind) input.targetKind = target.kind;
+  const item: EntityItem = { input, links: [], pointer };
+  if (envelope) item.envelope = envelope;
+  if (typeof raw.id === 'string') item.id = raw.id;
+  if (Array.isArray(raw.links)) item.links = raw.links.filter(isObject).map((link, i) => readItem(link, `${pointer}/links/${i}`));
+  return item;
+}
+
+/**
+ * Reads the entities of a schema-valid body: a single resource or link rendering, or an entity
+ * collection / pyOCNI envelope.
+ */
+export function parseEntities(body: Json): EntityItem[] {
+  // A single rendering names its kind; a resource's own `links` do not make it an envelope.
+  if (typeof body.kind !== 'string' && (Array.isArray(body.resources) || Array.isArray(body.links))) {
+    const resources = Array.isArray(body.resources) ? body.resources : [];
+    const links = Array.isArray(body.links) ? body.links : [];
+    return [
+      ...resources.filter(isObject).map((r, i) => readItem(r, `/resources/${i}`, 'resources')),
+      ...links.filter(isObject).map((l, i) => readItem(l, `/links/${i}`, 'links')),
+    ];
+  }
+  return [readItem(body, '')];
+}
+
+/** Reads a location list: `{"X-OCCI-Location": [...]}` (pyOCNI), `{"locations": [...]}` or a bare array. */
+export function parseLocationList(body: unknown): string[] {
+  const list = Array.isArray(body) ? body : isObject(body) ? (body['X-OCCI-Location'] ?? body.locations) : undefined;
+  if (!Array.isArray(list) || list.some((l) => typeof l !== 'string')) {
+    throw new ValidationError('expected a list of locations: {"X-OCCI-Location": ["/compute/1", ...]}', [{ pointer: '/', message: 'must be a list of locations' }]);
+  }
+  return list as string[];
+}
+
+/** An action invocation as read from a body: OCCI 1.2 `{"action", "attributes"}` or pyOCNI `{"actions": [{term, scheme}], "attributes"}`. */
+export function parseActionInvocation(body: Json | undefined): { action?: string; parameters: Record<string, unknown> } {
+  if (!body) return { parameters: {} };
+  const parameters = isObject(body.attributes) ? body.attributes : {};
+  if (typeof body.action === 'string') return { action: body.action, parameters };
+  const first = Array.isArray(body.actions) ? body.actions[0] : undefined;
+  if (isObject(first) && typeof first.scheme === 'string' && typeof first.term === 'string') return { action: first.scheme + first.term, parameters };
+  return { parameters };
+}
+
+/** A partial entity description of a filter; an entity matches when every member given matches. */
+export interface EntityPattern {
+  kind?: string;
+  mixins?: string[];
+  attributes?: Record<string, unknown>;
+  title?: string;
+  summary?: string;
+  id?: string;
+}
+
+/** Reads pyOCNI's filter body (`get_resources.json`): partial descriptions under `resources` and `links`. */
+export function parseEntityFilter(body: Json): EntityPattern[] {
+  const patterns: EntityPattern[] = [];
+  for (const key of ['resources', 'links']) {
+    const list = Array.isArray(body[key]) ? (body[key] as unknown[]) : [];
+    for (const raw of list) {
+      if (!isObject(raw)) continue;
+      const pattern: EntityPattern = {};
+      if (typeof raw.kind === 'string') pattern.kind = raw.kind;
+      if (Array.isArray(raw.mixins)) pattern.mixins = raw.mixins.filter((m): m is string => typeof m === 'string');
+      if (isObject(raw.attributes)) pattern.attributes = flattenFilterAttributes(raw.attributes);
+      for (const member of ['title', 'summary', 'id'] as const) if (typeof raw[member] === 'string') pattern[member] = raw[member] as string;
+      patterns.push(pattern);
+    }
+  }
+  return patterns;
+}
+
+/** How to render entities. */
+export interface EntityRenderContext {
+  /** Absolute base, e.g. `http://localhost:8090`, prefixed to paths. */
+  baseUrl: string;
+  lookup: CategoryLookup;
+  profile: JsonProfile;
+}
+
+/** A path made absolute; external URLs stay as they are. */
+export function absolute(ctx: Pick<EntityRenderContext, 'baseUrl'>, pathOrUrl: string): string {
+  return pathOrUrl.startsWith('/') ? ctx.baseUrl + pathOrUrl : pathOrUrl;
+}
+
+/** Nests dotted names into objects (pyOCNI's attribute shape). */
+export function nestAttributes(flat: Record<string, AttributeValue>): Json {
+  const out: Json = {};
+  // Longer names first, so that `a.b` and `a.b.c` both fit: the shorter one becomes the leaf `a.b` key
+  // only when nothing nests below it.
+  for (const [name, value] of Object.entries(flat).sort(([a], [b]) => b.length - a.length)) {
+    const parts = name.split('.');
+    let node = out;
+    let ok = true;
+    for (const part of parts.slice(0, -1)) {
+      const next = node[part];
+      if (next === undefined) node = node[part] = {};
+      else if (isObject(next)) node = next;
+      else {
+        ok = false;
+        break;
+      }
+    }
+    const leaf = parts[parts.length - 1]!;
+    if (ok && !(leaf in node)) node[leaf] = value;
+    else out[name] = value;
+  }
+  return out;
+}
+
+/** Renders one entity as OCCI 1.2 JSON (with `location`, an ocni extension) or in the pyOCNI profile. */
+export function renderEntity(entity: Entity, ctx: EntityRenderContext, links: Entity[] = []): Json {
+  const id = idOf(entity.location);
+  const actions = applicableActions(ctx.lookup, entity);
+  const out: Json = { kind: entity.kind, mixins: entity.mixins };
+  if (ctx.profile === 'pyocni') {
+    out.attributes = nestAttributes(entity.attributes);
+    out.actions = actions.map((actionId) => {
+      const action = ctx.lookup.action(actionId);
+      const term = actionId.slice(actionId.indexOf('#') + 1);
+      return { title: action?.title ?? term, href: `${entity.location}?action=${term}`, category: actionId };
+    });
+  } else {
+    out.attributes = { ...entity.attributes };
+    out.actions = actions;
+  }
+  out.id = id;
+  out.location = absolute(ctx, entity.location);
+  if (entity.title !== undefined) out.title = entity.title;
+  if (entity.summary !== undefined) out.summary = entity.summary;
+  if (entity.source !== undefined) {
+    out.source = ctx.profile === 'pyocni' ? absolute(ctx, entity.source) : { location: absolute(ctx, entity.source) };
+    out.target = ctx.profile === 'pyocni' ? absolute(ctx, entity.target!) : { location: absolute(ctx, entity.target!), ...(entity.targetKind ? { kind: entity.targetKind } : {}) };
+  } else {
+    out.links = links.map((link) => renderEntity(link, ctx));
+  }
+  return out;
+}
+
+/** The single-entity response body: the rendering, wrapped in pyOCNI's envelope for that profile. */
+export function renderEntityDocument(entity: Entity, ctx: EntityRenderContext, links: Entity[] = []): Json {
+  const rendered = renderEntity(entity, ctx, links);
+  if (ctx.profile === 'pyocni') return entity.source !== undefined ? { links: [rendered] } : { resources: [rendered] };
+  return rendered;
+}
+
+/** An entity collection: full renderings (OCCI 1.2) or `{"X-OCCI-Location": [...]}` (pyOCNI). */
+export function renderEntityCollection(entities: Entity[], ctx: EntityRenderContext, linksOf: (e: Entity) => Entity[] = () => []): Json {
+  if (ctx.profile === 'pyocni') return { 'X-OCCI-Location': entities.map((e) => absolute(ctx, e.location)) };
+  const resources = entities.filter((e) => e.source === undefined).map((e) => renderEntity(e, ctx, linksOf(e)));
+  const links = entities.filter((e) => e.source !== undefined).map((e) => renderEntity(e, ctx));
+  return { resources, links };
+}
+
+/** The body answering a creation: pyOCNI's `{"Location": [...]}`, or the created renderings. */
+export function renderCreated(entities: Entity[], ctx: EntityRenderContext, linksOf: (e: Entity) => Entity[] = () => []): Json {
+  if (ctx.profile === 'pyocni') return { Location: entities.map((e) => absolute(ctx, e.location)) };
+  if (entities.length === 1) return renderEntity(entities[0]!, ctx, linksOf(entities[0]!));
+  return renderEntityCollection(entities, ctx, linksOf);
+}
