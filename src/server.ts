@@ -18,6 +18,7 @@ import { startEmbeddedStore, type EmbeddedStore } from './store/embedded/server.
 import { EntityStore } from './store/entity-store.ts';
 import type { Services } from './http/services.ts';
 import { EntityService } from './backends/entity-service.ts';
+import { BackendRouter } from './backends/backends.ts';
 
 /** The package version, for the `Server` header. */
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -62,19 +63,20 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     const names = databaseNames(config.couchdb.dbPrefix);
     await ensureDatabases(couch, names);
 
+    const backends = BackendRouter.fromConfig(config.backends, { warn: (message, detail) => logger.warn(detail ?? {}, message) });
     const registry = new CategoryRegistry(loadBuiltinCategories(), config.defaultProvider);
     const entities = new EntityStore(couch, names.entities);
     const categories = new CategoryManager({
       registry,
       persistence: new CategoryStore(couch, names.categories),
       entities,
-      backendNames: new Set(config.backends.map((b) => b.name)),
+      backendNames: backends.names(),
       onFeedError: (err) => logger.warn({ err: (err as Error).message }, 'category changes feed failed; retrying'),
       onFeedChange: (event) => logger.debug({ event: event.type }, 'category change from the feed'),
     });
     await categories.start();
 
-    const entityService = new EntityService(registry, entities, { itemsPerRequest: config.limits.itemsPerRequest });
+    const entityService = new EntityService(registry, entities, { itemsPerRequest: config.limits.itemsPerRequest }, backends);
     const services: Services = { config, logger, categories, entities, entityService, version: VERSION };
     const app = createApp(services);
     const server: Server = createServer(app.callback());
@@ -100,6 +102,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
             server.closeIdleConnections();
           });
           categories.stop();
+          await backends.dispose();
           await embedded?.close();
         })();
         return closing;

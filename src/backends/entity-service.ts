@@ -18,12 +18,14 @@ import {
   type ActionInvocation,
   type Entity,
 } from '../model/entity.ts';
-import { isReservedPath, toPath } from '../model/location.ts';
+import { isReservedPath, parentPath, toPath } from '../model/location.ts';
 import { ConflictError, NotFoundError, OcciError, ValidationError, type FieldProblem } from '../errors.ts';
 import type { EntityItem } from '../render/occi-json/entities.ts';
 import type { CategoryRegistry } from '../registry/registry.ts';
 import type { EntityFilterPattern } from '../store/entity-filter.ts';
 import type { EntityStore, ListScope } from '../store/entity-store.ts';
+import { withOutcome, type Backend, type BackendContext, type BackendOutcome } from './backend.ts';
+import type { BackendRouter } from './backends.ts';
 
 /** How the request refers to this server, to tell local link ends from external ones. */
 export interface RequestOrigin {
@@ -50,7 +52,93 @@ export class EntityService {
     readonly registry: CategoryRegistry,
     readonly store: EntityStore,
     private readonly limits: EntityLimits,
+    private readonly backends: BackendRouter,
   ) {}
+
+  /** The backends that carry out operations on entities of this kind (its provider). */
+  #backendsOf(entity: Pick<Entity, 'kind'>): Backend[] {
+    return this.backends.route(this.registry.provider(entity.kind));
+  }
+
+  /**
+   * Creates entities at their backends, in order, before anything is stored. A backend may give an
+   * entity its id (the location follows, and links that point at it are moved too). When a backend
+   * fails, the creations already made are undone in reverse order.
+   */
+  async #createAtBackends(entities: Entity[], ctx: BackendContext): Promise<{ entities: Entity[]; undo: () => Promise<void> }> {
+    const done: { backend: Backend; entity: Entity }[] = [];
+    const moved = new Map<string, string>();
+    const undo = async () => {
+      for (const { backend, entity } of done.reverse()) await backend.delete(entity, ctx).catch(() => undefined);
+    };
+    const out: Entity[] = [];
+    try {
+      for (const original of entities) {
+        let entity: Entity = { ...original };
+        if (entity.source !== undefined && moved.has(entity.source)) entity.source = moved.get(entity.source)!;
+        if (entity.target !== undefined && moved.has(entity.target)) entity.target = moved.get(entity.target)!;
+        for (const backend of this.#backendsOf(entity)) {
+          const outcome = await backend.create(entity, ctx);
+          if (outcome.id !== undefined && checkId(outcome.id) === undefined) {
+            const location = parentPath(entity.location) + outcome.id;
+            moved.set(original.location, location);
+            entity = { ...entity, location };
+          }
+          entity = withOutcome(entity, outcome);
+          done.push({ backend, entity });
+        }
+        out.push(entity);
+      }
+    } catch (err) {
+      await undo();
+      throw err;
+    }
+    return { entities: out, undo };
+  }
+
+  /** Creates at the backends, then stores; a failed store write undoes the backends' work. */
+  async #createEverywhere(entities: Entity[], ctx: BackendContext): Promise<Entity[]> {
+    const created = await this.#createAtBackends(entities, ctx);
+    try {
+      return await this.store.createMany(created.entities);
+    } catch (err) {
+      await created.undo();
+      throw err;
+    }
+  }
+
+  /**
+   * Changes one entity: `plan` computes the new entity from the stored one, the backends are told,
+   * then the store is written at the revision read. When another writer got there first, the
+   * backends are told to go back and everything is tried again on the fresh entity, so no
+   * concurrent change is lost and no backend keeps a change the store does not have.
+   */
+  async #change(
+    location: string,
+    plan: (current: Entity) => Entity,
+    call: (backend: Backend, before: Entity, after: Entity) => Promise<BackendOutcome>,
+    ctx: BackendContext,
+    ifMatchRev: string | undefined,
+  ): Promise<Entity> {
+    for (let attempt = 0; ; attempt += 1) {
+      const current = await this.store.get(location);
+      if (!current) throw new NotFoundError(`no entity at ${location}`);
+      if (ifMatchRev !== undefined && ifMatchRev !== current.rev) throw new OcciError('precondition-failed', `${location} is at revision ${current.rev ?? '?'}, not ${ifMatchRev}`);
+      let next = plan(current);
+      const told: Backend[] = [];
+      for (const backend of this.#backendsOf(current)) {
+        next = withOutcome(next, await call(backend, current, next));
+        told.push(backend);
+      }
+      try {
+        return await this.store.put({ ...next, rev: current.rev! });
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+        for (const backend of told.reverse()) await backend.update(next, current, ctx).catch(() => undefined);
+        if (ifMatchRev !== undefined || attempt >= 25) throw err;
+      }
+    }
+  }
 
   /** What a collection path means: a kind location, a mixin location, or a plain path. */
   collection(path: string): Collection {
@@ -67,10 +155,21 @@ export class EntityService {
     return { below: collection.path };
   }
 
-  /** One entity, with its outgoing links when it is a resource. */
-  async read(location: string): Promise<{ entity: Entity; links: Entity[] }> {
-    const entity = await this.store.get(location);
+  /**
+   * One entity, with its outgoing links when it is a resource. Its backends are asked for its
+   * current state; one that no longer has it makes it gone here too (404).
+   */
+  async read(location: string, ctx: BackendContext): Promise<{ entity: Entity; links: Entity[] }> {
+    let entity = await this.store.get(location);
     if (!entity) throw new NotFoundError(`no entity at ${location}`);
+    for (const backend of this.#backendsOf(entity)) {
+      const outcome = await backend.retrieve(entity, ctx);
+      if (outcome === 'gone') {
+        await this.store.deleteWithLinks([entity]);
+        throw new NotFoundError(`no entity at ${location} (its backend ${backend.name} no longer has it)`);
+      }
+      entity = withOutcome(entity, outcome);
+    }
     const links = entity.source === undefined ? ((await this.store.linksFrom([location])).get(location) ?? []) : [];
     return { entity, links };
   }
@@ -189,7 +288,7 @@ export class EntityService {
    * Creates one or many entities in a kind collection, all or nothing. Items must be of that kind
    * (or a sub-kind); ids are generated when absent.
    */
-  async createInCollection(kind: Kind, items: EntityItem[], origin: RequestOrigin): Promise<Entity[]> {
+  async createInCollection(kind: Kind, items: EntityItem[], origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
     const kindId = categoryId(kind);
     const problems: FieldProblem[] = [];
     for (const item of items) {
@@ -200,19 +299,19 @@ export class EntityService {
     }
     if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer}: ${problems[0]!.message}`, problems);
     const entities = await this.#prepare(items, (item, k) => `${k.location}${item.id ?? newId()}`, origin);
-    return this.store.createMany(entities);
+    return this.#createEverywhere(entities, ctx);
   }
 
   /** Creates an entity at a client-chosen location (PUT on a free URL). */
-  async createAt(location: string, item: EntityItem, origin: RequestOrigin): Promise<Entity> {
+  async createAt(location: string, item: EntityItem, origin: RequestOrigin, ctx: BackendContext): Promise<Entity> {
     if (isReservedPath(location) || this.registry.byLocation(`${location}/`)) throw new ValidationError(`${location} is reserved`, [{ pointer: '/', message: 'reserved location' }]);
-    const [entity] = await this.store.createMany(await this.#prepare([{ ...item, links: item.links }], () => location, origin));
+    const [entity] = await this.#createEverywhere(await this.#prepare([item], () => location, origin), ctx);
     return entity!;
   }
 
   /** Full replacement (PUT on an existing entity); links are left as they are. */
-  async replace(location: string, item: EntityItem, ifMatch: string | undefined, origin: RequestOrigin): Promise<Entity> {
-    const { after } = await this.store.modify(
+  async replace(location: string, item: EntityItem, ifMatchRev: string | undefined, origin: RequestOrigin, ctx: BackendContext): Promise<Entity> {
+    return this.#change(
       location,
       (current) => {
         const input = { ...item.input };
@@ -221,62 +320,87 @@ export class EntityService {
         if (problems.length > 0) throw new ValidationError(problems[0]!.message, problems);
         return applyReplace(this.registry, current, input, item.pointer);
       },
-      ifMatch,
+      (backend, before, after) => backend.replace(before, after, ctx),
+      ctx,
+      ifMatchRev,
     );
-    return after;
   }
 
   /** Partial update (POST on an entity); concurrent partial updates never lose each other's changes. */
-  async update(location: string, item: EntityItem, ifMatch: string | undefined): Promise<Entity> {
-    const { after } = await this.store.modify(location, (current) => applyPartialUpdate(this.registry, current, item.input, item.pointer), ifMatch);
-    return after;
+  update(location: string, item: EntityItem, ifMatchRev: string | undefined, ctx: BackendContext): Promise<Entity> {
+    return this.#change(location, (current) => applyPartialUpdate(this.registry, current, item.input, item.pointer), (backend, before, after) => backend.update(before, after, ctx), ctx, ifMatchRev);
   }
 
-  /** Deletes an entity and its links. */
-  async delete(location: string, ifMatch: string | undefined): Promise<void> {
+  /**
+   * Deletes an entity and its links: at the backends first (a failure there changes nothing), then
+   * in the store.
+   */
+  async delete(location: string, ifMatchRev: string | undefined, ctx: BackendContext): Promise<void> {
     const entity = await this.store.get(location);
     if (!entity) throw new NotFoundError(`no entity at ${location}`);
-    if (ifMatch !== undefined && ifMatch !== entity.rev) throw new OcciError('precondition-failed', `${location} is at revision ${entity.rev ?? '?'}, not ${ifMatch}`);
-    await this.store.deleteWithLinks([entity]);
+    if (ifMatchRev !== undefined && ifMatchRev !== entity.rev) throw new OcciError('precondition-failed', `${location} is at revision ${entity.rev ?? '?'}, not ${ifMatchRev}`);
+    await this.#deleteEverywhere([entity], ctx);
   }
 
-  /** Triggers an action on one entity: validated, then the local state machine. */
-  async act(location: string, invocation: ActionInvocation, ifMatch: string | undefined): Promise<Entity> {
-    const { after } = await this.store.modify(
-      location,
-      (current) => {
-        const { action, parameters } = resolveAction(this.registry, current, invocation);
-        return applyActionLocally(current, categoryId(action), parameters);
-      },
-      ifMatch,
-    );
+  /** Deletes entities (and the links from and to them) at their backends, then in the store. */
+  async #deleteEverywhere(entities: Entity[], ctx: BackendContext): Promise<Entity[]> {
+    const links = await this.store.linksTouching(entities.filter((e) => e.source === undefined).map((e) => e.location));
+    const all = new Map([...links, ...entities].map((e) => [e.location, e]));
+    // Links first: a backend may refuse to delete a resource that still has attachments.
+    for (const entity of [...links, ...entities]) {
+      for (const backend of this.#backendsOf(entity)) await backend.delete(entity, ctx);
+    }
+    return this.store.deleteWithLinks([...all.values()]);
+  }
+
+  /**
+   * Triggers an action on one entity: the action and its parameters are checked, the backends carry
+   * it out (the local one through the state machine), and their outcome is stored. The action runs
+   * once; a concurrent write only makes the outcome be stored again on the fresh entity.
+   */
+  async act(location: string, invocation: ActionInvocation, ifMatchRev: string | undefined, ctx: BackendContext): Promise<Entity> {
+    const current = await this.store.get(location);
+    if (!current) throw new NotFoundError(`no entity at ${location}`);
+    if (ifMatchRev !== undefined && ifMatchRev !== current.rev) throw new OcciError('precondition-failed', `${location} is at revision ${current.rev ?? '?'}, not ${ifMatchRev}`);
+    const { action, parameters } = resolveAction(this.registry, current, invocation);
+    return this.#runAction(current, categoryId(action), parameters, ctx);
+  }
+
+  async #runAction(entity: Entity, actionId: string, parameters: Record<string, AttributeValue>, ctx: BackendContext): Promise<Entity> {
+    let outcomeOf = (e: Entity) => e;
+    let acted = entity;
+    for (const backend of this.#backendsOf(entity)) {
+      const outcome = await backend.action(acted, actionId, parameters, ctx);
+      acted = withOutcome(acted, outcome);
+      const previous = outcomeOf;
+      outcomeOf = (e: Entity) => withOutcome(previous(e), outcome);
+    }
+    const { after } = await this.store.modify(entity.location, (fresh) => outcomeOf(fresh));
     return after;
   }
 
   /**
    * Triggers an action on every member of a collection (optionally filtered): every member is
-   * checked first, and none changes when one cannot take the action.
+   * checked first (the action is defined, its parameters valid, and locally its state allows it),
+   * and none changes when one cannot take the action.
    */
-  async actOnCollection(collection: Collection, patterns: EntityFilterPattern[], invocation: ActionInvocation): Promise<Entity[]> {
+  async actOnCollection(collection: Collection, patterns: EntityFilterPattern[], invocation: ActionInvocation, ctx: BackendContext): Promise<Entity[]> {
     const members = await this.store.all(this.scope(collection), patterns, this.limits.itemsPerRequest);
     const planned: { entity: Entity; actionId: string; parameters: Record<string, AttributeValue> }[] = [];
     for (const entity of members) {
       const { action, parameters } = resolveAction(this.registry, entity, invocation);
-      applyActionLocally(entity, categoryId(action), parameters);
+      if (this.#backendsOf(entity).some((b) => b.type === 'store')) applyActionLocally(entity, categoryId(action), parameters);
       planned.push({ entity, actionId: categoryId(action), parameters });
     }
     const out: Entity[] = [];
-    for (const { entity, actionId, parameters } of planned) {
-      const { after } = await this.store.modify(entity.location, (current) => applyActionLocally(current, actionId, parameters));
-      out.push(after);
-    }
+    for (const { entity, actionId, parameters } of planned) out.push(await this.#runAction(entity, actionId, parameters, ctx));
     return out;
   }
 
   /** Deletes the members of a collection (all or filtered), with their links. */
-  async deleteCollection(collection: Collection, patterns: EntityFilterPattern[]): Promise<Entity[]> {
+  async deleteCollection(collection: Collection, patterns: EntityFilterPattern[], ctx: BackendContext): Promise<Entity[]> {
     const members = await this.store.all(this.scope(collection), patterns, this.limits.itemsPerRequest);
-    return this.store.deleteWithLinks(members);
+    return this.#deleteEverywhere(members, ctx);
   }
 
   /** Resolves a location list to existing entities; every unknown one is reported. */
@@ -294,7 +418,7 @@ export class EntityService {
   }
 
   /** Associates the mixin with the listed entities (POST on a mixin location). */
-  async associate(mixin: Mixin, locations: string[], origin: RequestOrigin): Promise<Entity[]> {
+  async associate(mixin: Mixin, locations: string[], origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
     const mixinId = categoryId(mixin);
     const entities = await this.#entitiesAt(locations, origin);
     const problems: FieldProblem[] = [];
@@ -302,39 +426,46 @@ export class EntityService {
     if (problems.length > 0) throw new ValidationError(problems[0]!.message, problems);
     const out: Entity[] = [];
     for (const entity of entities) {
-      const { after } = await this.store.modify(entity.location, (current) =>
-        current.mixins.includes(mixinId) ? current : applyPartialUpdate(this.registry, current, { mixins: [mixinId] }, ''),
+      out.push(
+        await this.#change(
+          entity.location,
+          (current) => (current.mixins.includes(mixinId) ? current : applyPartialUpdate(this.registry, current, { mixins: [mixinId] }, '')),
+          (backend, before, after) => backend.update(before, after, ctx),
+          ctx,
+          undefined,
+        ),
       );
-      out.push(after);
     }
     return out;
   }
 
   /** Removes the mixin from the listed entities (DELETE with a body on a mixin location). */
-  async dissociate(mixin: Mixin, locations: string[], origin: RequestOrigin): Promise<Entity[]> {
+  async dissociate(mixin: Mixin, locations: string[], origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
     const mixinId = categoryId(mixin);
     const entities = await this.#entitiesAt(locations, origin);
     const out: Entity[] = [];
     for (const entity of entities) {
-      const { after } = await this.store.modify(entity.location, (current) => ({ ...current, mixins: current.mixins.filter((m) => m !== mixinId) }));
-      out.push(after);
+      out.push(
+        await this.#change(
+          entity.location,
+          (current) => ({ ...current, mixins: current.mixins.filter((m) => m !== mixinId) }),
+          (backend, before, after) => backend.update(before, after, ctx),
+          ctx,
+          undefined,
+        ),
+      );
     }
     return out;
   }
 
   /** Makes the listed entities exactly the mixin's members (PUT on a mixin location). */
-  async replaceMembership(mixin: Mixin, locations: string[], origin: RequestOrigin): Promise<Entity[]> {
+  async replaceMembership(mixin: Mixin, locations: string[], origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
     const wanted = await this.#entitiesAt(locations, origin);
     const current = await this.store.all({ mixin: categoryId(mixin) }, [], this.limits.itemsPerRequest * 10);
     const keep = new Set(wanted.map((e) => e.location));
     const leaving = current.filter((e) => !keep.has(e.location)).map((e) => e.location);
-    const members = await this.associate(mixin, wanted.map((e) => e.location), origin);
-    if (leaving.length > 0) await this.dissociate(mixin, leaving, origin);
+    const members = await this.associate(mixin, wanted.map((e) => e.location), origin, ctx);
+    if (leaving.length > 0) await this.dissociate(mixin, leaving, origin, ctx);
     return members;
-  }
-
-  /** The conflict a create-at-URL answers when something already lives there. */
-  static alreadyExists(location: string): ConflictError {
-    return new ConflictError(`${location} already exists`);
   }
 }

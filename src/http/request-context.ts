@@ -7,6 +7,7 @@ import type { Config } from '../config.ts';
 import { OcciError, ValidationError } from '../errors.ts';
 import type { JsonProfile } from '../render/occi-json/entities.ts';
 import type { RequestOrigin } from '../backends/entity-service.ts';
+import type { BackendContext, Credentials } from '../backends/backend.ts';
 
 /** The absolute base URL responses render locations with. */
 export function baseUrl(ctx: Context, config: Config): string {
@@ -61,4 +62,22 @@ export function paging(ctx: Context, config: Config): { page: number; number: nu
   const number = read('number', config.limits.pageSizeDefault);
   if (number > config.limits.pageSizeMax) throw new OcciError('payload-too-large', `?number may be at most ${config.limits.pageSizeMax}`);
   return { page, number, skip: (page - 1) * number };
+}
+
+/** The client's credentials for backends: `X-Auth-Token`, `Auth-Token` (snf-occi) or a Bearer token. */
+export function credentials(ctx: Context): Credentials {
+  const out: Credentials = {};
+  const authorization = ctx.get('Authorization');
+  const bearer = /^Bearer\s+(.+)$/i.exec(authorization)?.[1];
+  const token = ctx.get('X-Auth-Token') || ctx.get('Auth-Token') || bearer;
+  if (token) out.token = token.trim();
+  const project = ctx.get('X-Project-Id');
+  if (project) out.project = project.trim();
+  if (authorization) out.authorization = authorization;
+  return out;
+}
+
+/** What backends are told about the request. */
+export function backendContext(ctx: Context, config: Config): BackendContext {
+  return { credentials: credentials(ctx), requestId: String(ctx.state.requestId ?? ''), baseUrl: baseUrl(ctx, config) };
 }

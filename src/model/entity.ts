@@ -33,6 +33,8 @@ export interface Entity {
   targetKind?: string;
   /** Store revision, the ETag. */
   rev?: string;
+  /** The backend's own reference (e.g. a Cyclades server id); kept, never rendered. */
+  ref?: string;
 }
 
 /** Client input for an entity, already reduced to model vocabulary (render/ does that). */

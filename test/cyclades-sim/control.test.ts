@@ -66,17 +66,20 @@ describe('cyclades simulator: control API', () => {
   });
 
   it('adds latency to API responses but not to control calls', async () => {
-    await h.control('POST', '/_sim/latency', { ms: 150 });
+    // The injected delay is made large next to request times, so that a busy machine cannot blur
+    // "delayed" and "not delayed"; only the delayed side is bounded from below.
+    const delay = 1500;
+    await h.control('POST', '/_sim/latency', { ms: delay });
     const started = Date.now();
     expect((await h.call('GET', '/compute/v2.0/flavors')).status).toBe(200);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(delay - 10);
     const controlStarted = Date.now();
     await h.control('GET', '/_sim/state');
-    expect(Date.now() - controlStarted).toBeLessThan(140);
+    expect(Date.now() - controlStarted).toBeLessThan(delay);
     await h.control('POST', '/_sim/latency', { ms: 0 });
     const quick = Date.now();
     await h.call('GET', '/compute/v2.0/flavors');
-    expect(Date.now() - quick).toBeLessThan(140);
+    expect(Date.now() - quick).toBeLessThan(delay);
   });
 
   it('logs API requests with headers, parsed bodies and status, filterable by method', async () => {

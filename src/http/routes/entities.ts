@@ -23,7 +23,7 @@ import {
 import type { EntityFilterPattern } from '../../store/entity-filter.ts';
 import type { Collection } from '../../backends/entity-service.ts';
 import { negotiate } from '../negotiate.ts';
-import { baseUrl, ifMatch, jsonProfile, paging, queryValue, queryValues, requestOrigin } from '../request-context.ts';
+import { backendContext, baseUrl, ifMatch, jsonProfile, paging, queryValue, queryValues, requestOrigin } from '../request-context.ts';
 import type { Services } from '../services.ts';
 import { jsonBody } from './query-interface.ts';
 
@@ -123,7 +123,7 @@ export function entityRoutes(router: Router, services: Services): void {
     const path = requestPath(ctx);
     negotiate(ctx);
     if (!path.endsWith('/')) {
-      const { entity, links } = await entities.read(path);
+      const { entity, links } = await entities.read(path, backendContext(ctx, config));
       if (ctx.get('If-None-Match').replace(/"/g, '') === entity.rev) {
         ctx.status = 304;
         return;
@@ -154,19 +154,19 @@ export function entityRoutes(router: Router, services: Services): void {
       if (collection.type === 'path') methodNotAllowed(ctx, 'GET, HEAD, DELETE');
       if (term !== undefined || (body && ('action' in body || 'actions' in body) && !('resources' in body))) {
         if (body) assertSchema('action-invocation', body);
-        const changed = await entities.actOnCollection(collection, readFilter(ctx, collection, false), { ...parseActionInvocation(body), ...(term ? { term } : {}) });
+        const changed = await entities.actOnCollection(collection, readFilter(ctx, collection, false), { ...parseActionInvocation(body), ...(term ? { term } : {}) }, backendContext(ctx, config));
         await sendCollection(ctx, changed);
         return;
       }
       if (!body) throw new ValidationError('this request needs a JSON body', [{ pointer: '/', message: 'is missing' }]);
       if (collection.type === 'mixin') {
         assertSchema('location-list', body);
-        const members = await entities.associate(collection.mixin, parseLocationList(body), requestOrigin(ctx, config));
+        const members = await entities.associate(collection.mixin, parseLocationList(body), requestOrigin(ctx, config), backendContext(ctx, config));
         await sendCollection(ctx, members);
         return;
       }
       assertEntityBody(body);
-      const created = await entities.createInCollection(collection.kind, parseEntities(body), requestOrigin(ctx, config));
+      const created = await entities.createInCollection(collection.kind, parseEntities(body), requestOrigin(ctx, config), backendContext(ctx, config));
       ctx.status = 201;
       ctx.set('Location', baseUrl(ctx, config) + created[0]!.location);
       ctx.type = negotiate(ctx);
@@ -177,13 +177,13 @@ export function entityRoutes(router: Router, services: Services): void {
     }
     if (term !== undefined || (body && ('action' in body || 'actions' in body) && !('resources' in body) && !('kind' in body))) {
       if (body) assertSchema('action-invocation', body);
-      const changed = await entities.act(path, { ...parseActionInvocation(body), ...(term ? { term } : {}) }, ifMatch(ctx));
+      const changed = await entities.act(path, { ...parseActionInvocation(body), ...(term ? { term } : {}) }, ifMatch(ctx), backendContext(ctx, config));
       sendEntity(ctx, changed);
       return;
     }
     if (!body) throw new ValidationError('a partial update needs a JSON body', [{ pointer: '/', message: 'is missing' }]);
     assertEntityBody(body);
-    const updated = await entities.update(path, singleItem(body), ifMatch(ctx));
+    const updated = await entities.update(path, singleItem(body), ifMatch(ctx), backendContext(ctx, config));
     sendEntity(ctx, updated);
   });
 
@@ -197,7 +197,7 @@ export function entityRoutes(router: Router, services: Services): void {
       const collection = entities.collection(path);
       if (collection.type !== 'mixin') methodNotAllowed(ctx, collection.type === 'kind' ? 'GET, HEAD, POST, DELETE' : 'GET, HEAD, DELETE');
       assertSchema('location-list', body);
-      const members = await entities.replaceMembership(collection.mixin, parseLocationList(body), requestOrigin(ctx, config));
+      const members = await entities.replaceMembership(collection.mixin, parseLocationList(body), requestOrigin(ctx, config), backendContext(ctx, config));
       await sendCollection(ctx, members);
       return;
     }
@@ -205,11 +205,11 @@ export function entityRoutes(router: Router, services: Services): void {
     const item = singleItem(body);
     const existing = await entities.store.get(path);
     if (existing) {
-      sendEntity(ctx, await entities.replace(path, item, ifMatch(ctx), requestOrigin(ctx, config)));
+      sendEntity(ctx, await entities.replace(path, item, ifMatch(ctx), requestOrigin(ctx, config), backendContext(ctx, config)));
       return;
     }
     if (ctx.get('If-Match')) throw new OcciError('precondition-failed', `nothing exists at ${path} to match`);
-    const created = await entities.createAt(path, item, requestOrigin(ctx, config));
+    const created = await entities.createAt(path, item, requestOrigin(ctx, config), backendContext(ctx, config));
     ctx.status = 201;
     ctx.set('Location', baseUrl(ctx, config) + created.location);
     ctx.type = negotiate(ctx);
@@ -222,7 +222,7 @@ export function entityRoutes(router: Router, services: Services): void {
     const path = requestPath(ctx);
     negotiate(ctx);
     if (!path.endsWith('/')) {
-      await entities.delete(path, ifMatch(ctx));
+      await entities.delete(path, ifMatch(ctx), backendContext(ctx, config));
       ctx.status = 204;
       return;
     }
@@ -230,16 +230,16 @@ export function entityRoutes(router: Router, services: Services): void {
     const body = jsonBody(ctx);
     if (collection.type === 'mixin' && body && !('resources' in body) && !('links' in body)) {
       assertSchema('location-list', body);
-      await entities.dissociate(collection.mixin, parseLocationList(body), requestOrigin(ctx, config));
+      await entities.dissociate(collection.mixin, parseLocationList(body), requestOrigin(ctx, config), backendContext(ctx, config));
       ctx.status = 204;
       return;
     }
     const patterns = readFilter(ctx, collection, true);
     if (collection.type === 'mixin') {
       const members = await entities.store.all({ mixin: categoryId(collection.mixin) }, patterns, config.limits.itemsPerRequest);
-      await entities.dissociate(collection.mixin, members.map((m) => m.location), requestOrigin(ctx, config));
+      await entities.dissociate(collection.mixin, members.map((m) => m.location), requestOrigin(ctx, config), backendContext(ctx, config));
     } else {
-      await entities.deleteCollection(collection, patterns);
+      await entities.deleteCollection(collection, patterns, backendContext(ctx, config));
     }
     ctx.status = 204;
   });

@@ -1,0 +1,67 @@
+/**
+ * @module The backend contract, declared once: what carries out a kind's operations. The entity
+ * service calls backends in a defined order around its store writes and compensates when either
+ * side fails (see `entity-service.ts`). Backends speak OCCI (entities, action ids, attribute
+ * values) and raise domain errors, never HTTP statuses.
+ */
+import type { AttributeValue } from '../model/category.ts';
+import type { Entity } from '../model/entity.ts';
+
+/** Who is asking, passed through to backends that call other services. Never stored or logged. */
+export interface Credentials {
+  /** A bearer-style token (`X-Auth-Token`, `Auth-Token` or `Authorization: Bearer`). */
+  token?: string;
+  /** A project or tenant chosen by the client (`X-Project-Id`). */
+  project?: string;
+  /** The raw `Authorization` header, for backends that forward HTTP Basic. */
+  authorization?: string;
+}
+
+/** What every backend call receives besides the entity. */
+export interface BackendContext {
+  credentials: Credentials;
+  requestId: string;
+  /** The absolute base URL of this server, for backends that render locations. */
+  baseUrl: string;
+}
+
+/** What a backend reports back. Everything is optional: a backend that only persists returns `{}`. */
+export interface BackendOutcome {
+  /** Attribute changes made by the backend (state, addresses, sizes); `null` removes one. */
+  attributes?: Record<string, AttributeValue | null>;
+  /** The id the backend gave the entity (e.g. a Cyclades server id); it becomes the entity's id. */
+  id?: string;
+  /** The backend's own reference for later calls, kept with the entity (not rendered). */
+  ref?: string;
+}
+
+/**
+ * A backend. `retrieve` may answer `'gone'` when the backend no longer has the entity (it is then
+ * removed from the store and the client gets 404). Asynchronous work shows in the attributes a
+ * later `retrieve` returns (e.g. `occi.compute.state` going from inactive to active).
+ */
+export interface Backend {
+  readonly name: string;
+  readonly type: string;
+  create(entity: Entity, ctx: BackendContext): Promise<BackendOutcome>;
+  retrieve(entity: Entity, ctx: BackendContext): Promise<BackendOutcome | 'gone'>;
+  update(before: Entity, after: Entity, ctx: BackendContext): Promise<BackendOutcome>;
+  replace(before: Entity, after: Entity, ctx: BackendContext): Promise<BackendOutcome>;
+  delete(entity: Entity, ctx: BackendContext): Promise<void>;
+  action(entity: Entity, actionId: string, parameters: Record<string, AttributeValue>, ctx: BackendContext): Promise<BackendOutcome>;
+  /** Releases connections and timers at shutdown. */
+  dispose?(): Promise<void>;
+}
+
+/** Applies a backend's attribute changes to an entity. */
+export function withOutcome(entity: Entity, outcome: BackendOutcome | undefined): Entity {
+  if (!outcome?.attributes && !outcome?.ref) return entity;
+  const attributes = { ...entity.attributes };
+  for (const [name, value] of Object.entries(outcome.attributes ?? {})) {
+    if (value === null) delete attributes[name];
+    else attributes[name] = value;
+  }
+  const next: Entity = { ...entity, attributes };
+  if (outcome.ref !== undefined) next.ref = outcome.ref;
+  return next;
+}

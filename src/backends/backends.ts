@@ -1,0 +1,67 @@
+/**
+ * @module The backends of a configuration: a static table from backend type to factory (no
+ * discovery by package name), built once at start-up, and the routing from a kind's provider to
+ * the backends that carry out its operations.
+ */
+import type { BackendConfig } from '../config.ts';
+import type { Provider } from '../model/category.ts';
+import { ConfigError, OcciError } from '../errors.ts';
+import type { Backend } from './backend.ts';
+import { createStoreBackend, STORE_BACKEND } from './store/store-backend.ts';
+
+/** What factories may need besides their own configuration. */
+export interface BackendDeps {
+  /** Logs a warning without secrets. */
+  warn: (message: string, detail?: Record<string, unknown>) => void;
+}
+
+/** Builds a backend from its configuration; throws ConfigError naming the backend when options are bad. */
+export type BackendFactory = (config: BackendConfig, deps: BackendDeps) => Backend;
+
+/** Every backend type, by the `type` configuration value. */
+export const BACKEND_FACTORIES = new Map<string, BackendFactory>([[STORE_BACKEND, (config) => createStoreBackend(config.name)]]);
+
+/** Registers a backend type (used by backend modules that are optional to load). */
+export function registerBackendType(type: string, factory: BackendFactory): void {
+  BACKEND_FACTORIES.set(type, factory);
+}
+
+/** The configured backends by name, and the provider routing over them. */
+export class BackendRouter {
+  readonly #byName: Map<string, Backend>;
+
+  constructor(backends: Backend[]) {
+    this.#byName = new Map(backends.map((b) => [b.name, b]));
+  }
+
+  /** Builds every configured backend; a bad one stops start-up with a ConfigError. */
+  static fromConfig(configs: BackendConfig[], deps: BackendDeps): BackendRouter {
+    const backends = configs.map((config) => {
+      const factory = BACKEND_FACTORIES.get(config.type);
+      if (!factory) throw new ConfigError(`backend "${config.name}" has type "${config.type}", which is not one of: ${[...BACKEND_FACTORIES.keys()].join(', ')}`);
+      return factory(config, deps);
+    });
+    return new BackendRouter(backends);
+  }
+
+  /** The names of the configured backends. */
+  names(): Set<string> {
+    return new Set(this.#byName.keys());
+  }
+
+  /** The backends a provider names, local ones first, in order. */
+  route(provider: Provider): Backend[] {
+    return [...provider.local, ...provider.remote].map((name) => {
+      const backend = this.#byName.get(name);
+      // Providers are checked against the configuration when set; a name can only be missing when a
+      // provider was stored under an older configuration.
+      if (!backend) throw new OcciError('backend-unavailable', `the provider names backend "${name}", which is not configured`);
+      return backend;
+    });
+  }
+
+  /** Disposes of every backend. */
+  async dispose(): Promise<void> {
+    for (const backend of this.#byName.values()) await backend.dispose?.();
+  }
+}
