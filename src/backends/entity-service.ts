@@ -326,6 +326,19 @@ export class EntityService {
     );
   }
 
+  /** Creates links from an existing resource (Link lines or `links` of a partial update). */
+  async createLinksFrom(location: string, links: EntityItem[], origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
+    const source = await this.store.get(location);
+    if (!source) throw new NotFoundError(`no entity at ${location}`);
+    if (source.source !== undefined) throw new ValidationError('a link cannot have links of its own', [{ pointer: '/links', message: 'not allowed on a link' }]);
+    const items = links.map((link) => ({ ...link, input: { ...link.input, source: location } }));
+    for (const item of items) {
+      const kind = item.input.kind ? this.registry.kind(item.input.kind) : undefined;
+      if (kind && !isLinkKind(this.registry, categoryId(kind))) throw new ValidationError(`${item.pointer}/kind: "${item.input.kind ?? ''}" is not a link kind`, [{ pointer: `${item.pointer}/kind`, message: 'must be a link kind' }]);
+    }
+    return this.#createEverywhere(await this.#prepare(items, (item, kind) => `${kind.location}${item.id ?? newId()}`, origin), ctx);
+  }
+
   /** Partial update (POST on an entity); concurrent partial updates never lose each other's changes. */
   update(location: string, item: EntityItem, ifMatchRev: string | undefined, ctx: BackendContext): Promise<Entity> {
     return this.#change(location, (current) => applyPartialUpdate(this.registry, current, item.input, item.pointer), (backend, before, after) => backend.update(before, after, ctx), ctx, ifMatchRev);

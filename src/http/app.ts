@@ -30,9 +30,11 @@ export function createApp(services: Services): Koa {
   app.use(requestTypeGuard());
   app.use(
     bodyParser({
-      enableTypes: ['json'],
-      extendTypes: { json: ['application/occi+json', 'application/json'] },
+      enableTypes: ['json', 'text', 'form'],
+      extendTypes: { json: ['application/occi+json', 'application/json'], text: ['text/plain', 'text/occi'] },
       jsonLimit: `${limit}b`,
+      textLimit: `${limit}b`,
+      formLimit: `${limit}b`,
       strict: true,
       // Let the error middleware answer: the default handler would answer plain text.
       onerror: (err) => {

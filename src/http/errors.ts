@@ -6,6 +6,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { Context, Next } from 'koa';
 import { isOcciError, OcciError, type FieldProblem, type OcciErrorCode } from '../errors.ts';
+import { rendererFor, responseTypes } from '../render/index.ts';
+import { chooseType } from './negotiate.ts';
 
 /** HTTP status of every domain error code. */
 export const STATUS_OF: Record<OcciErrorCode, number> = {
@@ -115,14 +117,12 @@ export function errorMiddleware() {
       if (status >= 500 && isOcciError(thrown)) ctx.state.log?.warn({ err: thrown }, 'request failed');
       if (status === 503) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
       ctx.status = status;
-      const doc = problemOf(error, status);
-      if (ctx.accepts('application/problem+json', 'application/json', 'application/occi+json', 'text/plain') === 'text/plain') {
-        ctx.type = 'text/plain';
-        ctx.body = [`${status} ${doc.title}: ${doc.detail}`, ...(doc.errors ?? []).map((e) => `${e.pointer}: ${e.detail}`)].join('\n') + '\n';
-      } else {
-        ctx.type = 'application/problem+json';
-        ctx.body = doc;
-      }
+      // The problem is rendered in what the client accepts; when that is nothing we offer, in JSON.
+      const renderer = rendererFor(chooseType(ctx.get('Accept'), responseTypes()) ?? 'application/occi+json');
+      const rendered = renderer.problem(problemOf(error, status), { baseUrl: `${ctx.protocol}://${ctx.host}`, path: ctx.path });
+      ctx.type = rendered.type;
+      for (const [name, value] of Object.entries(rendered.headers ?? {})) ctx.set(name, value);
+      ctx.body = rendered.body ?? '';
     }
   };
 }

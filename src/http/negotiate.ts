@@ -1,33 +1,42 @@
 /**
- * @module Content negotiation: which media type a response is rendered in (RFC 9110 `Accept` with
- * q-values), and which request body types are read.
+ * @module Content negotiation: which renderer answers (RFC 9110 `Accept` with q-values), and which
+ * request body types are read (others: 415).
  */
 import Negotiator from 'negotiator';
 import type { Context, Next } from 'koa';
-import { OcciError } from '../errors.ts';
-
-/** Response types, preferred first: absent `Accept` or `*\/*` gets the first. */
-export const RESPONSE_TYPES = ['application/occi+json', 'application/json'] as const;
-
-/** Request body types that are read (others get 415). */
-export const REQUEST_TYPES = ['application/occi+json', 'application/json'] as const;
+import { OcciError, ValidationError } from '../errors.ts';
+import { LISTING_ONLY, REQUEST_TYPES, rendererFor, responseTypes } from '../render/index.ts';
+import type { Renderer } from '../render/renderer.ts';
 
 /**
- * Picks the response media type for the request, or throws 406 naming what is available.
- *
- * @throws OcciError `not-acceptable`
+ * The media type `Accept` asks for among `offered`, or undefined when none is acceptable. Absent
+ * `Accept` and `*\/*` get the first offered. The `profile` parameter picks a JSON shape (see
+ * request-context.ts), not a media type, so it must not make a type unacceptable.
  */
-export function negotiate(ctx: Context, offered: readonly string[] = RESPONSE_TYPES): string {
-  const accept = ctx.get('Accept');
-  // `profile` picks a JSON shape (see request-context.ts), not a different media type, so it must
-  // not make `application/occi+json; profile=pyocni` unacceptable.
-  const header = accept === '' ? '*/*' : accept.replace(/;\s*profile="?[\w.-]+"?/gi, '');
-  const chosen = new Negotiator({ headers: { accept: header } }).mediaType([...offered]);
-  if (typeof chosen !== 'string') {
-    throw new OcciError('not-acceptable', `cannot answer in ${ctx.get('Accept')}; available: ${offered.join(', ')}`);
-  }
-  return chosen;
+export function chooseType(accept: string, offered: readonly string[]): string | undefined {
+  const header = accept.trim() === '' ? '*/*' : accept.replace(/;\s*profile="?[\w.-]+"?/gi, '');
+  return new Negotiator({ headers: { accept: header } }).mediaType([...offered]);
 }
+
+/**
+ * Picks the renderer for the response, before anything is carried out.
+ *
+ * @param listing - true when the response is a listing (text/uri-list is only for those)
+ * @throws OcciError `not-acceptable` (406); ValidationError (400) for text/uri-list on a non-listing
+ */
+export function negotiate(ctx: Context, listing = false): Renderer {
+  const chosen = chooseType(ctx.get('Accept'), responseTypes());
+  if (!chosen) throw new OcciError('not-acceptable', `cannot answer in ${ctx.get('Accept')}; available: ${responseTypes().join(', ')}`);
+  if (LISTING_ONLY.has(chosen) && !listing) {
+    // Only when nothing else is acceptable: `text/uri-list, */*;q=0.1` still gets a rendering.
+    const other = chooseType(ctx.get('Accept'), responseTypes().filter((t) => !LISTING_ONLY.has(t)));
+    if (!other) throw new ValidationError(`${chosen} renders listings only, and ${ctx.method} ${ctx.path} answers with no listing`, [{ pointer: 'Accept', message: 'text/uri-list is for listings' }]);
+    return rendererFor(other);
+  }
+  return rendererFor(chosen);
+}
+
+const READ_TYPES: readonly string[] = [...REQUEST_TYPES.json, ...REQUEST_TYPES.text, ...REQUEST_TYPES.form];
 
 function hasBody(ctx: Context): boolean {
   const length = ctx.get('Content-Length');
@@ -37,9 +46,9 @@ function hasBody(ctx: Context): boolean {
 /** Refuses a request body of a type the server does not read (415), before it is parsed. */
 export function requestTypeGuard() {
   return async function checkRequestType(ctx: Context, next: Next): Promise<void> {
-    if (hasBody(ctx) && !ctx.is(...REQUEST_TYPES)) {
+    if (hasBody(ctx) && !ctx.is(...READ_TYPES)) {
       const given = ctx.get('Content-Type') || '(none)';
-      throw new OcciError('unsupported-media-type', `request bodies of type ${given} are not read; send Content-Type: ${REQUEST_TYPES.join(' or ')}`);
+      throw new OcciError('unsupported-media-type', `request bodies of type ${given} are not read; send Content-Type: ${READ_TYPES.join(', ')}`);
     }
     await next();
   };

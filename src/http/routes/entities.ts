@@ -1,33 +1,24 @@
 /**
  * @module Every path outside the query interface: kind and mixin collections, plain paths, and
- * single entities, with the OCCI verb table (DESIGN §5) in application/occi+json.
+ * single entities, with the OCCI verb table (DESIGN §5), in every rendering.
  */
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { categoryId, type AttributeDefinitions } from '../../model/category.ts';
 import { toPath, isReservedPath } from '../../model/location.ts';
-import type { Entity } from '../../model/entity.ts';
+import type { ActionInvocation, Entity } from '../../model/entity.ts';
 import { NotFoundError, OcciError, ValidationError } from '../../errors.ts';
 import { assertSchema } from '../../render/occi-json/schemas.ts';
-import {
-  parseActionInvocation,
-  parseEntities,
-  parseEntityFilter,
-  parseLocationList,
-  renderCreated,
-  renderEntityCollection,
-  renderEntityDocument,
-  type EntityItem,
-  type EntityRenderContext,
-} from '../../render/occi-json/entities.ts';
+import { parseActionInvocation, parseEntities, parseEntityFilter, parseLocationList, type EntityItem } from '../../render/occi-json/entities.ts';
+import { actionFromLines, entityFilterFromLines, entityFromLines, locationsFromLines } from '../../render/occi-text.ts';
 import type { EntityFilterPattern } from '../../store/entity-filter.ts';
 import type { Collection } from '../../backends/entity-service.ts';
 import { negotiate } from '../negotiate.ts';
-import { backendContext, baseUrl, ifMatch, jsonProfile, paging, queryValue, queryValues, requestOrigin } from '../request-context.ts';
+import { backendContext, baseUrl, ifMatch, paging, queryValue, queryValues, requestOrigin } from '../request-context.ts';
+import { readContent, type RequestContent } from '../request-body.ts';
+import { renderContext, respond } from '../respond.ts';
 import type { Services } from '../services.ts';
-import { jsonBody } from './query-interface.ts';
 
-type Json = Record<string, unknown>;
 
 /** The path of the request, checked: a collection ends in `/`, an entity does not. */
 function requestPath(ctx: Context): string {
@@ -53,26 +44,72 @@ function typedValue(raw: string, name: string, definitions: AttributeDefinitions
   return raw;
 }
 
-/** The three request items of a single-entity body (`{...}` or a one-item envelope). */
-function singleItem(body: Json): EntityItem {
-  const items = parseEntities(body);
+function missing(what: string): never {
+  throw new ValidationError(`this request needs a body: ${what}`, [{ pointer: '/', message: 'is missing' }]);
+}
+
+/** The entities of a creation or update, whatever the format. */
+function entityItems(content: RequestContent): EntityItem[] {
+  if (content.format === 'json') {
+    const body = content.json;
+    assertSchema(typeof body.kind === 'string' || !('resources' in body || 'links' in body) ? 'entity' : 'entity-collection', body);
+    return parseEntities(body);
+  }
+  if (content.format === 'text') return [entityFromLines(content.lines)];
+  return missing('an entity in application/occi+json, text/plain or text/occi');
+}
+
+/** Exactly one entity (PUT, partial update). */
+function singleItem(content: RequestContent): EntityItem {
+  const items = entityItems(content);
   if (items.length !== 1) throw new ValidationError(`this request takes exactly one entity, the body has ${items.length}`, [{ pointer: '/', message: 'must hold one entity' }]);
   return items[0]!;
 }
 
-function assertEntityBody(body: Json): void {
-  assertSchema('resources' in body || 'links' in body ? (typeof body.kind === 'string' ? 'entity' : 'entity-collection') : 'entity', body);
+/** A location list, whatever the format. */
+function locations(content: RequestContent): string[] {
+  if (content.format === 'json') {
+    assertSchema('location-list', content.json);
+    return parseLocationList(content.json);
+  }
+  if (content.format === 'text') return locationsFromLines(content.lines);
+  return missing('a list of locations');
+}
+
+/** True when the request invokes an action rather than creating or updating. */
+function isInvocation(content: RequestContent, term: string | undefined): boolean {
+  if (term !== undefined) return true;
+  if (content.format === 'json') return ('action' in content.json || 'actions' in content.json) && !('resources' in content.json) && !('kind' in content.json);
+  return false;
+}
+
+/** An action invocation, whatever the format; an HTML form's fields are the parameters. */
+function invocation(content: RequestContent, term: string | undefined): ActionInvocation {
+  let parsed: { action?: string; parameters: Record<string, unknown> } = { parameters: {} };
+  if (content.format === 'json') {
+    assertSchema('action-invocation', content.json);
+    parsed = parseActionInvocation(content.json);
+  } else if (content.format === 'text') parsed = actionFromLines(content.lines);
+  else if (content.format === 'form') {
+    // Form fields are strings: numbers and booleans are read as such, so an HTML form can set them.
+    const parameters: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(content.fields)) if (value !== '') parameters[name] = typedValue(value, name, {});
+    parsed = { parameters };
+  }
+  const out: ActionInvocation = { parameters: parsed.parameters };
+  if (parsed.action) out.action = parsed.action;
+  if (term) out.term = term;
+  return out;
 }
 
 /** Registers the entity routes (after the query interface). */
 export function entityRoutes(router: Router, services: Services): void {
   const { entityService: entities, config } = services;
   const registry = entities.registry;
+  const context = (ctx: Context) => renderContext(ctx, config, registry);
 
-  const renderContext = (ctx: Context): EntityRenderContext => ({ baseUrl: baseUrl(ctx, config), lookup: registry, profile: jsonProfile(ctx, config) });
-
-  /** Filters from the body (pyOCNI) and the query string (`category`, `attribute`/`value` pairs), combined with AND. */
-  const readFilter = (ctx: Context, collection: Collection, withBody: boolean): EntityFilterPattern[] => {
+  /** Filters from the body (pyOCNI JSON or OCCI text lines) and the query string, combined with AND. */
+  const readFilter = (ctx: Context, collection: Collection, content: RequestContent | undefined): EntityFilterPattern[] => {
     const fromQuery: EntityFilterPattern = {};
     const category = queryValue(ctx, 'category');
     if (category) {
@@ -90,11 +127,10 @@ export function entityRoutes(router: Router, services: Services): void {
       names.forEach((name, i) => (fromQuery.attributes![name] = typedValue(values[i]!, name, definitions)));
     }
     let patterns: EntityFilterPattern[] = [];
-    const body = withBody ? jsonBody(ctx) : undefined;
-    if (body) {
-      assertSchema('entity-filter', body);
-      patterns = parseEntityFilter(body);
-    }
+    if (content?.format === 'json') {
+      assertSchema('entity-filter', content.json);
+      patterns = parseEntityFilter(content.json);
+    } else if (content?.format === 'text') patterns = entityFilterFromLines(content.lines);
     const queryGiven = Object.keys(fromQuery).length > 0;
     if (patterns.length === 0) return queryGiven ? [fromQuery] : [];
     return patterns.map((p) => ({ ...p, ...fromQuery, attributes: { ...p.attributes, ...fromQuery.attributes }, mixins: [...(p.mixins ?? []), ...(fromQuery.mixins ?? [])] }));
@@ -106,23 +142,40 @@ export function entityRoutes(router: Router, services: Services): void {
   };
 
   const sendEntity = (ctx: Context, entity: Entity, links: Entity[] = []) => {
-    ctx.type = negotiate(ctx);
+    const renderer = negotiate(ctx);
     if (entity.rev) ctx.set('ETag', `"${entity.rev}"`);
-    ctx.body = renderEntityDocument(entity, renderContext(ctx), links);
+    respond(ctx, renderer.entity(entity, links, context(ctx)));
   };
 
-  const sendCollection = async (ctx: Context, list: Entity[]) => {
-    ctx.type = negotiate(ctx);
-    ctx.body = renderEntityCollection(list, renderContext(ctx), await linksOf(list));
+  const sendCollection = async (ctx: Context, list: Entity[], next?: string) => {
+    const renderer = negotiate(ctx, true);
+    respond(ctx, renderer.collection(list, await linksOf(list), { ...context(ctx), ...(next ? { next } : {}) }));
   };
 
-  const action = (ctx: Context) => queryValue(ctx, 'action');
+  const sendCreated = async (ctx: Context, created: Entity[]) => {
+    const renderer = negotiate(ctx, true);
+    ctx.status = 201;
+    ctx.set('Location', baseUrl(ctx, config) + created[0]!.location);
+    if (created.length === 1 && created[0]!.rev) ctx.set('ETag', `"${created[0]!.rev}"`);
+    // Inline links show inside their resource, not beside it.
+    const top = created.filter((e) => e.source === undefined || !created.some((r) => r.location === e.source));
+    respond(ctx, renderer.created(top, await linksOf(created), context(ctx)));
+  };
+
+  /** An HTML form is answered with a redirect to the page of what it changed (POST-redirect-GET). */
+  const redirectForm = (ctx: Context, content: RequestContent, location: string): boolean => {
+    if (content.format !== 'form') return false;
+    ctx.status = 303;
+    ctx.set('Location', baseUrl(ctx, config) + location);
+    ctx.body = '';
+    return true;
+  };
 
   // GET: a collection (paged, filtered) or one entity.
   router.get('/{*path}', async (ctx) => {
     const path = requestPath(ctx);
-    negotiate(ctx);
     if (!path.endsWith('/')) {
+      negotiate(ctx);
       const { entity, links } = await entities.read(path, backendContext(ctx, config));
       if (ctx.get('If-None-Match').replace(/"/g, '') === entity.rev) {
         ctx.status = 304;
@@ -131,110 +184,104 @@ export function entityRoutes(router: Router, services: Services): void {
       sendEntity(ctx, entity, links);
       return;
     }
+    negotiate(ctx, true);
     const collection = entities.collection(path);
     const { page, number, skip } = paging(ctx, config);
-    const { entities: list, more } = await entities.list(collection, readFilter(ctx, collection, true), skip, number);
+    const { entities: list, more } = await entities.list(collection, readFilter(ctx, collection, readContent(ctx)), skip, number);
+    let next: string | undefined;
     if (more) {
-      const next = new URL(baseUrl(ctx, config) + ctx.originalUrl);
-      next.searchParams.set('page', String(page + 1));
-      next.searchParams.set('number', String(number));
-      ctx.set('Link', `<${next.toString()}>; rel="next"`);
+      const url = new URL(baseUrl(ctx, config) + ctx.originalUrl);
+      url.searchParams.set('page', String(page + 1));
+      url.searchParams.set('number', String(number));
+      next = url.toString();
+      ctx.set('Link', `<${next}>; rel="next"`);
     }
-    await sendCollection(ctx, list);
+    await sendCollection(ctx, list, next);
   });
 
   // POST: create in a kind collection, associate with a mixin, act on a collection, or update / act on one entity.
   router.post('/{*path}', async (ctx) => {
     const path = requestPath(ctx);
-    negotiate(ctx);
-    const term = action(ctx);
-    const body = jsonBody(ctx);
+    const term = queryValue(ctx, 'action');
+    const content = readContent(ctx, term !== undefined);
     if (path.endsWith('/')) {
+      negotiate(ctx, true);
       const collection = entities.collection(path);
       if (collection.type === 'path') methodNotAllowed(ctx, 'GET, HEAD, DELETE');
-      if (term !== undefined || (body && ('action' in body || 'actions' in body) && !('resources' in body))) {
-        if (body) assertSchema('action-invocation', body);
-        const changed = await entities.actOnCollection(collection, readFilter(ctx, collection, false), { ...parseActionInvocation(body), ...(term ? { term } : {}) }, backendContext(ctx, config));
-        await sendCollection(ctx, changed);
+      if (isInvocation(content, term)) {
+        const changed = await entities.actOnCollection(collection, readFilter(ctx, collection, undefined), invocation(content, term), backendContext(ctx, config));
+        if (!redirectForm(ctx, content, path)) await sendCollection(ctx, changed);
         return;
       }
-      if (!body) throw new ValidationError('this request needs a JSON body', [{ pointer: '/', message: 'is missing' }]);
       if (collection.type === 'mixin') {
-        assertSchema('location-list', body);
-        const members = await entities.associate(collection.mixin, parseLocationList(body), requestOrigin(ctx, config), backendContext(ctx, config));
+        const members = await entities.associate(collection.mixin, locations(content), requestOrigin(ctx, config), backendContext(ctx, config));
         await sendCollection(ctx, members);
         return;
       }
-      assertEntityBody(body);
-      const created = await entities.createInCollection(collection.kind, parseEntities(body), requestOrigin(ctx, config), backendContext(ctx, config));
-      ctx.status = 201;
-      ctx.set('Location', baseUrl(ctx, config) + created[0]!.location);
-      ctx.type = negotiate(ctx);
-      // Inline links show inside their resource, not beside it.
-      const top = created.filter((e) => e.source === undefined || !created.some((r) => r.location === e.source));
-      ctx.body = renderCreated(top, renderContext(ctx), await linksOf(created));
+      const created = await entities.createInCollection(collection.kind, entityItems(content), requestOrigin(ctx, config), backendContext(ctx, config));
+      await sendCreated(ctx, created);
       return;
     }
-    if (term !== undefined || (body && ('action' in body || 'actions' in body) && !('resources' in body) && !('kind' in body))) {
-      if (body) assertSchema('action-invocation', body);
-      const changed = await entities.act(path, { ...parseActionInvocation(body), ...(term ? { term } : {}) }, ifMatch(ctx), backendContext(ctx, config));
-      sendEntity(ctx, changed);
+    negotiate(ctx);
+    if (isInvocation(content, term)) {
+      const changed = await entities.act(path, invocation(content, term), ifMatch(ctx), backendContext(ctx, config));
+      if (!redirectForm(ctx, content, path)) sendEntity(ctx, changed);
       return;
     }
-    if (!body) throw new ValidationError('a partial update needs a JSON body', [{ pointer: '/', message: 'is missing' }]);
-    assertEntityBody(body);
-    const updated = await entities.update(path, singleItem(body), ifMatch(ctx), backendContext(ctx, config));
-    sendEntity(ctx, updated);
+    const item = singleItem(content);
+    const updated = await entities.update(path, item, ifMatch(ctx), backendContext(ctx, config));
+    if (item.links.length === 0) {
+      sendEntity(ctx, updated, (await entities.linksOf([updated])).get(path) ?? []);
+      return;
+    }
+    // Links given with a partial update of a resource are new links from it.
+    await entities.createLinksFrom(path, item.links, requestOrigin(ctx, config), backendContext(ctx, config));
+    sendEntity(ctx, updated, (await entities.linksOf([updated])).get(path) ?? []);
   });
 
   // PUT: replace a mixin's membership, or create at / fully replace one entity.
   router.put('/{*path}', async (ctx) => {
     const path = requestPath(ctx);
-    negotiate(ctx);
-    const body = jsonBody(ctx);
-    if (!body) throw new ValidationError('this request needs a JSON body', [{ pointer: '/', message: 'is missing' }]);
+    const content = readContent(ctx);
     if (path.endsWith('/')) {
+      negotiate(ctx, true);
       const collection = entities.collection(path);
       if (collection.type !== 'mixin') methodNotAllowed(ctx, collection.type === 'kind' ? 'GET, HEAD, POST, DELETE' : 'GET, HEAD, DELETE');
-      assertSchema('location-list', body);
-      const members = await entities.replaceMembership(collection.mixin, parseLocationList(body), requestOrigin(ctx, config), backendContext(ctx, config));
+      const members = await entities.replaceMembership(collection.mixin, locations(content), requestOrigin(ctx, config), backendContext(ctx, config));
       await sendCollection(ctx, members);
       return;
     }
-    assertEntityBody(body);
-    const item = singleItem(body);
+    negotiate(ctx);
+    const item = singleItem(content);
     const existing = await entities.store.get(path);
     if (existing) {
+      // OCCI 1.1: a full update carries no Link; the entity's links survive it.
+      if (content.format === 'text' && item.links.length > 0) throw new ValidationError('a full update (PUT) may not carry Link lines; links are kept as they are', [{ pointer: 'Link', message: 'not allowed in a full update' }]);
       sendEntity(ctx, await entities.replace(path, item, ifMatch(ctx), requestOrigin(ctx, config), backendContext(ctx, config)));
       return;
     }
     if (ctx.get('If-Match')) throw new OcciError('precondition-failed', `nothing exists at ${path} to match`);
-    const created = await entities.createAt(path, item, requestOrigin(ctx, config), backendContext(ctx, config));
-    ctx.status = 201;
-    ctx.set('Location', baseUrl(ctx, config) + created.location);
-    ctx.type = negotiate(ctx);
-    if (created.rev) ctx.set('ETag', `"${created.rev}"`);
-    ctx.body = renderCreated([created], renderContext(ctx));
+    await sendCreated(ctx, [await entities.createAt(path, item, requestOrigin(ctx, config), backendContext(ctx, config))]);
   });
 
   // DELETE: a collection's members (all or filtered), a mixin's listed members, or one entity.
   router.delete('/{*path}', async (ctx) => {
     const path = requestPath(ctx);
-    negotiate(ctx);
+    negotiate(ctx, path.endsWith('/'));
     if (!path.endsWith('/')) {
       await entities.delete(path, ifMatch(ctx), backendContext(ctx, config));
       ctx.status = 204;
       return;
     }
     const collection = entities.collection(path);
-    const body = jsonBody(ctx);
-    if (collection.type === 'mixin' && body && !('resources' in body) && !('links' in body)) {
-      assertSchema('location-list', body);
-      await entities.dissociate(collection.mixin, parseLocationList(body), requestOrigin(ctx, config), backendContext(ctx, config));
+    const content = readContent(ctx);
+    const listsLocations = (content.format === 'json' && !('resources' in content.json) && !('links' in content.json)) || (content.format === 'text' && content.lines.some((l) => l.name === 'X-OCCI-Location'));
+    if (collection.type === 'mixin' && listsLocations) {
+      await entities.dissociate(collection.mixin, locations(content), requestOrigin(ctx, config), backendContext(ctx, config));
       ctx.status = 204;
       return;
     }
-    const patterns = readFilter(ctx, collection, true);
+    const patterns = readFilter(ctx, collection, content);
     if (collection.type === 'mixin') {
       const members = await entities.store.all({ mixin: categoryId(collection.mixin) }, patterns, config.limits.itemsPerRequest);
       await entities.dissociate(collection.mixin, members.map((m) => m.location), requestOrigin(ctx, config), backendContext(ctx, config));

@@ -1,16 +1,20 @@
 /**
  * @module The query interface (`/-/`, mirrored at `/.well-known/org/ogf/occi/-/`): discovery and
- * filtering of categories, and the category manager's add, update and delete.
+ * filtering of categories, and the category manager's add, update and delete, in every rendering.
  */
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { categoryId, type CategoryClass } from '../../model/category.ts';
+import { categoryId, type Category, type CategoryClass } from '../../model/category.ts';
 import { ValidationError } from '../../errors.ts';
 import { assertSchema } from '../../render/occi-json/schemas.ts';
-import { parseCategoryCollection, parseCategoryFilter, renderCategoryCollection } from '../../render/occi-json/categories.ts';
+import { parseCategoryCollection, parseCategoryFilter } from '../../render/occi-json/categories.ts';
+import { categoriesFromLines, categoryIdsFromLines } from '../../render/occi-text.ts';
 import { filterCategories, type CategoryFilter } from '../../registry/category-filter.ts';
 import type { CategoryRef, ProviderUpdate } from '../../registry/category-manager.ts';
 import { negotiate } from '../negotiate.ts';
+import { queryValue } from '../request-context.ts';
+import { readContent } from '../request-body.ts';
+import { renderContext, respond } from '../respond.ts';
 import type { Services } from '../services.ts';
 
 /** The query-interface paths: the OCCI one and its RFC 5785 mirror. */
@@ -18,45 +22,42 @@ export const QUERY_PATHS = ['/-/', '/.well-known/org/ogf/occi/-/'];
 
 type Json = Record<string, unknown>;
 
-/** The parsed JSON body, or undefined when the request had none. */
-export function jsonBody(ctx: Context): Json | undefined {
-  const body = (ctx.request as { body?: unknown }).body;
-  if (body === undefined || body === null) return undefined;
-  if (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0 && !ctx.get('Content-Length')) return undefined;
-  if (typeof body !== 'object' || Array.isArray(body)) throw new ValidationError('the request body must be a JSON object', [{ pointer: '/', message: 'must be an object' }]);
-  return body as Json;
+/** The request's categories as the JSON body the category manager reads, whatever the format. */
+function categoriesBody(ctx: Context): Json {
+  const content = readContent(ctx);
+  if (content.format === 'json') return content.json;
+  if (content.format === 'text') return categoriesFromLines(content.lines);
+  throw new ValidationError('this request needs a body: categories in application/occi+json, text/plain or text/occi', [{ pointer: '/', message: 'is missing' }]);
 }
 
-function requireBody(ctx: Context): Json {
-  const body = jsonBody(ctx);
-  if (!body) throw new ValidationError('this request needs a JSON body (Content-Type: application/occi+json)', [{ pointer: '/', message: 'is missing' }]);
-  return body;
-}
-
-function queryString(ctx: Context, name: string): string | undefined {
-  const value = ctx.query[name];
-  if (Array.isArray(value)) throw new ValidationError(`query parameter "${name}" is given more than once`, [{ pointer: `?${name}`, message: 'must be given once' }]);
-  return value === undefined || value === '' ? undefined : value;
-}
-
-/** Reads the filter of GET /-/: the JSON body (pyOCNI) and the query string (`category`, `class`, `scheme`, `term`). */
+/** Reads the filter of GET /-/: a JSON body (pyOCNI), `Category` filter lines (OCCI text), and the query string. */
 function readFilter(ctx: Context): CategoryFilter {
   const filter: CategoryFilter = {};
-  const body = jsonBody(ctx);
-  if (body) {
-    assertSchema('category-filter', body);
-    filter.byClass = parseCategoryFilter(body);
+  const content = readContent(ctx);
+  if (content.format === 'json') {
+    assertSchema('category-filter', content.json);
+    filter.byClass = parseCategoryFilter(content.json);
+  } else if (content.format === 'text') {
+    const named = categoryIdsFromLines(content.lines);
+    if (named.length > 0) {
+      // OCCI text filtering on /-/: only the named categories, each in its complete rendering.
+      filter.byClass = {};
+      for (const { id, class: cls } of named) {
+        const hash = id.indexOf('#');
+        (filter.byClass[cls] ??= []).push({ scheme: id.slice(0, hash + 1), term: id.slice(hash + 1) });
+      }
+    }
   }
-  const id = queryString(ctx, 'category');
+  const id = queryValue(ctx, 'category');
   if (id) filter.id = id;
-  const cls = queryString(ctx, 'class');
+  const cls = queryValue(ctx, 'class');
   if (cls) {
     if (!['kind', 'mixin', 'action'].includes(cls)) throw new ValidationError(`?class must be kind, mixin or action, not "${cls}"`, [{ pointer: '?class', message: 'must be kind, mixin or action' }]);
     filter.class = cls as CategoryClass;
   }
-  const scheme = queryString(ctx, 'scheme');
+  const scheme = queryValue(ctx, 'scheme');
   if (scheme) filter.scheme = scheme;
-  const term = queryString(ctx, 'term');
+  const term = queryValue(ctx, 'term');
   if (term) filter.term = term;
   return filter;
 }
@@ -73,6 +74,17 @@ function refsOf(body: Json): CategoryRef[] {
   return refs;
 }
 
+function deleteBody(ctx: Context): Json {
+  const content = readContent(ctx);
+  if (content.format === 'json') return content.json;
+  if (content.format === 'text') {
+    const body: Record<string, string[]> = {};
+    for (const { id, class: cls } of categoryIdsFromLines(content.lines)) (body[`${cls}s`] ??= []).push(id);
+    return body;
+  }
+  throw new ValidationError('this request needs a body naming the categories to delete', [{ pointer: '/', message: 'is missing' }]);
+}
+
 function providersOf(body: Json): ProviderUpdate[] {
   const items = Array.isArray(body.providers) ? (body.providers as Json[]) : [];
   return items.map((item, i) => ({
@@ -84,47 +96,43 @@ function providersOf(body: Json): ProviderUpdate[] {
 
 /** Registers the query-interface routes on `router`. */
 export function queryInterfaceRoutes(router: Router, services: Services): void {
-  const { categories } = services;
-  const render = (ctx: Context, list: Parameters<typeof renderCategoryCollection>[0]) => {
-    ctx.type = negotiate(ctx);
-    // Providers are operator information; until authentication exists every caller is an operator.
-    ctx.body = renderCategoryCollection(list, { provider: (id) => categories.registry.provider(id) });
+  const { categories, config } = services;
+  const send = (ctx: Context, list: Category[]) => {
+    const renderer = negotiate(ctx);
+    respond(ctx, renderer.categories(list, renderContext(ctx, config, categories.registry)));
   };
 
   for (const path of QUERY_PATHS) {
     router.get(path, (ctx) => {
       negotiate(ctx);
-      render(ctx, filterCategories(categories.registry.all(), readFilter(ctx)));
+      send(ctx, filterCategories(categories.registry.all(), readFilter(ctx)));
     });
 
     router.post(path, async (ctx) => {
       negotiate(ctx);
-      const body = requireBody(ctx);
+      const body = categoriesBody(ctx);
       assertSchema('category-collection', body);
-      const added = await categories.add(parseCategoryCollection(body));
-      ctx.status = 200;
-      render(ctx, added);
+      send(ctx, await categories.add(parseCategoryCollection(body)));
     });
 
     router.put(path, async (ctx) => {
       negotiate(ctx);
-      const body = requireBody(ctx);
+      const body = categoriesBody(ctx);
       assertSchema('category-update', body);
       const { categories: changed, providers } = await categories.update(parseCategoryCollection(body), providersOf(body));
       const touched = [...changed, ...providers.map((id) => categories.registry.get(id)!).filter((c) => !changed.some((d) => categoryId(d) === categoryId(c)))];
-      render(ctx, touched);
+      send(ctx, touched);
     });
 
     router.delete(path, async (ctx) => {
       negotiate(ctx);
-      const body = requireBody(ctx);
+      const body = deleteBody(ctx);
       assertSchema('category-delete', body);
-      const cascade = queryString(ctx, 'cascade');
+      const cascade = queryValue(ctx, 'cascade');
       if (cascade !== undefined && cascade !== 'true' && cascade !== 'false') {
         throw new ValidationError('?cascade must be true or false', [{ pointer: '?cascade', message: 'must be true or false' }]);
       }
-      const removed = await categories.remove(refsOf(body), { cascade: cascade === 'true' });
-      render(ctx, removed);
+      send(ctx, await categories.remove(refsOf(body), { cascade: cascade === 'true' }));
     });
   }
 }

@@ -1,0 +1,71 @@
+/**
+ * @module What a request says in its body or OCCI headers, read by format: JSON (`application/occi+json`),
+ * OCCI text (`text/plain` body lines, or `text/occi` headers), or an HTML form. Each reader returns
+ * the same shapes whatever the format, so routes do not care which one came in.
+ */
+import type { Context } from 'koa';
+import { OcciError, ValidationError } from '../errors.ts';
+import { parseTextBody, splitHeaderValues, TextParseError, type TextBodyLine } from '../render/header-lines.ts';
+import { REQUEST_TYPES } from '../render/index.ts';
+import { ParseError } from '../errors.ts';
+
+type Json = Record<string, unknown>;
+
+/** The request's content, by format. */
+export type RequestContent =
+  | { format: 'none' }
+  | { format: 'json'; json: Json }
+  | { format: 'text'; lines: TextBodyLine[] }
+  | { format: 'form'; fields: Record<string, string> };
+
+const OCCI_HEADERS = ['Category', 'Link', 'X-OCCI-Attribute', 'X-OCCI-Location'];
+
+/** OCCI structures carried in request headers (text/occi, and filters on GET in any format). */
+function headerLines(ctx: Context): TextBodyLine[] {
+  const lines: TextBodyLine[] = [];
+  for (const name of OCCI_HEADERS) {
+    const raw = ctx.get(name);
+    if (!raw) continue;
+    for (const value of splitHeaderValues(raw)) lines.push({ name, value, line: 1 });
+  }
+  return lines;
+}
+
+/**
+ * Reads the request's content.
+ *
+ * @param allowForm - HTML forms are read only where a page posts them (action invocations); elsewhere
+ * a form body is refused with 415, which is also what curl's `-d` without a Content-Type gets
+ */
+export function readContent(ctx: Context, allowForm = false): RequestContent {
+  const body = (ctx.request as { body?: unknown }).body;
+  if (ctx.is(...REQUEST_TYPES.json)) {
+    if (body === undefined || body === null || (typeof body === 'object' && Object.keys(body).length === 0 && !ctx.get('Content-Length'))) return { format: 'none' };
+    if (typeof body !== 'object' || Array.isArray(body)) {
+      // A bare array is a location list (the only array body ocni reads).
+      if (Array.isArray(body)) return { format: 'json', json: { locations: body } };
+      throw new ValidationError('the request body must be a JSON object', [{ pointer: '/', message: 'must be an object' }]);
+    }
+    return { format: 'json', json: body as Json };
+  }
+  if (ctx.is('text/plain')) {
+    try {
+      return { format: 'text', lines: [...parseTextBody(typeof body === 'string' ? body : ''), ...headerLines(ctx)] };
+    } catch (err) {
+      if (err instanceof TextParseError) throw new ParseError(`text/plain body, line ${err.line}: ${err.message}`, [{ pointer: `line ${err.line}`, message: err.message }]);
+      throw err;
+    }
+  }
+  if (ctx.is('application/x-www-form-urlencoded')) {
+    if (!allowForm) {
+      throw new OcciError('unsupported-media-type', `request bodies of type ${ctx.get('Content-Type')} are read only from HTML action forms; send Content-Type: application/occi+json, text/plain or text/occi`);
+    }
+    const fields: Record<string, string> = {};
+    for (const [key, value] of Object.entries((body ?? {}) as Record<string, unknown>)) if (typeof value === 'string') fields[key] = value;
+    return { format: 'form', fields };
+  }
+  const lines = headerLines(ctx);
+  // text/occi, or a GET with OCCI filter headers and no body.
+  if (lines.length > 0 || ctx.is('text/occi')) return { format: 'text', lines };
+  return { format: 'none' };
+}

@@ -1,0 +1,27 @@
+/**
+ * @module Writing a rendered answer into the Koa response, and the render context of a request.
+ */
+import type { Context } from 'koa';
+import type { Config } from '../config.ts';
+import type { CategoryRegistry } from '../registry/registry.ts';
+import type { Rendered, RenderContext } from '../render/renderer.ts';
+import { baseUrl, jsonProfile } from './request-context.ts';
+
+/** Sets the media type, the renderer's headers and the body. */
+export function respond(ctx: Context, rendered: Rendered): void {
+  ctx.type = rendered.type;
+  for (const [name, value] of Object.entries(rendered.headers ?? {})) ctx.set(name, value);
+  ctx.body = rendered.body ?? '';
+}
+
+/** What renderers need to know about this request. */
+export function renderContext(ctx: Context, config: Config, registry: CategoryRegistry): RenderContext {
+  return {
+    baseUrl: baseUrl(ctx, config),
+    lookup: registry,
+    profile: jsonProfile(ctx, config),
+    // Providers are operator information; until authentication exists every caller is an operator.
+    provider: (id) => registry.provider(id),
+    path: ctx.path,
+  };
+}
