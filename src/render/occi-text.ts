@@ -154,7 +154,8 @@ export function entityFromLines(lines: TextBodyLine[]): EntityItem {
   item.input.mixins = categories.filter((c) => c.class === 'mixin').map((c) => c.scheme + c.term);
   if (typeof attributes['occi.core.id'] === 'string') item.id = attributes['occi.core.id'];
   delete attributes['occi.core.id'];
-  const links = each(lines, 'Link', (value, line) => parseLinkLine(value, { line }));
+  // Action links (`<…?action=term>`) describe what applies; like JSON's `actions`, they are not input.
+  const links = each(lines, 'Link', (value, line) => parseLinkLine(value, { line })).filter((link) => !/[?&]action=/.test(link.target));
   links.forEach((link, i) => {
     const linkAttributes: Record<string, ModelValue> = { ...link.attributes };
     const id = linkAttributes['occi.core.id'];
