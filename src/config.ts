@@ -42,6 +42,11 @@ export interface Config {
     /** Default application/occi+json output: OCCI 1.2, or pyOCNI's shapes for pyOCNI clients. */
     jsonProfile: 'occi' | 'pyocni';
   };
+  /**
+   * Category files (OCCI JSON, paths relative to the working directory) added once to a new store,
+   * e.g. example OS templates; operators may change or delete them afterwards and they do not return.
+   */
+  seedCategories: string[];
   backends: BackendConfig[];
   defaultProvider: { local: string[]; remote: string[] };
 }
@@ -50,7 +55,7 @@ const DEFAULT_CONFIG_URL = new URL('../config/default.json', import.meta.url);
 
 const CONFIG_SCHEMA = {
   type: 'object',
-  required: ['host', 'port', 'dataDir', 'couchdb', 'limits', 'log', 'render', 'backends', 'defaultProvider'],
+  required: ['host', 'port', 'dataDir', 'couchdb', 'limits', 'log', 'render', 'seedCategories', 'backends', 'defaultProvider'],
   properties: {
     host: { type: 'string', minLength: 1 },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -85,6 +90,7 @@ const CONFIG_SCHEMA = {
       type: 'object',
       properties: { jsonProfile: { enum: ['occi', 'pyocni'] } },
     },
+    seedCategories: { type: 'array', items: { type: 'string', minLength: 1 } },
     backends: {
       type: 'array',
       items: {

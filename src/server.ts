@@ -17,6 +17,9 @@ import { databaseNames, ensureDatabases } from './store/databases.ts';
 import { startEmbeddedStore, type EmbeddedStore } from './store/embedded/server.ts';
 import { EntityStore } from './store/entity-store.ts';
 import type { Services } from './http/services.ts';
+import { ConfigError } from './errors.ts';
+import { assertSchema } from './render/occi-json/schemas.ts';
+import { parseCategoryCollection, type ParsedCategories } from './render/occi-json/categories.ts';
 import { EntityService } from './backends/entity-service.ts';
 import { BackendRouter } from './backends/backends.ts';
 
@@ -31,6 +34,22 @@ export interface RunningServer {
   couch: CouchClient;
   /** Stops accepting, lets in-flight requests finish, stops the changes feed and the embedded store. */
   close(): Promise<void>;
+}
+
+/** Reads a seed category file (OCCI JSON), checked like a `POST /-/` body. */
+function readSeedFile(file: string): ParsedCategories {
+  let body: unknown;
+  try {
+    body = JSON.parse(readFileSync(resolve(file), 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`seed category file ${file} cannot be read: ${(err as Error).message}`, err);
+  }
+  try {
+    assertSchema('category-collection', body);
+  } catch (err) {
+    throw new ConfigError(`seed category file ${file}: ${(err as Error).message}`, err);
+  }
+  return parseCategoryCollection(body as Record<string, unknown>);
 }
 
 /** Creates the logger: pretty in a terminal, JSON otherwise (or as configured). */
@@ -75,6 +94,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       onFeedChange: (event) => logger.debug({ event: event.type }, 'category change from the feed'),
     });
     await categories.start();
+    for (const file of config.seedCategories) {
+      const added = await categories.seedOnce(file, readSeedFile(file));
+      if (added > 0) logger.info({ file, added }, 'example categories added to a new store');
+    }
 
     const entityService = new EntityService(registry, entities, { itemsPerRequest: config.limits.itemsPerRequest }, backends);
     const services: Services = { config, logger, categories, entities, entityService, version: VERSION };

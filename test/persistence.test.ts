@@ -52,6 +52,23 @@ describe('persistence', () => {
   });
 });
 
+describe('example categories', () => {
+  it('seeds the example OS templates once: deleted, they do not come back on restart', async () => {
+    const prefix = freshPrefix('seed');
+    prefixes.push(prefix);
+    const debian = 'http://schemas.ocni.dev/templates/os#debian-12';
+    const first = await server(prefix);
+    const seeded = await call(first.url, 'GET', `/-/?category=${encodeURIComponent(debian)}`);
+    expect((seeded.json as { mixins: Json[] }).mixins[0]).toMatchObject({ depends: ['http://schemas.ogf.org/occi/infrastructure#os_tpl'], location: '/templates/os/debian-12/' });
+    // They are ordinary runtime categories: operators can delete them.
+    expect((await call(first.url, 'DELETE', '/-/', { body: { mixins: [debian] } })).status).toBe(200);
+    await first.close();
+    const second = await server(prefix);
+    expect(((await call(second.url, 'GET', `/-/?category=${encodeURIComponent(debian)}`)).json as { mixins: Json[] }).mixins).toEqual([]);
+    expect(((await call(second.url, 'GET', `/-/?category=${encodeURIComponent('http://schemas.ocni.dev/templates/os#alpine-3.20')}`)).json as { mixins: Json[] }).mixins).toHaveLength(1);
+  });
+});
+
 describe('two processes on one CouchDB', () => {
   it('serves a category added, changed or deleted through one from the other within about a second', async () => {
     const prefix = freshPrefix('coherence');

@@ -89,6 +89,19 @@ export class CategoryManager {
     );
   }
 
+  /**
+   * Adds the categories of a seed file once per database (the first process to start on a fresh
+   * store does it); categories that exist already are left alone.
+   */
+  async seedOnce(name: string, parsed: ParsedCategories): Promise<number> {
+    if (!(await this.#persistence.claimOnce(`seed:${name}`))) return 0;
+    const fresh = (list: ParsedCategory[]) => list.filter((e) => !this.registry.has(categoryId(e.category)) && !(e.category.class !== 'action' && e.category.location && this.registry.byLocation(e.category.location)));
+    const todo: ParsedCategories = { kinds: fresh(parsed.kinds) as ParsedCategories['kinds'], mixins: fresh(parsed.mixins) as ParsedCategories['mixins'], actions: fresh(parsed.actions) as ParsedCategories['actions'] };
+    const count = todo.kinds.length + todo.mixins.length + todo.actions.length;
+    if (count > 0) await this.add(todo);
+    return count;
+  }
+
   /** Stops following the changes feed. */
   stop(): void {
     this.#persistence.stop();

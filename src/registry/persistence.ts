@@ -27,6 +27,11 @@ export interface CategoryPersistence {
   stop(): void;
   /** Writes all or nothing; throws ConflictError when another writer got there first. */
   commit(writes: CategoryWrite[]): Promise<Map<string, string>>;
+  /**
+   * Claims a one-time task (e.g. seeding example categories) for this database: true for the one
+   * caller that claims it first, false ever after, also across processes.
+   */
+  claimOnce(task: string): Promise<boolean>;
 }
 
 /** What category changes need to know about, and do to, entities. */

@@ -172,6 +172,17 @@ export class CategoryStore implements CategoryPersistence {
     }
   }
 
+  /** Claims a one-time task with a marker document; CouchDB's conflict makes the claim exclusive. */
+  async claimOnce(task: string): Promise<boolean> {
+    try {
+      await this.client.request({ db: this.db, method: 'put', path: encodeURIComponent(`once:${task}`), body: { type: 'once', at: new Date().toISOString() } });
+      return true;
+    } catch (err) {
+      if (err instanceof CouchStatusError && err.statusCode === 409) return false;
+      throw err;
+    }
+  }
+
   /** Looks a location claim up: which category holds the location, if any. */
   async locationOwner(location: string): Promise<string | undefined> {
     try {

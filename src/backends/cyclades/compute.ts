@@ -1,0 +1,267 @@
+/**
+ * @module Compute resources as Cyclades servers (§1.4–1.6 of the API notes): create from the
+ * backend's os_tpl and resource_tpl mixins, state from `GET /servers/<id>`, the start / stop /
+ * restart actions, resize by changing the resource_tpl mixin, rename by changing the title, and
+ * delete. Cyclades works asynchronously: every outcome shows what Cyclades says at that moment
+ * (e.g. `inactive` with message `BUILDING` right after create), and later reads show the rest.
+ */
+import { OcciError, ValidationError } from '../../errors.ts';
+import type { AttributeValue } from '../../model/category.ts';
+import { idOf, type Entity } from '../../model/entity.ts';
+import type { BackendOutcome } from '../backend.ts';
+import { deleteIgnoringGone, isError, notImplemented } from './errors.ts';
+import { COMPUTE_ACTION, cycladesIdOf } from './ids.ts';
+import { idField, isObject, member, numeric, requireId, text, type JsonObject } from './json.ts';
+import type { CycladesServices, CycladesSession } from './session.ts';
+import { memoryGiB, templateTerms, type FlavorInfo, type ImageInfo, type TemplateCatalog } from './templates.ts';
+
+/** Attribute changes, `null` removing one. */
+type Changes = Record<string, AttributeValue | null>;
+
+/** OCCI state of each Cyclades server status (the recommended mapping at the end of §5). */
+const STATES: Readonly<Record<string, string>> = {
+  ACTIVE: 'active',
+  STOPPED: 'inactive',
+  BUILD: 'inactive',
+  REBOOT: 'active',
+  RESIZE: 'inactive',
+  ERROR: 'error',
+  UNKNOWN: 'error',
+};
+
+/** The message of a status when Cyclades shows no task (`SNF:task_state` empty). */
+const STATUS_MESSAGES: Readonly<Record<string, string>> = {
+  BUILD: 'building',
+  REBOOT: 'rebooting',
+  RESIZE: 'resizing',
+  ERROR: 'Cyclades reports the server in ERROR',
+  UNKNOWN: 'Cyclades reports the server state as UNKNOWN',
+};
+
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/** Where cloud-init's NoCloud data source reads user data (snf-occi writes it there too). */
+const NOCLOUD_USER_DATA = '/var/lib/cloud/seed/nocloud-net/user-data';
+/** Owner-only read/write (0600), as a number as Cyclades wants it. */
+const MODE_0600 = 0o600;
+/** The conflict Cyclades answers when the default public network needs a floating IP the user lacks. */
+const NEEDS_FLOATING_IP = /create a floating IP/i;
+
+/** True when `server` is deleted in Cyclades' eyes. */
+function isDeleted(server: JsonObject): boolean {
+  return text(server, 'status') === 'DELETED' || server['deleted'] === true;
+}
+
+/** The OCCI attributes of a server (and its flavor, when known). */
+export function computeAttributes(server: JsonObject, flavor: FlavorInfo | undefined): Changes {
+  const status = text(server, 'status') ?? 'UNKNOWN';
+  const task = text(server, 'SNF:task_state') ?? '';
+  let message: string | null = task !== '' ? task : (STATUS_MESSAGES[status] ?? null);
+  if (status === 'BUILD' && message !== null) message = `${message} (${numeric(server, 'progress') ?? 0}%)`;
+  if (server['suspended'] === true) message = message === null ? 'administratively suspended' : `${message}; administratively suspended`;
+  const changes: Changes = {
+    'occi.compute.state': STATES[status] ?? 'error',
+    'occi.compute.state.message': message,
+  };
+  if (flavor !== undefined) {
+    changes['occi.compute.cores'] = flavor.vcpus;
+    changes['occi.compute.memory'] = memoryGiB(flavor.ram);
+  }
+  const fqdn = text(server, 'SNF:fqdn');
+  if (fqdn !== undefined && fqdn.length <= 254 && HOSTNAME.test(fqdn)) changes['occi.compute.hostname'] = fqdn;
+  return changes;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** User data as base64: kept when it already is base64 (as OCCI suggests), encoded otherwise. */
+export function userDataBase64(value: string): string {
+  const compact = value.replace(/\s+/g, '');
+  if (compact.length > 0 && compact.length % 4 === 0 && BASE64.test(compact)) return compact;
+  return Buffer.from(value, 'utf8').toString('base64');
+}
+
+/** Personality files for an SSH key: `authorized_keys` of every user the image names (root when none). */
+function keyFiles(publicKey: string, image: ImageInfo | undefined): JsonObject[] {
+  const contents = Buffer.from(`${publicKey.trim()}\n`, 'utf8').toString('base64');
+  const users = (image?.metadata['users'] ?? '').split(/\s+/).filter((u) => /^[a-z_][a-z0-9_-]*$/i.test(u));
+  return (users.length > 0 ? users : ['root']).map((user) => ({
+    path: user === 'root' ? '/root/.ssh/authorized_keys' : `/home/${user}/.ssh/authorized_keys`,
+    contents,
+    owner: user,
+    group: user,
+    mode: MODE_0600,
+  }));
+}
+
+/** The compute operations of one backend. */
+export class ComputeOps {
+  constructor(
+    private readonly services: CycladesServices,
+    private readonly templates: TemplateCatalog,
+  ) {}
+
+  get #name(): string {
+    return this.services.backendName;
+  }
+
+  /** The image and flavor of a compute: exactly one of each from this backend's templates. */
+  #templatesOf(entity: Pick<Entity, 'mixins'>): { image: string; flavor: string } {
+    const { images, flavors } = templateTerms(this.#name, entity.mixins);
+    const problems: { pointer: string; message: string }[] = [];
+    if (images.length !== 1) problems.push({ pointer: '/mixins', message: `a compute of backend "${this.#name}" needs exactly one os_tpl mixin of this backend (scheme http://schemas.ocni.dev/cyclades/${this.#name}/os_tpl#), it has ${images.length}` });
+    if (flavors.length !== 1) problems.push({ pointer: '/mixins', message: `a compute of backend "${this.#name}" needs exactly one resource_tpl mixin of this backend (scheme http://schemas.ocni.dev/cyclades/${this.#name}/resource_tpl#), it has ${flavors.length}` });
+    if (flavors.length === 1 && !/^\d+$/.test(flavors[0]!)) problems.push({ pointer: '/mixins', message: `resource_tpl "${flavors[0]!}" is not a Cyclades flavor id` });
+    if (problems.length > 0) throw new ValidationError(problems.map((p) => p.message).join('; '), problems);
+    return { image: images[0]!, flavor: flavors[0]! };
+  }
+
+  /**
+   * `POST /servers`. The os_tpl and resource_tpl are checked before anything is sent. The SSH key
+   * and user data become personality files (and `user_data`). `networks` follows the
+   * `serverNetworks` option; with the deployment default, a 409 asking for a floating IP is
+   * answered by allocating one and trying once more (never more).
+   */
+  async create(entity: Entity, session: CycladesSession): Promise<BackendOutcome> {
+    const { image, flavor } = this.#templatesOf(entity);
+    const publicKey = entity.attributes['occi.credentials.ssh.publickey'];
+    const userData = entity.attributes['occi.compute.userdata'];
+    const personality: JsonObject[] = [];
+    let catalogImage: ImageInfo | undefined;
+    if (typeof publicKey === 'string' && publicKey.trim() !== '') {
+      // Which users the key is for comes from the image's `users` property.
+      catalogImage = (await this.templates.catalog(session)).images.find((i) => i.id === image);
+      personality.push(...keyFiles(publicKey, catalogImage));
+    }
+    const server: JsonObject = { name: entity.title ?? idOf(entity.location), imageRef: image, flavorRef: Number(flavor), project: await session.project() };
+    if (typeof userData === 'string' && userData !== '') {
+      const encoded = userDataBase64(userData);
+      server['user_data'] = encoded;
+      personality.push({ path: NOCLOUD_USER_DATA, contents: encoded, owner: 'root', group: 'root', mode: MODE_0600 });
+    }
+    if (personality.length > 0) server['personality'] = personality;
+    if (this.services.options.serverNetworks === 'none') server['networks'] = [];
+
+    let created: JsonObject;
+    try {
+      created = await this.#post(server, session);
+    } catch (error) {
+      // The catalog this token saw is stale when Cyclades no longer knows the image or flavor.
+      if (isError(error, ['not-found'])) this.templates.invalidate(session);
+      throw error;
+    }
+    const id = requireId(created, 'id', 'a server creation');
+    return { id, attributes: computeAttributes(created, await this.templates.flavor(session, flavor)) };
+  }
+
+  async #post(server: JsonObject, session: CycladesSession): Promise<JsonObject> {
+    try {
+      return member(await session.post('compute', '/servers', { server }), 'server', 'a server creation');
+    } catch (error) {
+      if (server['networks'] !== undefined || !isError(error, ['conflict'], NEEDS_FLOATING_IP)) throw error;
+    }
+    const ip = member(await session.post('network', '/floatingips', { floatingip: { project: server['project'] } }), 'floatingip', 'a floating IP allocation');
+    try {
+      return member(await session.post('compute', '/servers', { server }), 'server', 'a server creation');
+    } catch (error) {
+      // Give back the address allocated for this attempt only.
+      const ipId = idField(ip, 'id');
+      if (ipId !== undefined) await session.delete('network', `/floatingips/${ipId}`).catch((e: unknown) => this.services.warn('cyclades: could not release a floating IP after a failed create', { backend: this.#name, floatingIp: ipId, error: String(e) }));
+      throw error;
+    }
+  }
+
+  /** `GET /servers/<id>`; `'gone'` when Cyclades no longer has it (404 or DELETED) or the id is not a server id. */
+  async retrieve(entity: Entity, session: CycladesSession): Promise<BackendOutcome | 'gone'> {
+    const id = cycladesIdOf(entity.location);
+    if (id === undefined) return 'gone';
+    const server = await this.#server(id, session);
+    if (server === undefined) return 'gone';
+    const flavorId = isObject(server['flavor']) ? idField(server['flavor'], 'id') : undefined;
+    return { attributes: computeAttributes(server, flavorId === undefined ? undefined : await this.templates.flavor(session, flavorId)) };
+  }
+
+  async #server(id: string, session: CycladesSession): Promise<JsonObject | undefined> {
+    try {
+      const server = member(await session.get('compute', `/servers/${id}`), 'server', 'a server');
+      return isDeleted(server) ? undefined : server;
+    } catch (error) {
+      if (isError(error, ['not-found'])) return undefined;
+      throw error;
+    }
+  }
+
+  /** The current attributes, for outcomes of changes; a server gone meanwhile is `not-found`. */
+  async #current(entity: Entity, id: string, session: CycladesSession): Promise<BackendOutcome> {
+    const outcome = await this.retrieve(entity, session);
+    if (outcome === 'gone') throw new OcciError('not-found', `Cyclades no longer has server ${id}`);
+    return outcome;
+  }
+
+  #requireId(entity: Entity): string {
+    const id = cycladesIdOf(entity.location);
+    if (id === undefined) throw new OcciError('not-found', `${entity.location} is not a Cyclades server (its id is not a server id)`);
+    return id;
+  }
+
+  /**
+   * Update and replace: a different resource_tpl is a resize (`{"resize":{"flavorRef":N}}`, which
+   * Cyclades allows on STOPPED servers only), a different title a rename (`PUT /servers/<id>`). A
+   * different os_tpl would be a rebuild, which Cyclades does not offer. Other attribute changes
+   * (cores, memory, hostname) are not Cyclades settings; the next read shows Cyclades' values.
+   */
+  async change(before: Entity, after: Entity, session: CycladesSession): Promise<BackendOutcome> {
+    const id = this.#requireId(before);
+    const was = templateTerms(this.#name, before.mixins);
+    const now = templateTerms(this.#name, after.mixins);
+    if (now.images.length > 0 && now.images.join() !== was.images.join()) throw notImplemented(this.#name, 'changing the os_tpl of a compute (Cyclades cannot rebuild a server)');
+    if (now.flavors.length > 1) throw new ValidationError(`a compute may have only one resource_tpl mixin of backend "${this.#name}"`, [{ pointer: '/mixins', message: 'more than one resource_tpl' }]);
+    const flavor = now.flavors[0];
+    if (flavor !== undefined && flavor !== was.flavors[0]) {
+      if (!/^\d+$/.test(flavor)) throw new ValidationError(`resource_tpl "${flavor}" is not a Cyclades flavor id`, [{ pointer: '/mixins', message: 'not a flavor id' }]);
+      await session.post('compute', `/servers/${id}/action`, { resize: { flavorRef: Number(flavor) } });
+    }
+    if (after.title !== undefined && after.title !== before.title) await session.put('compute', `/servers/${id}`, { server: { name: after.title } });
+    return this.#current(after, id, session);
+  }
+
+  /**
+   * `DELETE /servers/<id>`; a server Cyclades no longer has counts as deleted. Floating IPs are not
+   * released first: Cyclades removes the server's ports with it and keeps the addresses allocated
+   * to the user (`port_id` null), where networkinterface links and later creates reuse them.
+   */
+  async delete(entity: Entity, session: CycladesSession): Promise<void> {
+    const id = cycladesIdOf(entity.location);
+    if (id === undefined) return;
+    await deleteIgnoringGone(() => session.delete('compute', `/servers/${id}`));
+  }
+
+  /**
+   * start → `{"start":{}}`, stop → `{"shutdown":{}}` (Cyclades has one way to stop, so every
+   * `method` maps to it), restart → `{"reboot":{"type":"SOFT"}}` (every `method`: the OCCI default
+   * `cold` would otherwise turn every restart into a hard reset). suspend and save have no
+   * Cyclades counterpart. The outcome is what Cyclades says right after (e.g. still `active` with
+   * message `STOPPING`).
+   */
+  async action(entity: Entity, actionId: string, session: CycladesSession): Promise<BackendOutcome> {
+    const id = this.#requireId(entity);
+    const body = ((): JsonObject => {
+      switch (actionId) {
+        case `${COMPUTE_ACTION}start`:
+          return { start: {} };
+        case `${COMPUTE_ACTION}stop`:
+          return { shutdown: {} };
+        case `${COMPUTE_ACTION}restart`:
+          return { reboot: { type: 'SOFT' } };
+        case `${COMPUTE_ACTION}suspend`:
+          throw notImplemented(this.#name, 'suspending a compute (Cyclades does not let users suspend servers)');
+        case `${COMPUTE_ACTION}save`:
+          throw notImplemented(this.#name, 'saving a compute as an image');
+        default:
+          throw notImplemented(this.#name, `the action ${actionId} on a compute`);
+      }
+    })();
+    await session.post('compute', `/servers/${id}/action`, body);
+    return this.#current(entity, id, session);
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * @module The OCCI categories the bridge understands and how entity locations map to Cyclades
+ * ids. Entities keep the Cyclades id as their id (`/compute/1001`, `/network/2001`,
+ * `/storage/6001`, `/networkinterface/4001`); a storagelink is `<server id>_<volume id>` because
+ * Cyclades names an attachment by its volume.
+ */
+import { INFRA_SCHEME } from '../../model/category.ts';
+import { idOf } from '../../model/entity.ts';
+
+/** Kinds, by category id. */
+export const COMPUTE_KIND = `${INFRA_SCHEME}compute`;
+export const NETWORK_KIND = `${INFRA_SCHEME}network`;
+export const STORAGE_KIND = `${INFRA_SCHEME}storage`;
+export const NETWORKINTERFACE_KIND = `${INFRA_SCHEME}networkinterface`;
+export const STORAGELINK_KIND = `${INFRA_SCHEME}storagelink`;
+
+/** Mixins, by category id. */
+export const OS_TPL_MIXIN = `${INFRA_SCHEME}os_tpl`;
+export const RESOURCE_TPL_MIXIN = `${INFRA_SCHEME}resource_tpl`;
+export const IPNETWORK_MIXIN = 'http://schemas.ogf.org/occi/infrastructure/network#ipnetwork';
+export const IPNETWORKINTERFACE_MIXIN = 'http://schemas.ogf.org/occi/infrastructure/networkinterface#ipnetworkinterface';
+
+/** Compute actions, by category id. */
+export const COMPUTE_ACTION = 'http://schemas.ogf.org/occi/infrastructure/compute/action#';
+
+const DIGITS = /^\d+$/;
+
+/** The Cyclades id in an entity location, when it is one (digits); undefined otherwise. */
+export function cycladesIdOf(location: string): string | undefined {
+  const id = idOf(location);
+  return DIGITS.test(id) ? id : undefined;
+}
+
+/**
+ * The Cyclades id a link end points at: the last path segment of a local path (`/compute/1001`)
+ * or of an external URL (`https://other.example/occi/network/1`), when it is digits.
+ */
+export function cycladesIdOfRef(ref: string | undefined): string | undefined {
+  if (ref === undefined) return undefined;
+  let path = ref;
+  try {
+    path = new URL(ref).pathname;
+  } catch {
+    // A local path, not a URL.
+  }
+  const segment = path.replace(/\/+$/, '').split('/').pop() ?? '';
+  return DIGITS.test(segment) ? segment : undefined;
+}
+
+/** The id of a storagelink: `<server id>_<volume id>`. */
+export function storageLinkId(serverId: string, volumeId: string): string {
+  return `${serverId}_${volumeId}`;
+}
+
+/** Parses a storagelink id; undefined when it is not `<digits>_<digits>`. */
+export function parseStorageLinkId(location: string): { serverId: string; volumeId: string } | undefined {
+  const match = /^(\d+)_(\d+)$/.exec(idOf(location));
+  return match === null ? undefined : { serverId: match[1]!, volumeId: match[2]! };
+}

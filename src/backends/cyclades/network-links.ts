@@ -1,0 +1,130 @@
+/**
+ * @module Networkinterface links as Cyclades ports (§1.7 of the API notes). The link's source is
+ * a compute (`/compute/<server id>`), its target a network (`/network/<network id>`, or any URL
+ * ending in a Cyclades network id, e.g. the public network `.../network/1`). A private network
+ * gets `POST /ports {network_id, device_id}` (with `fixed_ips` when the ipnetworkinterface mixin
+ * names an address); a public one needs a floating IP: one of the user's unused floating IPs on
+ * that network is reused, else one is allocated (and released again if the port fails), then the
+ * port is created with it in `fixed_ips`. The link's id is the port id.
+ *
+ * Cyclades attaches a port to a server through a job on the server, so a server still building
+ * refuses it (409, `conflict`): links to a new compute are added once it is active.
+ */
+import { OcciError, ValidationError } from '../../errors.ts';
+import type { AttributeValue } from '../../model/category.ts';
+import type { Entity } from '../../model/entity.ts';
+import type { BackendOutcome } from '../backend.ts';
+import { deleteIgnoringGone, isError, notImplemented } from './errors.ts';
+import { cycladesIdOf, cycladesIdOfRef, IPNETWORKINTERFACE_MIXIN } from './ids.ts';
+import { idField, list, member, requireId, text, type JsonObject } from './json.ts';
+import { getNetwork } from './network.ts';
+import type { CycladesServices, CycladesSession } from './session.ts';
+
+type Changes = Record<string, AttributeValue | null>;
+
+/** OCCI state of each Cyclades port status. */
+const STATES: Readonly<Record<string, string>> = { ACTIVE: 'active', BUILD: 'inactive', DOWN: 'inactive', ERROR: 'error' };
+
+/** The OCCI attributes of a port. */
+function portAttributes(entity: Entity, port: JsonObject): Changes {
+  const status = text(port, 'status') ?? 'ERROR';
+  const changes: Changes = { 'occi.networkinterface.state': STATES[status] ?? 'error', 'occi.networkinterface.state.message': status === 'ACTIVE' ? null : status };
+  const mac = text(port, 'mac_address');
+  if (mac !== undefined && mac !== '') changes['occi.networkinterface.mac'] = mac;
+  const [fixed] = list(port, 'fixed_ips');
+  const address = fixed === undefined ? undefined : text(fixed, 'ip_address');
+  // The address attribute belongs to the ipnetworkinterface mixin; without it there is no such attribute.
+  if (address !== undefined && entity.mixins.includes(IPNETWORKINTERFACE_MIXIN)) changes['occi.networkinterface.address'] = address;
+  return changes;
+}
+
+/** The address the client asked for, without a prefix length. */
+function requestedAddress(entity: Entity): string | undefined {
+  if (!entity.mixins.includes(IPNETWORKINTERFACE_MIXIN)) return undefined;
+  const value = entity.attributes['occi.networkinterface.address'];
+  return typeof value === 'string' && value !== '' ? value.replace(/\/\d+$/, '') : undefined;
+}
+
+/** The networkinterface operations of one backend. */
+export class NetworkLinkOps {
+  constructor(private readonly services: CycladesServices) {}
+
+  /** A floating IP on `networkId` for a new port: the requested one, a free one of the user, or a new one. */
+  async #floatingIp(networkId: string, wanted: string | undefined, session: CycladesSession): Promise<{ address: string; allocatedId?: string }> {
+    const mine = list(await session.get('network', '/floatingips'), 'floatingips').filter((ip) => idField(ip, 'floating_network_id') === networkId);
+    if (wanted !== undefined) {
+      const ip = mine.find((candidate) => text(candidate, 'floating_ip_address') === wanted);
+      if (ip === undefined) throw new OcciError('not-found', `${wanted} is not one of your floating IPs on network ${networkId}`);
+      return { address: wanted };
+    }
+    const free = mine.find((ip) => ip['port_id'] === null || ip['port_id'] === undefined);
+    const freeAddress = free === undefined ? undefined : text(free, 'floating_ip_address');
+    if (freeAddress !== undefined) return { address: freeAddress };
+    const created = member(await session.post('network', '/floatingips', { floatingip: { floating_network_id: networkId, project: await session.project() } }), 'floatingip', 'a floating IP allocation');
+    const address = text(created, 'floating_ip_address');
+    if (address === undefined) throw new OcciError('backend-failed', 'Cyclades allocated a floating IP without an address');
+    return { address, allocatedId: requireId(created, 'id', 'a floating IP allocation') };
+  }
+
+  /** Creates the port (see the module comment). */
+  async create(entity: Entity, session: CycladesSession): Promise<BackendOutcome> {
+    const serverId = cycladesIdOfRef(entity.source);
+    const networkId = cycladesIdOfRef(entity.target);
+    if (serverId === undefined) throw new ValidationError(`the source of a networkinterface of backend "${this.services.backendName}" must be a Cyclades compute (/compute/<server id>), not ${entity.source ?? 'nothing'}`, [{ pointer: '/source', message: 'not a Cyclades compute' }]);
+    if (networkId === undefined) throw new ValidationError(`the target of a networkinterface of backend "${this.services.backendName}" must be a Cyclades network (/network/<network id>), not ${entity.target ?? 'nothing'}`, [{ pointer: '/target', message: 'not a Cyclades network' }]);
+    const network = await getNetwork(networkId, session);
+    if (network === undefined) throw new OcciError('not-found', `Cyclades has no network ${networkId}`);
+    const wanted = requestedAddress(entity);
+    const port: JsonObject = { network_id: networkId, device_id: serverId };
+    let allocated: string | undefined;
+    if (network['public'] === true) {
+      const ip = await this.#floatingIp(networkId, wanted, session);
+      allocated = ip.allocatedId;
+      port['fixed_ips'] = [{ ip_address: ip.address }];
+    } else if (wanted !== undefined) {
+      port['fixed_ips'] = [{ ip_address: wanted }];
+    }
+    let created: JsonObject;
+    try {
+      created = member(await session.post('network', '/ports', { port }), 'port', 'a port creation');
+    } catch (error) {
+      if (allocated !== undefined) {
+        await session.delete('network', `/floatingips/${allocated}`).catch((e: unknown) => this.services.warn('cyclades: could not release a floating IP after a failed port', { backend: this.services.backendName, floatingIp: allocated, error: String(e) }));
+      }
+      throw error;
+    }
+    return { id: requireId(created, 'id', 'a port creation'), attributes: portAttributes(entity, created) };
+  }
+
+  /** `GET /ports/<id>`; `'gone'` when Cyclades no longer has it. */
+  async retrieve(entity: Entity, session: CycladesSession): Promise<BackendOutcome | 'gone'> {
+    const id = cycladesIdOf(entity.location);
+    if (id === undefined) return 'gone';
+    try {
+      const port = member(await session.get('network', `/ports/${id}`), 'port', 'a port');
+      return { attributes: portAttributes(entity, port) };
+    } catch (error) {
+      if (isError(error, ['not-found'])) return 'gone';
+      throw error;
+    }
+  }
+
+  /** A port cannot move: a new source or target is refused; other changes are left to the next read. */
+  async change(before: Entity, after: Entity, session: CycladesSession): Promise<BackendOutcome> {
+    if (after.source !== before.source || after.target !== before.target) throw notImplemented(this.services.backendName, 'moving a networkinterface to another compute or network');
+    const outcome = await this.retrieve(after, session);
+    if (outcome === 'gone') throw new OcciError('not-found', `Cyclades no longer has port ${cycladesIdOf(after.location) ?? after.location}`);
+    return outcome;
+  }
+
+  /**
+   * `DELETE /ports/<id>` (the server detaches it in a job). A floating IP stays allocated to the
+   * user, free for the next public link. A port Cyclades no longer has counts as deleted.
+   */
+  async delete(entity: Entity, session: CycladesSession): Promise<void> {
+    const id = cycladesIdOf(entity.location);
+    if (id === undefined) return;
+    await deleteIgnoringGone(() => session.delete('network', `/ports/${id}`));
+  }
+}
+

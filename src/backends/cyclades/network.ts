@@ -1,0 +1,109 @@
+/**
+ * @module Network resources as Cyclades private networks (§1.7 of the API notes): create with
+ * `POST /networks` (type `MAC_FILTERED`) and, with the ipnetwork mixin, a subnet from
+ * `occi.network.address` / `occi.network.gateway` (`POST /subnets`); when the subnet is refused
+ * the network is deleted again, so nothing is left behind. Reads merge the subnet's CIDR and
+ * gateway; public networks say so in `occi.network.state.message`.
+ */
+import { OcciError } from '../../errors.ts';
+import type { AttributeValue } from '../../model/category.ts';
+import { idOf, type Entity } from '../../model/entity.ts';
+import type { BackendOutcome } from '../backend.ts';
+import { deleteIgnoringGone, isError, notImplemented } from './errors.ts';
+import { cycladesIdOf, IPNETWORK_MIXIN } from './ids.ts';
+import { member, requireId, text, type JsonObject } from './json.ts';
+import type { CycladesServices, CycladesSession } from './session.ts';
+
+type Changes = Record<string, AttributeValue | null>;
+
+/** OCCI state of each Cyclades network status. */
+const STATES: Readonly<Record<string, string>> = {
+  ACTIVE: 'active',
+  PENDING: 'inactive',
+  'SNF:DRAINED': 'inactive',
+  ERROR: 'error',
+};
+
+/** Reads a network; undefined when Cyclades no longer has it. */
+export async function getNetwork(id: string, session: CycladesSession): Promise<JsonObject | undefined> {
+  try {
+    const network = member(await session.get('network', `/networks/${id}`), 'network', 'a network');
+    return text(network, 'status') === 'DELETED' || network['deleted'] === true ? undefined : network;
+  } catch (error) {
+    if (isError(error, ['not-found'])) return undefined;
+    throw error;
+  }
+}
+
+/** The network operations of one backend. */
+export class NetworkOps {
+  constructor(private readonly services: CycladesServices) {}
+
+  /** The attributes of a network, with its subnet's when the entity has the ipnetwork mixin. */
+  async #attributes(entity: Entity, network: JsonObject, session: CycladesSession): Promise<Changes> {
+    const status = text(network, 'status') ?? 'ERROR';
+    const changes: Changes = {
+      'occi.network.state': STATES[status] ?? 'error',
+      'occi.network.state.message': network['public'] === true ? 'public network (addresses are floating IPs)' : status === 'ACTIVE' ? null : status,
+    };
+    if (!entity.mixins.includes(IPNETWORK_MIXIN)) return changes;
+    const subnets = Array.isArray(network['subnets']) ? network['subnets'].map(String) : [];
+    if (subnets.length === 0) return changes;
+    const subnet = member(await session.get('network', `/subnets/${subnets[0]!}`), 'subnet', 'a subnet');
+    const cidr = text(subnet, 'cidr');
+    if (cidr !== undefined) changes['occi.network.address'] = cidr;
+    changes['occi.network.gateway'] = text(subnet, 'gateway_ip') ?? null;
+    return changes;
+  }
+
+  /** `POST /networks`, then `POST /subnets` when an address is given (rolled back on failure). */
+  async create(entity: Entity, session: CycladesSession): Promise<BackendOutcome> {
+    const name = entity.title ?? idOf(entity.location);
+    const network = member(await session.post('network', '/networks', { network: { type: 'MAC_FILTERED', name, project: await session.project() } }), 'network', 'a network creation');
+    const id = requireId(network, 'id', 'a network creation');
+    const address = entity.attributes['occi.network.address'];
+    const gateway = entity.attributes['occi.network.gateway'];
+    if (entity.mixins.includes(IPNETWORK_MIXIN) && typeof address === 'string' && address !== '') {
+      const subnet: JsonObject = { network_id: id, cidr: address, ip_version: address.includes(':') ? 6 : 4, name: `${name} subnet` };
+      if (typeof gateway === 'string' && gateway !== '') subnet['gateway_ip'] = gateway;
+      try {
+        await session.post('network', '/subnets', { subnet });
+      } catch (error) {
+        // No half-made network: the subnet is what the client asked for.
+        await session.delete('network', `/networks/${id}`).catch((e: unknown) => this.services.warn('cyclades: could not delete a network after its subnet failed', { backend: this.services.backendName, network: id, error: String(e) }));
+        throw error;
+      }
+    }
+    const fresh = (await getNetwork(id, session)) ?? network;
+    return { id, attributes: await this.#attributes(entity, fresh, session) };
+  }
+
+  /** `GET /networks/<id>` (+ its subnet); `'gone'` when Cyclades no longer has it. */
+  async retrieve(entity: Entity, session: CycladesSession): Promise<BackendOutcome | 'gone'> {
+    const id = cycladesIdOf(entity.location);
+    if (id === undefined) return 'gone';
+    const network = await getNetwork(id, session);
+    if (network === undefined) return 'gone';
+    return { attributes: await this.#attributes(entity, network, session) };
+  }
+
+  /** A new title renames the network; Cyclades cannot change a subnet once made. */
+  async change(before: Entity, after: Entity, session: CycladesSession): Promise<BackendOutcome> {
+    const id = cycladesIdOf(before.location);
+    if (id === undefined) throw new OcciError('not-found', `${before.location} is not a Cyclades network`);
+    for (const name of ['occi.network.address', 'occi.network.gateway']) {
+      if (JSON.stringify(before.attributes[name]) !== JSON.stringify(after.attributes[name])) throw notImplemented(this.services.backendName, `changing ${name} of a network (Cyclades subnets cannot be changed)`);
+    }
+    if (after.title !== undefined && after.title !== before.title) await session.put('network', `/networks/${id}`, { network: { name: after.title } });
+    const outcome = await this.retrieve(after, session);
+    if (outcome === 'gone') throw new OcciError('not-found', `Cyclades no longer has network ${id}`);
+    return outcome;
+  }
+
+  /** `DELETE /networks/<id>` (its subnets go with it); one Cyclades no longer has counts as deleted. */
+  async delete(entity: Entity, session: CycladesSession): Promise<void> {
+    const id = cycladesIdOf(entity.location);
+    if (id === undefined) return;
+    await deleteIgnoringGone(() => session.delete('network', `/networks/${id}`));
+  }
+}
