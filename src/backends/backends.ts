@@ -7,6 +7,7 @@ import type { BackendConfig } from '../config.ts';
 import type { Provider } from '../model/category.ts';
 import { ConfigError, OcciError } from '../errors.ts';
 import type { Backend } from './backend.ts';
+import { createRemoteBackend, REMOTE_BACKEND } from './remote/remote-backend.ts';
 import { createStoreBackend, STORE_BACKEND } from './store/store-backend.ts';
 
 /** What factories may need besides their own configuration. */
@@ -19,7 +20,10 @@ export interface BackendDeps {
 export type BackendFactory = (config: BackendConfig, deps: BackendDeps) => Backend;
 
 /** Every backend type, by the `type` configuration value. */
-export const BACKEND_FACTORIES = new Map<string, BackendFactory>([[STORE_BACKEND, (config) => createStoreBackend(config.name)]]);
+export const BACKEND_FACTORIES = new Map<string, BackendFactory>([
+  [STORE_BACKEND, (config) => createStoreBackend(config.name)],
+  [REMOTE_BACKEND, createRemoteBackend],
+]);
 
 /** Registers a backend type (used by backend modules that are optional to load). */
 export function registerBackendType(type: string, factory: BackendFactory): void {

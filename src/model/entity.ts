@@ -338,6 +338,16 @@ export interface ActionInvocation {
   /** The `?action=` term from the query string. */
   term?: string;
   parameters: Record<string, unknown>;
+  /** Parameters came as strings (an HTML form): read numbers and booleans by their definitions. */
+  fromForm?: boolean;
+}
+
+/** A form's string value as its definition's type, when it reads as one. */
+function fromFormValue(value: unknown, definition: AttributeDefinition | undefined): unknown {
+  if (typeof value !== 'string' || !definition) return value;
+  if (definition.type === 'number' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
+  if (definition.type === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
+  return value;
 }
 
 /**
@@ -365,8 +375,9 @@ export function resolveAction(lookup: CategoryLookup, entity: Pick<Entity, 'kind
   const problems: FieldProblem[] = [];
   const { values, pointers } = flattenAttributes(invocation.parameters, action.attributes, '/attributes');
   const parameters: Record<string, AttributeValue> = {};
-  for (const [name, value] of Object.entries(values)) {
+  for (const [name, given] of Object.entries(values)) {
     const definition = action.attributes[name];
+    const value = invocation.fromForm ? fromFormValue(given, definition) : given;
     if (!definition) {
       problems.push({ pointer: pointers[name]!, message: `"${name}" is not a parameter of ${actionId}` });
       continue;
