@@ -6,7 +6,19 @@
 import type { BackendConfig } from '../config.ts';
 import type { Provider } from '../model/category.ts';
 import { ConfigError, OcciError } from '../errors.ts';
-import type { Backend } from './backend.ts';
+import type { Mixin } from '../model/category.ts';
+import type { Backend, BackendContext } from './backend.ts';
+
+/** A backend that offers categories of its own to each caller (Cyclades: images and flavors as templates). */
+export interface TemplateSource {
+  readonly name: string;
+  templates(ctx: BackendContext): Promise<Mixin[]>;
+}
+
+function isTemplateSource(backend: Backend): backend is Backend & TemplateSource {
+  return typeof (backend as Partial<TemplateSource>).templates === 'function';
+}
+import { createCycladesBackend, CYCLADES_BACKEND } from './cyclades/cyclades-backend.ts';
 import { createRemoteBackend, REMOTE_BACKEND } from './remote/remote-backend.ts';
 import { createStoreBackend, STORE_BACKEND } from './store/store-backend.ts';
 
@@ -23,6 +35,7 @@ export type BackendFactory = (config: BackendConfig, deps: BackendDeps) => Backe
 export const BACKEND_FACTORIES = new Map<string, BackendFactory>([
   [STORE_BACKEND, (config) => createStoreBackend(config.name)],
   [REMOTE_BACKEND, createRemoteBackend],
+  [CYCLADES_BACKEND, createCycladesBackend],
 ]);
 
 /** Registers a backend type (used by backend modules that are optional to load). */
@@ -62,6 +75,11 @@ export class BackendRouter {
       if (!backend) throw new OcciError('backend-unavailable', `the provider names backend "${name}", which is not configured`);
       return backend;
     });
+  }
+
+  /** The backends that offer per-caller templates. */
+  templateSources(): TemplateSource[] {
+    return [...this.#byName.values()].filter(isTemplateSource);
   }
 
   /** Disposes of every backend. */

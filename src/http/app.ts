@@ -11,6 +11,7 @@ import { requestLog } from './request-log.ts';
 import { queryInterfaceRoutes } from './routes/query-interface.ts';
 import { entityRoutes } from './routes/entities.ts';
 import type { Services } from './services.ts';
+import { requestCategories } from './request-categories.ts';
 
 /**
  * Builds the Koa app over the given services. It opens no port: `app.callback()` serves requests.
@@ -42,6 +43,8 @@ export function createApp(services: Services): Koa {
       },
     }),
   );
+
+  app.use(requestCategories(services.categories.registry, services.backends, services.config));
 
   const router = new Router();
   queryInterfaceRoutes(router, services);

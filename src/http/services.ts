@@ -6,6 +6,7 @@ import type { Config } from '../config.ts';
 import type { CategoryManager } from '../registry/category-manager.ts';
 import type { EntityStore } from '../store/entity-store.ts';
 import type { EntityService } from '../backends/entity-service.ts';
+import type { BackendRouter } from '../backends/backends.ts';
 
 /** The services behind the routes. */
 export interface Services {
@@ -14,5 +15,6 @@ export interface Services {
   categories: CategoryManager;
   entities: EntityStore;
   entityService: EntityService;
+  backends: BackendRouter;
   version: string;
 }

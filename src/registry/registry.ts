@@ -3,6 +3,7 @@
  * runtime, with kinds' providers, held in memory and indexed by identifier and location. It does
  * no I/O: the category manager feeds it from the store and the changes feed.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   categoryId,
   ENTITY_KIND,
@@ -26,6 +27,13 @@ function generation(rev: string): number {
   return Number.isFinite(n) ? n : 0;
 }
 
+/**
+ * Categories a backend provides for one request only, e.g. the Cyclades images and flavors the
+ * caller's token can see (os_tpl and resource_tpl mixins). They are visible to every lookup made
+ * while that request is handled, and to no other request.
+ */
+const requestCategories = new AsyncLocalStorage<Map<string, Mixin>>();
+
 /** All categories, indexed; built-ins are fixed at construction, runtime ones change. */
 export class CategoryRegistry {
   readonly #builtins = new Map<string, Category>();
@@ -46,9 +54,14 @@ export class CategoryRegistry {
     return this.#version;
   }
 
+  /** Runs `fn` with `mixins` visible as categories for everything it does (one request's view). */
+  withRequestCategories<T>(mixins: Mixin[], fn: () => T): T {
+    return requestCategories.run(new Map(mixins.map((m) => [categoryId(m), m])), fn);
+  }
+
   /** Looks a category up by identifier (scheme + term). */
   get(id: string): Category | undefined {
-    return this.#builtins.get(id) ?? this.#runtime.get(id)?.value;
+    return this.#builtins.get(id) ?? this.#runtime.get(id)?.value ?? requestCategories.getStore()?.get(id);
   }
 
   /** The stored revision of a runtime category (undefined for built-ins and unknown ids). */
@@ -57,7 +70,7 @@ export class CategoryRegistry {
   }
 
   has(id: string): boolean {
-    return this.#builtins.has(id) || this.#runtime.has(id);
+    return this.#builtins.has(id) || this.#runtime.has(id) || requestCategories.getStore()?.has(id) === true;
   }
 
   isBuiltin(id: string): boolean {
@@ -82,14 +95,19 @@ export class CategoryRegistry {
   /** Every category: built-ins first, then runtime ones, each in identifier order. */
   all(): Category[] {
     const sorted = (categories: Iterable<Category>) => [...categories].sort((a, b) => categoryId(a).localeCompare(categoryId(b)));
-    return [...sorted(this.#builtins.values()), ...sorted([...this.#runtime.values()].map((s) => s.value))];
+    const extras = requestCategories.getStore();
+    return [...sorted(this.#builtins.values()), ...sorted([...this.#runtime.values()].map((s) => s.value)), ...sorted(extras ? extras.values() : [])];
   }
 
   /** The kind or mixin whose location is exactly `path` (which ends in `/`). */
   byLocation(path: string): Kind | Mixin | undefined {
     const id = this.#byLocation.get(path);
-    const category = id === undefined ? undefined : this.get(id);
-    return category && category.class !== 'action' ? category : undefined;
+    if (id !== undefined) {
+      const category = this.get(id);
+      return category && category.class !== 'action' ? category : undefined;
+    }
+    for (const mixin of requestCategories.getStore()?.values() ?? []) if (mixin.location === path) return mixin;
+    return undefined;
   }
 
   /** A kind's provider: the stored one, else the configured default. */

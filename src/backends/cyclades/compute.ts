@@ -127,10 +127,9 @@ export class ComputeOps {
     const publicKey = entity.attributes['occi.credentials.ssh.publickey'];
     const userData = entity.attributes['occi.compute.userdata'];
     const personality: JsonObject[] = [];
-    let catalogImage: ImageInfo | undefined;
     if (typeof publicKey === 'string' && publicKey.trim() !== '') {
       // Which users the key is for comes from the image's `users` property.
-      catalogImage = (await this.templates.catalog(session)).images.find((i) => i.id === image);
+      const catalogImage = (await this.templates.catalog(session)).images.find((i) => i.id === image);
       personality.push(...keyFiles(publicKey, catalogImage));
     }
     const server: JsonObject = { name: entity.title ?? idOf(entity.location), imageRef: image, flavorRef: Number(flavor), project: await session.project() };

@@ -7,20 +7,27 @@
 import { INFRA_SCHEME } from '../../model/category.ts';
 import { idOf } from '../../model/entity.ts';
 
-/** Kinds, by category id. */
+/** The compute kind (→ Cyclades server). */
 export const COMPUTE_KIND = `${INFRA_SCHEME}compute`;
+/** The network kind (→ Cyclades private network and subnet). */
 export const NETWORK_KIND = `${INFRA_SCHEME}network`;
+/** The storage kind (→ Cyclades volume). */
 export const STORAGE_KIND = `${INFRA_SCHEME}storage`;
+/** The networkinterface link kind (→ Cyclades port). */
 export const NETWORKINTERFACE_KIND = `${INFRA_SCHEME}networkinterface`;
+/** The storagelink link kind (→ Cyclades volume attachment). */
 export const STORAGELINK_KIND = `${INFRA_SCHEME}storagelink`;
 
-/** Mixins, by category id. */
+/** The OCCI os_tpl mixin the backend's image mixins depend on. */
 export const OS_TPL_MIXIN = `${INFRA_SCHEME}os_tpl`;
+/** The OCCI resource_tpl mixin the backend's flavor mixins depend on. */
 export const RESOURCE_TPL_MIXIN = `${INFRA_SCHEME}resource_tpl`;
+/** The ipnetwork mixin (address, gateway → subnet). */
 export const IPNETWORK_MIXIN = 'http://schemas.ogf.org/occi/infrastructure/network#ipnetwork';
+/** The ipnetworkinterface mixin (the address of a port). */
 export const IPNETWORKINTERFACE_MIXIN = 'http://schemas.ogf.org/occi/infrastructure/networkinterface#ipnetworkinterface';
 
-/** Compute actions, by category id. */
+/** The scheme of the compute actions (start, stop, restart, suspend, save). */
 export const COMPUTE_ACTION = 'http://schemas.ogf.org/occi/infrastructure/compute/action#';
 
 const DIGITS = /^\d+$/;
