@@ -100,7 +100,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     }
 
     const entityService = new EntityService(registry, entities, { itemsPerRequest: config.limits.itemsPerRequest }, backends);
-    const services: Services = { config, logger, categories, entities, entityService, version: VERSION };
+    const services: Services = { config, logger, categories, entities, entityService, backends, version: VERSION };
     const app = createApp(services);
     const server: Server = createServer(app.callback());
     server.requestTimeout = 60_000;
