@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { ConfigError } from './errors.ts';
+import type { AuthConfig } from './auth/authenticate.ts';
+import { isHashedSecret } from './auth/secrets.ts';
 
 /** A backend declared in the configuration and picked by kinds' providers. */
 export interface BackendConfig {
@@ -32,7 +34,14 @@ export interface Config {
     itemsPerRequest: number;
     pageSizeMax: number;
     pageSizeDefault: number;
+    /** Largest request head (request line and headers) Node accepts; 431 above it. */
+    headerBytes: number;
+    /** Longest attribute value, as JSON text. */
+    attributeValueBytes: number;
+    /** Most conditions one filter may hold (descriptions × fields, query parameters). */
+    filterTerms: number;
   };
+  auth: AuthConfig;
   log: {
     level: string;
     /** null = pretty in a terminal, JSON otherwise. */
@@ -55,7 +64,7 @@ const DEFAULT_CONFIG_URL = new URL('../config/default.json', import.meta.url);
 
 const CONFIG_SCHEMA = {
   type: 'object',
-  required: ['host', 'port', 'dataDir', 'couchdb', 'limits', 'log', 'render', 'seedCategories', 'backends', 'defaultProvider'],
+  required: ['host', 'port', 'dataDir', 'couchdb', 'limits', 'log', 'render', 'seedCategories', 'auth', 'backends', 'defaultProvider'],
   properties: {
     host: { type: 'string', minLength: 1 },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -77,6 +86,43 @@ const CONFIG_SCHEMA = {
         itemsPerRequest: { type: 'integer', minimum: 1 },
         pageSizeMax: { type: 'integer', minimum: 1 },
         pageSizeDefault: { type: 'integer', minimum: 1 },
+        headerBytes: { type: 'integer', minimum: 1024 },
+        attributeValueBytes: { type: 'integer', minimum: 16 },
+        filterTerms: { type: 'integer', minimum: 1 },
+      },
+    },
+    auth: {
+      type: 'object',
+      required: ['mode', 'realm', 'users'],
+      properties: {
+        mode: { enum: ['none', 'static', 'basic', 'keystone'] },
+        realm: { type: 'string', pattern: '^[^"\\\\]+$' },
+        users: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['name'],
+            additionalProperties: false,
+            properties: {
+              name: { type: 'string', minLength: 1, pattern: '^[^:]+$' },
+              tenant: { type: 'string', minLength: 1 },
+              operator: { type: 'boolean' },
+              token: { type: 'string', pattern: '^sha256\\$[0-9a-f]{64}$' },
+              password: { type: 'string', pattern: '^scrypt\\$' },
+            },
+          },
+        },
+        keystone: {
+          type: 'object',
+          required: ['url'],
+          properties: {
+            url: { type: 'string', pattern: '^https?://' },
+            cacheTtlMs: { type: 'integer', minimum: 0 },
+            cacheMax: { type: 'integer', minimum: 1 },
+            operatorRoles: { type: 'array', items: { type: 'string' } },
+            timeoutMs: { type: 'integer', minimum: 100 },
+          },
+        },
       },
     },
     log: {
@@ -178,7 +224,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Json
   }
   const config = merged as unknown as Config;
   checkProviders(config);
+  checkAuth(config.auth);
   return config;
+}
+
+function checkAuth(auth: AuthConfig): void {
+  if (auth.mode === 'keystone') {
+    if (!auth.keystone) throw new ConfigError('auth.mode "keystone" needs auth.keystone.url (the Keystone v2 / Astakos identity URL)');
+    const given: Partial<NonNullable<AuthConfig['keystone']>> & { url: string } = auth.keystone;
+    auth.keystone = {
+      url: given.url,
+      cacheTtlMs: given.cacheTtlMs ?? 60_000,
+      cacheMax: given.cacheMax ?? 10_000,
+      operatorRoles: given.operatorRoles ?? ['admin'],
+      timeoutMs: given.timeoutMs ?? 5000,
+    };
+  }
+  const names = new Set<string>();
+  for (const user of auth.users) {
+    if (names.has(user.name)) throw new ConfigError(`auth.users names "${user.name}" twice`);
+    names.add(user.name);
+    if (user.password !== undefined && !isHashedSecret(user.password)) throw new ConfigError(`auth.users "${user.name}": the password must be stored hashed (npm run hash-secret)`);
+  }
+  if (auth.mode === 'static' && !auth.users.some((u) => u.token)) throw new ConfigError('auth.mode "static" needs users with a token (npm run hash-secret -- --token <token>)');
+  if (auth.mode === 'basic' && !auth.users.some((u) => u.password)) throw new ConfigError('auth.mode "basic" needs users with a password (npm run hash-secret -- <password>)');
 }
 
 function checkProviders(config: Config): void {

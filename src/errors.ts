@@ -89,6 +89,17 @@ export class ForbiddenError extends OcciError {
   }
 }
 
+/** Missing or bad credentials (401); `challenge` is the `WWW-Authenticate` value naming the scheme. */
+export class UnauthorizedError extends OcciError {
+  override name = 'UnauthorizedError';
+  constructor(
+    message: string,
+    readonly challenge: string,
+  ) {
+    super('unauthorized', message);
+  }
+}
+
 /** The store (CouchDB) could not be reached or answered with a server error (503). */
 export class StoreUnavailableError extends OcciError {
   override name = 'StoreUnavailableError';

@@ -100,6 +100,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     }
 
     const entityService = new EntityService(registry, entities, { itemsPerRequest: config.limits.itemsPerRequest }, backends);
+    if (config.auth.mode === 'none') {
+      logger.warn('authentication is OFF (auth.mode "none"): every caller is an operator; for local development only');
+    }
     const services: Services = { config, logger, categories, entities, entityService, backends, version: VERSION };
     const app = createApp(services);
     const server: Server = createServer(app.callback());

@@ -98,6 +98,7 @@ describe('start-up', () => {
     }
     expect(result.stdout).not.toContain('SECRET');
     expect(result.stdout).toContain('"msg":"shutting down"');
+    expect(result.stdout).toContain('authentication is OFF');
 
     const second = ocni(env);
     const closed = exitOf(second);

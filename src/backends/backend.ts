@@ -6,6 +6,7 @@
  */
 import type { AttributeValue } from '../model/category.ts';
 import type { Entity } from '../model/entity.ts';
+import type { Principal } from '../auth/principal.ts';
 
 /** Who is asking, passed through to backends that call other services. Never stored or logged. */
 export interface Credentials {
@@ -23,6 +24,8 @@ export interface BackendContext {
   requestId: string;
   /** The absolute base URL of this server, for backends that render locations. */
   baseUrl: string;
+  /** Who is asking (the HTTP layer always says; absent only in backend-level tests). */
+  principal?: Principal;
 }
 
 /** What a backend reports back. Everything is optional: a backend that only persists returns `{}`. */

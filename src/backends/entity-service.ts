@@ -25,6 +25,22 @@ import type { CategoryRegistry } from '../registry/registry.ts';
 import type { EntityFilterPattern } from '../store/entity-filter.ts';
 import type { EntityStore, ListScope } from '../store/entity-store.ts';
 import { withOutcome, type Backend, type BackendContext, type BackendOutcome } from './backend.ts';
+import { ANONYMOUS_OPERATOR, canChange, type Principal } from '../auth/principal.ts';
+
+function principalOf(ctx: BackendContext): Principal {
+  return ctx.principal ?? ANONYMOUS_OPERATOR;
+}
+
+/** The tenant a listing is limited to: a user's own; none for operators, who see every tenant. */
+function ownerScope(ctx: BackendContext): string | undefined {
+  const principal = principalOf(ctx);
+  return principal.operator ? undefined : principal.tenant;
+}
+
+/** An entity the caller may not touch is, for the caller, not there (404): existence is not revealed. */
+function mine(entity: Entity | undefined, ctx: BackendContext): entity is Entity {
+  return entity !== undefined && canChange(principalOf(ctx), entity.owner);
+}
 import type { BackendRouter } from './backends.ts';
 
 /** How the request refers to this server, to tell local link ends from external ones. */
@@ -122,7 +138,7 @@ export class EntityService {
   ): Promise<Entity> {
     for (let attempt = 0; ; attempt += 1) {
       const current = await this.store.get(location);
-      if (!current) throw new NotFoundError(`no entity at ${location}`);
+      if (!mine(current, ctx)) throw new NotFoundError(`no entity at ${location}`);
       if (ifMatchRev !== undefined && ifMatchRev !== current.rev) throw new OcciError('precondition-failed', `${location} is at revision ${current.rev ?? '?'}, not ${ifMatchRev}`);
       let next = plan(current);
       const told: Backend[] = [];
@@ -161,7 +177,7 @@ export class EntityService {
    */
   async read(location: string, ctx: BackendContext): Promise<{ entity: Entity; links: Entity[] }> {
     let entity = await this.store.get(location);
-    if (!entity) throw new NotFoundError(`no entity at ${location}`);
+    if (!mine(entity, ctx)) throw new NotFoundError(`no entity at ${location}`);
     for (const backend of this.#backendsOf(entity)) {
       const outcome = await backend.retrieve(entity, ctx);
       if (outcome === 'gone') {
@@ -179,9 +195,19 @@ export class EntityService {
     return this.store.linksFrom(entities.filter((e) => e.source === undefined).map((e) => e.location));
   }
 
-  /** A page of a collection. */
-  list(collection: Collection, patterns: EntityFilterPattern[], skip: number, limit: number): Promise<{ entities: Entity[]; more: boolean }> {
-    return this.store.list({ scope: this.scope(collection), patterns, skip, limit });
+  /** A page of a collection, as the caller may see it. */
+  list(collection: Collection, patterns: EntityFilterPattern[], skip: number, limit: number, ctx: BackendContext): Promise<{ entities: Entity[]; more: boolean }> {
+    const owner = ownerScope(ctx);
+    return this.store.list({ scope: this.scope(collection), patterns, skip, limit, ...(owner !== undefined ? { owner } : {}) });
+  }
+
+  /** Whether something lives at a location, and whether the caller may touch it. */
+  async occupant(location: string, ctx: BackendContext): Promise<'mine' | 'none'> {
+    const entity = await this.store.get(location);
+    if (!entity) return 'none';
+    // Someone else's entity: for this caller it does not exist, and the location is not free.
+    if (!mine(entity, ctx)) throw new NotFoundError(`no entity at ${location}`);
+    return 'mine';
   }
 
   /** Resolves a link end: a local path (which must exist for sources) or an external URL. */
@@ -209,7 +235,8 @@ export class EntityService {
    * Builds the entities of a creation request without writing anything: ids, locations, link ends,
    * inline links. Every problem of every item is reported at once.
    */
-  async #prepare(items: EntityItem[], placeAt: (item: EntityItem, kind: Kind) => string, origin: RequestOrigin): Promise<Entity[]> {
+  async #prepare(items: EntityItem[], placeAt: (item: EntityItem, kind: Kind) => string, origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
+    const owner = principalOf(ctx).tenant;
     const problems: FieldProblem[] = [];
     const out: Entity[] = [];
     const total = items.reduce((n, item) => n + 1 + item.links.length, 0);
@@ -228,7 +255,9 @@ export class EntityService {
         }
       }
       try {
-        out.push(buildEntity(this.registry, location, input, item.pointer));
+        const entity = buildEntity(this.registry, location, input, item.pointer);
+        if (owner !== undefined) entity.owner = owner;
+        out.push(entity);
       } catch (err) {
         if (err instanceof ValidationError) problems.push(...err.problems);
         else throw err;
@@ -264,15 +293,16 @@ export class EntityService {
       seen.set(e.location, i);
     });
     if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer}: ${problems[0]!.message}`, problems);
-    await this.#checkLinkEnds(out);
+    await this.#checkLinkEnds(out, ctx);
     return out;
   }
 
   /** A link's source must be a resource that exists here (or is created in the same request); so must a local target. */
-  async #checkLinkEnds(entities: Entity[]): Promise<void> {
+  async #checkLinkEnds(entities: Entity[], ctx: BackendContext): Promise<void> {
     const creating = new Map(entities.map((e) => [e.location, e]));
     const local = entities.flatMap((e) => [e.source, e.target]).filter((r): r is string => r !== undefined && r.startsWith('/') && !creating.has(r));
-    const found = await this.store.getMany(local);
+    // Links stay within a tenant: another tenant's resource is, for the caller, not there.
+    const found = new Map([...(await this.store.getMany(local))].filter(([, e]) => mine(e, ctx)));
     const problems: FieldProblem[] = [];
     for (const e of entities) {
       if (e.source === undefined) continue;
@@ -298,14 +328,14 @@ export class EntityService {
       }
     }
     if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer}: ${problems[0]!.message}`, problems);
-    const entities = await this.#prepare(items, (item, k) => `${k.location}${item.id ?? newId()}`, origin);
+    const entities = await this.#prepare(items, (item, k) => `${k.location}${item.id ?? newId()}`, origin, ctx);
     return this.#createEverywhere(entities, ctx);
   }
 
   /** Creates an entity at a client-chosen location (PUT on a free URL). */
   async createAt(location: string, item: EntityItem, origin: RequestOrigin, ctx: BackendContext): Promise<Entity> {
     if (isReservedPath(location) || this.registry.byLocation(`${location}/`)) throw new ValidationError(`${location} is reserved`, [{ pointer: '/', message: 'reserved location' }]);
-    const [entity] = await this.#createEverywhere(await this.#prepare([item], () => location, origin), ctx);
+    const [entity] = await this.#createEverywhere(await this.#prepare([item], () => location, origin, ctx), ctx);
     return entity!;
   }
 
@@ -329,14 +359,14 @@ export class EntityService {
   /** Creates links from an existing resource (Link lines or `links` of a partial update). */
   async createLinksFrom(location: string, links: EntityItem[], origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
     const source = await this.store.get(location);
-    if (!source) throw new NotFoundError(`no entity at ${location}`);
+    if (!mine(source, ctx)) throw new NotFoundError(`no entity at ${location}`);
     if (source.source !== undefined) throw new ValidationError('a link cannot have links of its own', [{ pointer: '/links', message: 'not allowed on a link' }]);
     const items = links.map((link) => ({ ...link, input: { ...link.input, source: location } }));
     for (const item of items) {
       const kind = item.input.kind ? this.registry.kind(item.input.kind) : undefined;
       if (kind && !isLinkKind(this.registry, categoryId(kind))) throw new ValidationError(`${item.pointer}/kind: "${item.input.kind ?? ''}" is not a link kind`, [{ pointer: `${item.pointer}/kind`, message: 'must be a link kind' }]);
     }
-    return this.#createEverywhere(await this.#prepare(items, (item, kind) => `${kind.location}${item.id ?? newId()}`, origin), ctx);
+    return this.#createEverywhere(await this.#prepare(items, (item, kind) => `${kind.location}${item.id ?? newId()}`, origin, ctx), ctx);
   }
 
   /** Partial update (POST on an entity); concurrent partial updates never lose each other's changes. */
@@ -350,7 +380,7 @@ export class EntityService {
    */
   async delete(location: string, ifMatchRev: string | undefined, ctx: BackendContext): Promise<void> {
     const entity = await this.store.get(location);
-    if (!entity) throw new NotFoundError(`no entity at ${location}`);
+    if (!mine(entity, ctx)) throw new NotFoundError(`no entity at ${location}`);
     if (ifMatchRev !== undefined && ifMatchRev !== entity.rev) throw new OcciError('precondition-failed', `${location} is at revision ${entity.rev ?? '?'}, not ${ifMatchRev}`);
     await this.#deleteEverywhere([entity], ctx);
   }
@@ -373,7 +403,7 @@ export class EntityService {
    */
   async act(location: string, invocation: ActionInvocation, ifMatchRev: string | undefined, ctx: BackendContext): Promise<Entity> {
     const current = await this.store.get(location);
-    if (!current) throw new NotFoundError(`no entity at ${location}`);
+    if (!mine(current, ctx)) throw new NotFoundError(`no entity at ${location}`);
     if (ifMatchRev !== undefined && ifMatchRev !== current.rev) throw new OcciError('precondition-failed', `${location} is at revision ${current.rev ?? '?'}, not ${ifMatchRev}`);
     const { action, parameters } = resolveAction(this.registry, current, invocation);
     return this.#runAction(current, categoryId(action), parameters, ctx);
@@ -398,7 +428,7 @@ export class EntityService {
    * and none changes when one cannot take the action.
    */
   async actOnCollection(collection: Collection, patterns: EntityFilterPattern[], invocation: ActionInvocation, ctx: BackendContext): Promise<Entity[]> {
-    const members = await this.store.all(this.scope(collection), patterns, this.limits.itemsPerRequest);
+    const members = await this.store.all(this.scope(collection), patterns, this.limits.itemsPerRequest, ownerScope(ctx));
     const planned: { entity: Entity; actionId: string; parameters: Record<string, AttributeValue> }[] = [];
     for (const entity of members) {
       const { action, parameters } = resolveAction(this.registry, entity, invocation);
@@ -412,17 +442,17 @@ export class EntityService {
 
   /** Deletes the members of a collection (all or filtered), with their links. */
   async deleteCollection(collection: Collection, patterns: EntityFilterPattern[], ctx: BackendContext): Promise<Entity[]> {
-    const members = await this.store.all(this.scope(collection), patterns, this.limits.itemsPerRequest);
+    const members = await this.store.all(this.scope(collection), patterns, this.limits.itemsPerRequest, ownerScope(ctx));
     return this.#deleteEverywhere(members, ctx);
   }
 
   /** Resolves a location list to existing entities; every unknown one is reported. */
-  async #entitiesAt(locations: string[], origin: RequestOrigin): Promise<Entity[]> {
+  async #entitiesAt(locations: string[], origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
     if (locations.length > this.limits.itemsPerRequest) throw new OcciError('payload-too-large', `at most ${this.limits.itemsPerRequest} locations per request`);
     const problems: FieldProblem[] = [];
     const paths = locations.map((l, i) => this.#linkEnd(l, origin, `/X-OCCI-Location/${i}`, problems) ?? '');
     if (problems.length > 0) throw new ValidationError(problems[0]!.message, problems);
-    const found = await this.store.getMany(paths);
+    const found = new Map([...(await this.store.getMany(paths))].filter(([, e]) => mine(e, ctx)));
     paths.forEach((p, i) => {
       if (!found.has(p)) problems.push({ pointer: `/X-OCCI-Location/${i}`, message: `no entity at ${locations[i]!}` });
     });
@@ -433,7 +463,7 @@ export class EntityService {
   /** Associates the mixin with the listed entities (POST on a mixin location). */
   async associate(mixin: Mixin, locations: string[], origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
     const mixinId = categoryId(mixin);
-    const entities = await this.#entitiesAt(locations, origin);
+    const entities = await this.#entitiesAt(locations, origin, ctx);
     const problems: FieldProblem[] = [];
     entities.forEach((e, i) => checkCategories(this.registry, e.kind, [mixinId], `/X-OCCI-Location/${i}`, problems));
     if (problems.length > 0) throw new ValidationError(problems[0]!.message, problems);
@@ -452,10 +482,16 @@ export class EntityService {
     return out;
   }
 
+  /** Removes the mixin from every member the caller may touch (all, or those a filter picks). */
+  async dissociateAll(mixin: Mixin, patterns: EntityFilterPattern[], origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
+    const members = await this.store.all({ mixin: categoryId(mixin) }, patterns, this.limits.itemsPerRequest, ownerScope(ctx));
+    return this.dissociate(mixin, members.map((m) => m.location), origin, ctx);
+  }
+
   /** Removes the mixin from the listed entities (DELETE with a body on a mixin location). */
   async dissociate(mixin: Mixin, locations: string[], origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
     const mixinId = categoryId(mixin);
-    const entities = await this.#entitiesAt(locations, origin);
+    const entities = await this.#entitiesAt(locations, origin, ctx);
     const out: Entity[] = [];
     for (const entity of entities) {
       out.push(
@@ -473,8 +509,8 @@ export class EntityService {
 
   /** Makes the listed entities exactly the mixin's members (PUT on a mixin location). */
   async replaceMembership(mixin: Mixin, locations: string[], origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
-    const wanted = await this.#entitiesAt(locations, origin);
-    const current = await this.store.all({ mixin: categoryId(mixin) }, [], this.limits.itemsPerRequest * 10);
+    const wanted = await this.#entitiesAt(locations, origin, ctx);
+    const current = await this.store.all({ mixin: categoryId(mixin) }, [], this.limits.itemsPerRequest * 10, ownerScope(ctx));
     const keep = new Set(wanted.map((e) => e.location));
     const leaving = current.filter((e) => !keep.has(e.location)).map((e) => e.location);
     const members = await this.associate(mixin, wanted.map((e) => e.location), origin, ctx);

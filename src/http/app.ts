@@ -11,7 +11,8 @@ import { requestLog } from './request-log.ts';
 import { queryInterfaceRoutes } from './routes/query-interface.ts';
 import { entityRoutes } from './routes/entities.ts';
 import type { Services } from './services.ts';
-import { requestCategories } from './request-categories.ts';
+import { callerView } from './request-categories.ts';
+import { createAuthenticator } from '../auth/authenticate.ts';
 
 /**
  * Builds the Koa app over the given services. It opens no port: `app.callback()` serves requests.
@@ -44,7 +45,7 @@ export function createApp(services: Services): Koa {
     }),
   );
 
-  app.use(requestCategories(services.categories.registry, services.backends, services.config));
+  app.use(callerView(createAuthenticator(services.config.auth), services.categories.registry, services.backends, services.config));
 
   const router = new Router();
   queryInterfaceRoutes(router, services);

@@ -5,7 +5,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { Context, Next } from 'koa';
-import { isOcciError, OcciError, type FieldProblem, type OcciErrorCode } from '../errors.ts';
+import { isOcciError, OcciError, UnauthorizedError, type FieldProblem, type OcciErrorCode } from '../errors.ts';
 import { rendererFor, responseTypes } from '../render/index.ts';
 import { chooseType } from './negotiate.ts';
 
@@ -116,6 +116,7 @@ export function errorMiddleware() {
       const status = STATUS_OF[error.code];
       if (status >= 500 && isOcciError(thrown)) ctx.state.log?.warn({ err: thrown }, 'request failed');
       if (status === 503) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
+      if (error instanceof UnauthorizedError) ctx.set('WWW-Authenticate', error.challenge);
       ctx.status = status;
       // The problem is rendered in what the client accepts; when that is nothing we offer, in JSON.
       const renderer = rendererFor(chooseType(ctx.get('Accept'), responseTypes()) ?? 'application/occi+json');

@@ -1,33 +1,51 @@
 /**
- * @module Per-caller categories: backends that offer templates (Cyclades images and flavors) are
- * asked for the caller's, with the caller's token, and the registry shows them for this request
- * only. A backend that cannot answer (a bad token, an outage) costs the caller its templates, not
- * the request.
+ * @module Who is asking, and what they see: authenticates the request (the configured mode), then
+ * runs the rest of it with the registry as this caller sees it: other tenants' tags hidden, and
+ * the templates that backends offer this caller (Cyclades images and flavors, fetched with the
+ * caller's token) visible. A backend that cannot list templates costs the caller its templates,
+ * not the request.
  */
 import type { Context, Next } from 'koa';
 import type { Mixin } from '../model/category.ts';
+import type { Authenticator, OfferedCredentials } from '../auth/authenticate.ts';
 import type { BackendRouter } from '../backends/backends.ts';
 import type { CategoryRegistry } from '../registry/registry.ts';
 import type { Config } from '../config.ts';
-import { backendContext } from './request-context.ts';
+import { backendContext, credentials } from './request-context.ts';
 
-/** Makes each caller's backend templates visible while its request is handled. */
-export function requestCategories(registry: CategoryRegistry, backends: BackendRouter, config: Config) {
+/** The credentials a request offers: a token in any of its headers, HTTP Basic, a project. */
+export function offeredCredentials(ctx: Context): OfferedCredentials {
+  const given = credentials(ctx);
+  const offered: OfferedCredentials = {};
+  if (given.token) offered.token = given.token;
+  if (given.project) offered.project = given.project;
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(ctx.get('Authorization'))?.[1];
+  if (basic) {
+    const decoded = Buffer.from(basic, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon > 0) offered.basic = { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  }
+  return offered;
+}
+
+/** Authenticates every request and gives it its view of the registry. */
+export function callerView(authenticate: Authenticator, registry: CategoryRegistry, backends: BackendRouter, config: Config) {
   const sources = backends.templateSources();
-  return async function withCallerTemplates(ctx: Context, next: Next): Promise<void> {
+  return async function authenticateCaller(ctx: Context, next: Next): Promise<void> {
+    const principal = await authenticate(offeredCredentials(ctx));
+    ctx.state.principal = principal;
+    ctx.state.log = ctx.state.log?.child({ user: principal.id });
     const bctx = backendContext(ctx, config);
-    if (sources.length === 0 || !bctx.credentials.token) {
-      await next();
-      return;
-    }
     const mixins: Mixin[] = [];
-    for (const source of sources) {
-      try {
-        mixins.push(...(await source.templates(bctx)));
-      } catch (err) {
-        ctx.state.log?.warn({ backend: source.name, err: (err as Error).message }, 'templates unavailable for this caller');
+    if (bctx.credentials.token) {
+      for (const source of sources) {
+        try {
+          mixins.push(...(await source.templates(bctx)));
+        } catch (err) {
+          ctx.state.log?.warn({ backend: source.name, err: (err as Error).message }, 'templates unavailable for this caller');
+        }
       }
     }
-    await registry.withRequestCategories(mixins, next);
+    await registry.withRequestView({ mixins, viewer: principal }, next);
   };
 }

@@ -8,6 +8,7 @@ import { OcciError, ValidationError } from '../errors.ts';
 import type { JsonProfile } from '../render/occi-json/entities.ts';
 import type { RequestOrigin } from '../backends/entity-service.ts';
 import type { BackendContext, Credentials } from '../backends/backend.ts';
+import type { Principal } from '../auth/principal.ts';
 
 /** The absolute base URL responses render locations with. */
 export function baseUrl(ctx: Context, config: Config): string {
@@ -79,5 +80,7 @@ export function credentials(ctx: Context): Credentials {
 
 /** What backends are told about the request. */
 export function backendContext(ctx: Context, config: Config): BackendContext {
-  return { credentials: credentials(ctx), requestId: String(ctx.state.requestId ?? ''), baseUrl: baseUrl(ctx, config) };
+  const out: BackendContext = { credentials: credentials(ctx), requestId: String(ctx.state.requestId ?? ''), baseUrl: baseUrl(ctx, config) };
+  if (ctx.state.principal) out.principal = ctx.state.principal as Principal;
+  return out;
 }

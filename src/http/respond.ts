@@ -6,6 +6,7 @@ import type { Config } from '../config.ts';
 import type { CategoryRegistry } from '../registry/registry.ts';
 import type { Rendered, RenderContext } from '../render/renderer.ts';
 import { baseUrl, jsonProfile } from './request-context.ts';
+import type { Principal } from '../auth/principal.ts';
 
 /** Sets the media type, the renderer's headers and the body. */
 export function respond(ctx: Context, rendered: Rendered): void {
@@ -20,8 +21,8 @@ export function renderContext(ctx: Context, config: Config, registry: CategoryRe
     baseUrl: baseUrl(ctx, config),
     lookup: registry,
     profile: jsonProfile(ctx, config),
-    // Providers are operator information; until authentication exists every caller is an operator.
-    provider: (id) => registry.provider(id),
     path: ctx.path,
+    // Providers are operator information.
+    ...((ctx.state.principal as Principal | undefined)?.operator ? { provider: (id: string) => registry.provider(id) } : {}),
   };
 }

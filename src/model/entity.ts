@@ -35,6 +35,8 @@ export interface Entity {
   rev?: string;
   /** The backend's own reference (e.g. a Cyclades server id); kept, never rendered. */
   ref?: string;
+  /** The tenant that owns it; absent for entities made with authentication off (operators only). */
+  owner?: string;
 }
 
 /** Client input for an entity, already reduced to model vocabulary (render/ does that). */

@@ -9,6 +9,15 @@ import type { ParsedCategories, ParsedCategory } from '../render/occi-json/categ
 import { checkCategories, StagedCategories, type RuleFindings } from './category-rules.ts';
 import type { CategoryEvent, CategoryPersistence, CategoryWrite, EntityIndex } from './persistence.ts';
 import type { CategoryRegistry } from './registry.ts';
+import { ANONYMOUS_OPERATOR, type Principal } from '../auth/principal.ts';
+
+/** Users manage their own mixins (tags); kinds, actions and providers are operator work. */
+function assertMayManage(principal: Principal, parsed: ParsedCategories, providers: ProviderUpdate[] = []): void {
+  if (principal.operator) return;
+  if (parsed.kinds.length > 0) throw new ForbiddenError(`${parsed.kinds[0]!.pointer}: only operators may manage kinds`);
+  if (parsed.actions.length > 0) throw new ForbiddenError(`${parsed.actions[0]!.pointer}: only operators may manage actions`);
+  if (providers.length > 0) throw new ForbiddenError(`${providers[0]!.pointer}: only operators may route kinds to providers`);
+}
 
 /** A kind's new provider, as read from `PUT /-/ {"providers": [...]}`. */
 export interface ProviderUpdate {
@@ -112,7 +121,10 @@ export class CategoryManager {
    *
    * @throws ValidationError (400), ConflictError (409)
    */
-  async add(parsed: ParsedCategories): Promise<Category[]> {
+  async add(parsed: ParsedCategories, principal: Principal = ANONYMOUS_OPERATOR): Promise<Category[]> {
+    assertMayManage(principal, parsed);
+    // A user's mixin is a tag of the user's tenant, invisible to other tenants.
+    if (!principal.operator) for (const entry of parsed.mixins) entry.category.owner = principal.tenant!;
     const entries = [...parsed.actions, ...parsed.kinds, ...parsed.mixins];
     const staged = new StagedCategories(this.registry);
     raise(checkCategories(entries, staged, true));
@@ -138,7 +150,8 @@ export class CategoryManager {
    *
    * @throws NotFoundError (404), ForbiddenError (403), ValidationError (400), ConflictError (409)
    */
-  async update(parsed: ParsedCategories, providers: ProviderUpdate[]): Promise<{ categories: Category[]; providers: string[] }> {
+  async update(parsed: ParsedCategories, providers: ProviderUpdate[], principal: Principal = ANONYMOUS_OPERATOR): Promise<{ categories: Category[]; providers: string[] }> {
+    assertMayManage(principal, parsed, providers);
     const entries: ParsedCategory[] = [];
     const invalid: FieldProblem[] = [];
     for (const entry of [...parsed.actions, ...parsed.kinds, ...parsed.mixins]) {
@@ -146,6 +159,7 @@ export class CategoryManager {
       const current = this.registry.get(id);
       if (!current) throw new NotFoundError(`${entry.pointer}: category "${id}" does not exist`);
       if (this.registry.isBuiltin(id)) throw new ForbiddenError(`${entry.pointer}: "${id}" is a built-in category and cannot be changed`);
+      if (!principal.operator && current.owner !== principal.tenant) throw new ForbiddenError(`${entry.pointer}: "${id}" is not one of your mixins`);
       if (current.class !== entry.category.class) throw new ValidationError(`${entry.pointer}: "${id}" is a ${current.class}, not a ${entry.category.class}`, [{ pointer: entry.pointer, message: `is a ${current.class}` }]);
       const merged = mergeGiven(current, entry);
       if (current.class !== 'action' && merged.class !== 'action' && merged.location !== current.location) {
@@ -181,13 +195,16 @@ export class CategoryManager {
    *
    * @throws NotFoundError (404), ForbiddenError (403), ConflictError (409)
    */
-  async remove(refs: CategoryRef[], options: { cascade: boolean }): Promise<Category[]> {
+  async remove(refs: CategoryRef[], options: { cascade: boolean }, principal: Principal = ANONYMOUS_OPERATOR): Promise<Category[]> {
     const ids = new Set(refs.map((r) => r.id));
     const targets: Category[] = [];
     for (const ref of refs) {
       const category = this.registry.get(ref.id);
       if (!category) throw new NotFoundError(`${ref.pointer}: category "${ref.id}" does not exist`);
       if (this.registry.isBuiltin(ref.id)) throw new ForbiddenError(`${ref.pointer}: "${ref.id}" is a built-in category and cannot be deleted`);
+      if (!principal.operator && (category.class !== 'mixin' || category.owner !== principal.tenant)) {
+        throw new ForbiddenError(`${ref.pointer}: users may delete only their own mixins, and "${ref.id}" is not one`);
+      }
       const users = this.registry.referrers(ref.id).filter((c) => !ids.has(categoryId(c)));
       if (users.length > 0) {
         throw new ConflictError(`${ref.pointer}: "${ref.id}" is still used by ${users.map(categoryId).join(', ')}; delete or change those first`, [{ pointer: ref.pointer, message: 'is still referenced' }]);

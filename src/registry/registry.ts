@@ -32,7 +32,20 @@ function generation(rev: string): number {
  * caller's token can see (os_tpl and resource_tpl mixins). They are visible to every lookup made
  * while that request is handled, and to no other request.
  */
-const requestCategories = new AsyncLocalStorage<Map<string, Mixin>>();
+const requestView = new AsyncLocalStorage<RequestView>();
+
+/** What one request sees beyond the shared categories: its backend templates, and whose tags. */
+interface RequestView {
+  extras: Map<string, Mixin>;
+  /** The caller; tags (mixins with an owner) of other tenants are invisible to non-operators. */
+  viewer?: { tenant?: string; operator: boolean };
+}
+
+/** True when the request's viewer may see a category with this owner. */
+function visible(category: Category | undefined): boolean {
+  const viewer = requestView.getStore()?.viewer;
+  return !category?.owner || !viewer || viewer.operator || category.owner === viewer.tenant;
+}
 
 /** All categories, indexed; built-ins are fixed at construction, runtime ones change. */
 export class CategoryRegistry {
@@ -54,14 +67,25 @@ export class CategoryRegistry {
     return this.#version;
   }
 
-  /** Runs `fn` with `mixins` visible as categories for everything it does (one request's view). */
-  withRequestCategories<T>(mixins: Mixin[], fn: () => T): T {
-    return requestCategories.run(new Map(mixins.map((m) => [categoryId(m), m])), fn);
+  /**
+   * Runs `fn` as one request sees the registry: `mixins` (its backend templates) become visible,
+   * and, for a non-operator `viewer`, other tenants' tags disappear.
+   */
+  withRequestView<T>(view: { mixins: Mixin[]; viewer?: { tenant?: string; operator: boolean } }, fn: () => T): T {
+    const store: RequestView = { extras: new Map(view.mixins.map((m) => [categoryId(m), m])) };
+    if (view.viewer) store.viewer = view.viewer;
+    return requestView.run(store, fn);
   }
 
-  /** Looks a category up by identifier (scheme + term). */
+  /** Looks a category up by identifier (scheme + term), as the current request sees it. */
   get(id: string): Category | undefined {
-    return this.#builtins.get(id) ?? this.#runtime.get(id)?.value ?? requestCategories.getStore()?.get(id);
+    const found = this.#builtins.get(id) ?? this.#runtime.get(id)?.value ?? requestView.getStore()?.extras.get(id);
+    return visible(found) ? found : undefined;
+  }
+
+  /** Looks a category up whoever owns it (the category manager's own bookkeeping). */
+  getAny(id: string): Category | undefined {
+    return this.#builtins.get(id) ?? this.#runtime.get(id)?.value;
   }
 
   /** The stored revision of a runtime category (undefined for built-ins and unknown ids). */
@@ -69,8 +93,9 @@ export class CategoryRegistry {
     return this.#runtime.get(id)?.rev;
   }
 
+  /** True when the identifier is taken, whoever owns the category. */
   has(id: string): boolean {
-    return this.#builtins.has(id) || this.#runtime.has(id) || requestCategories.getStore()?.has(id) === true;
+    return this.#builtins.has(id) || this.#runtime.has(id) || requestView.getStore()?.extras.has(id) === true;
   }
 
   isBuiltin(id: string): boolean {
@@ -95,8 +120,9 @@ export class CategoryRegistry {
   /** Every category: built-ins first, then runtime ones, each in identifier order. */
   all(): Category[] {
     const sorted = (categories: Iterable<Category>) => [...categories].sort((a, b) => categoryId(a).localeCompare(categoryId(b)));
-    const extras = requestCategories.getStore();
-    return [...sorted(this.#builtins.values()), ...sorted([...this.#runtime.values()].map((s) => s.value)), ...sorted(extras ? extras.values() : [])];
+    const extras = requestView.getStore()?.extras;
+    const runtime = [...this.#runtime.values()].map((s) => s.value).filter(visible);
+    return [...sorted(this.#builtins.values()), ...sorted(runtime), ...sorted(extras ? extras.values() : [])];
   }
 
   /** The kind or mixin whose location is exactly `path` (which ends in `/`). */
@@ -106,7 +132,7 @@ export class CategoryRegistry {
       const category = this.get(id);
       return category && category.class !== 'action' ? category : undefined;
     }
-    for (const mixin of requestCategories.getStore()?.values() ?? []) if (mixin.location === path) return mixin;
+    for (const mixin of requestView.getStore()?.extras.values() ?? []) if (mixin.location === path) return mixin;
     return undefined;
   }
 
@@ -170,7 +196,9 @@ export class CategoryRegistry {
 
   /** The categories that reference `id` (as parent, depends, applies or action), for safe deletion. */
   referrers(id: string): Category[] {
-    return this.all().filter((c) => {
+    // Whoever owns them: a category is in use even when the caller cannot see its user.
+    const everything = [...this.#builtins.values(), ...[...this.#runtime.values()].map((s) => s.value)];
+    return everything.filter((c) => {
       if (c.class === 'kind') return c.parent === id || c.actions.includes(id);
       if (c.class === 'mixin') return c.depends.includes(id) || c.applies.includes(id) || c.actions.includes(id);
       return false;

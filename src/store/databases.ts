@@ -19,6 +19,8 @@ export function databaseNames(prefix: string): DatabaseNames {
 /** Mango indexes of the entities database: each request path picks one of these. */
 export const ENTITY_INDEXES = [
   { name: 'kind-id', ddoc: 'ocni-kind-id', fields: ['kind', '_id'] },
+  { name: 'owner-kind-id', ddoc: 'ocni-owner-kind-id', fields: ['owner', 'kind', '_id'] },
+  { name: 'owner-id', ddoc: 'ocni-owner-id', fields: ['owner', '_id'] },
   { name: 'source', ddoc: 'ocni-source', fields: ['source'] },
   { name: 'target', ddoc: 'ocni-target', fields: ['target'] },
 ] as const;
@@ -29,7 +31,8 @@ export const ENTITY_DESIGN = {
   language: 'javascript',
   views: {
     'by-mixin': {
-      map: 'function (doc) { if (doc.type === "entity" && doc.mixins) { for (var i = 0; i < doc.mixins.length; i++) { emit([doc.mixins[i], doc._id], null); } } }',
+      // Keyed [mixin, owner, id]: one tenant's members of a mixin are one key range.
+      map: 'function (doc) { if (doc.type === "entity" && doc.mixins) { for (var i = 0; i < doc.mixins.length; i++) { emit([doc.mixins[i], doc.owner || null, doc._id], null); } } }',
     },
   },
 };

@@ -25,6 +25,7 @@ export interface EntityDoc {
   target?: string;
   targetKind?: string;
   ref?: string;
+  owner?: string;
 }
 
 /** Which entities a listing covers. */
@@ -33,6 +34,8 @@ export type ListScope = { kinds: string[] } | { mixin: string } | { below: strin
 /** A listing request. */
 export interface ListQuery {
   scope: ListScope;
+  /** Only this tenant's entities (a user's listing); undefined lists every tenant (operators). */
+  owner?: string;
   patterns: EntityFilterPattern[];
   skip: number;
   limit: number;
@@ -47,13 +50,15 @@ interface BulkResult {
 
 const BATCH = 500;
 const KIND_INDEX = ['ocni-kind-id', 'kind-id'];
+const OWNER_KIND_INDEX = ['ocni-owner-kind-id', 'owner-kind-id'];
+const OWNER_ID_INDEX = ['ocni-owner-id', 'owner-id'];
 const MAX_RETRIES = 25;
 
 /** The document of an entity. */
 export function toDoc(entity: Entity): EntityDoc {
   const doc: EntityDoc = { _id: entity.location, type: 'entity', kind: entity.kind, mixins: entity.mixins, attributes: entity.attributes };
   if (entity.rev) doc._rev = entity.rev;
-  for (const member of ['title', 'summary', 'source', 'target', 'targetKind', 'ref'] as const) if (entity[member] !== undefined) doc[member] = entity[member];
+  for (const member of ['title', 'summary', 'source', 'target', 'targetKind', 'ref', 'owner'] as const) if (entity[member] !== undefined) doc[member] = entity[member];
   return doc;
 }
 
@@ -61,7 +66,7 @@ export function toDoc(entity: Entity): EntityDoc {
 export function fromDoc(doc: EntityDoc): Entity {
   const entity: Entity = { location: doc._id, kind: doc.kind, mixins: doc.mixins ?? [], attributes: doc.attributes ?? {} };
   if (doc._rev) entity.rev = doc._rev;
-  for (const member of ['title', 'summary', 'source', 'target', 'targetKind', 'ref'] as const) if (doc[member] !== undefined) entity[member] = doc[member];
+  for (const member of ['title', 'summary', 'source', 'target', 'targetKind', 'ref', 'owner'] as const) if (doc[member] !== undefined) entity[member] = doc[member];
   return entity;
 }
 
@@ -228,22 +233,38 @@ export class EntityStore {
     let docs: EntityDoc[];
     if ('kinds' in query.scope) {
       const kind = query.scope.kinds.length === 1 ? query.scope.kinds[0] : { $in: query.scope.kinds };
+      const owned = query.owner !== undefined;
       const found = await this.client.request<{ docs: EntityDoc[] }>({
         db: this.db,
         method: 'post',
         path: '_find',
         body: {
-          // Naming both fields of the kind-id index lets every Mango planner (PouchDB's too) pick it.
-          selector: { ...filterSelector(query.patterns), kind, _id: { $gt: null, ...idCondition(query.patterns) } },
-          sort: [{ kind: 'asc' }, { _id: 'asc' }],
+          // Naming every field of the index lets every Mango planner (PouchDB's too) pick it; the
+          // tenant is part of the index, not a filter after reading.
+          selector: { ...filterSelector(query.patterns), ...(owned ? { owner: query.owner } : {}), kind, _id: { $gt: null, ...idCondition(query.patterns) } },
+          sort: owned ? [{ owner: 'asc' }, { kind: 'asc' }, { _id: 'asc' }] : [{ kind: 'asc' }, { _id: 'asc' }],
           skip: query.skip,
           limit: query.limit + 1,
-          use_index: KIND_INDEX,
+          use_index: owned ? OWNER_KIND_INDEX : KIND_INDEX,
+        },
+      });
+      docs = found.docs;
+    } else if ('below' in query.scope && query.owner !== undefined) {
+      const found = await this.client.request<{ docs: EntityDoc[] }>({
+        db: this.db,
+        method: 'post',
+        path: '_find',
+        body: {
+          selector: { ...filterSelector(query.patterns), owner: query.owner, _id: { $gte: query.scope.below, $lt: `${query.scope.below}\ufff0`, ...idCondition(query.patterns) } },
+          sort: [{ owner: 'asc' }, { _id: 'asc' }],
+          skip: query.skip,
+          limit: query.limit + 1,
+          use_index: OWNER_ID_INDEX,
         },
       });
       docs = found.docs;
     } else {
-      docs = await this.#scan(query.scope, query.patterns, want);
+      docs = await this.#scan(query.scope, query.owner, query.patterns, want);
       docs = docs.slice(query.skip);
     }
     const more = docs.length > query.limit;
@@ -251,17 +272,19 @@ export class EntityStore {
   }
 
   /** Every entity of a scope that matches (for collection-wide operations), bounded by `max`. */
-  async all(scope: ListScope, patterns: EntityFilterPattern[], max: number): Promise<Entity[]> {
-    const { entities, more } = await this.list({ scope, patterns, skip: 0, limit: max });
+  async all(scope: ListScope, patterns: EntityFilterPattern[], max: number, owner?: string): Promise<Entity[]> {
+    const { entities, more } = await this.list({ scope, patterns, skip: 0, limit: max, ...(owner !== undefined ? { owner } : {}) });
     if (more) throw new OcciError('payload-too-large', `the operation would touch more than ${max} entities; narrow it with a filter`);
     return entities;
   }
 
   /** Walks a view or key range in batches, keeping matching entity documents, until `want` are found. */
-  async #scan(scope: { mixin: string } | { below: string }, patterns: EntityFilterPattern[], want: number): Promise<EntityDoc[]> {
+  async #scan(scope: { mixin: string } | { below: string }, owner: string | undefined, patterns: EntityFilterPattern[], want: number): Promise<EntityDoc[]> {
     const out: EntityDoc[] = [];
-    let startkey: unknown = 'mixin' in scope ? [scope.mixin] : scope.below;
-    const endkey: unknown = 'mixin' in scope ? [scope.mixin, {}] : `${scope.below}\ufff0`;
+    // The by-mixin view is keyed [mixin, owner, id]: a tenant's members are one key range.
+    const mixinStart = owner === undefined ? [('mixin' in scope ? scope.mixin : '')] : ['mixin' in scope ? scope.mixin : '', owner];
+    let startkey: unknown = 'mixin' in scope ? mixinStart : scope.below;
+    const endkey: unknown = 'mixin' in scope ? [...mixinStart, {}] : `${scope.below}\ufff0`;
     let skipFirst = false;
     for (;;) {
       const page = await this.client.request<{ rows: { id: string; key: unknown; doc?: EntityDoc }[] }>({
@@ -321,6 +344,7 @@ export class EntityStore {
   async dissociateEverywhere(mixinId: string): Promise<number> {
     let total = 0;
     for (let attempt = 0; attempt < 1000; attempt += 1) {
+      // Every tenant's members: the mixin itself is gone.
       const rows = await this.client.request<{ rows: { id: string; doc?: EntityDoc }[] }>({
         db: this.db,
         path: '_design/ocni/_view/by-mixin',

@@ -187,7 +187,7 @@ export function entityRoutes(router: Router, services: Services): void {
     negotiate(ctx, true);
     const collection = entities.collection(path);
     const { page, number, skip } = paging(ctx, config);
-    const { entities: list, more } = await entities.list(collection, readFilter(ctx, collection, readContent(ctx)), skip, number);
+    const { entities: list, more } = await entities.list(collection, readFilter(ctx, collection, readContent(ctx)), skip, number, backendContext(ctx, config));
     let next: string | undefined;
     if (more) {
       const url = new URL(baseUrl(ctx, config) + ctx.originalUrl);
@@ -253,8 +253,7 @@ export function entityRoutes(router: Router, services: Services): void {
     }
     negotiate(ctx);
     const item = singleItem(content);
-    const existing = await entities.store.get(path);
-    if (existing) {
+    if ((await entities.occupant(path, backendContext(ctx, config))) === 'mine') {
       // OCCI 1.1: a full update carries no Link; the entity's links survive it.
       if (content.format === 'text' && item.links.length > 0) throw new ValidationError('a full update (PUT) may not carry Link lines; links are kept as they are', [{ pointer: 'Link', message: 'not allowed in a full update' }]);
       sendEntity(ctx, await entities.replace(path, item, ifMatch(ctx), requestOrigin(ctx, config), backendContext(ctx, config)));
@@ -283,8 +282,7 @@ export function entityRoutes(router: Router, services: Services): void {
     }
     const patterns = readFilter(ctx, collection, content);
     if (collection.type === 'mixin') {
-      const members = await entities.store.all({ mixin: categoryId(collection.mixin) }, patterns, config.limits.itemsPerRequest);
-      await entities.dissociate(collection.mixin, members.map((m) => m.location), requestOrigin(ctx, config), backendContext(ctx, config));
+      await entities.dissociateAll(collection.mixin, patterns, requestOrigin(ctx, config), backendContext(ctx, config));
     } else {
       await entities.deleteCollection(collection, patterns, backendContext(ctx, config));
     }

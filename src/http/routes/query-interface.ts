@@ -16,6 +16,15 @@ import { queryValue } from '../request-context.ts';
 import { readContent } from '../request-body.ts';
 import { renderContext, respond } from '../respond.ts';
 import type { Services } from '../services.ts';
+import type { Principal } from '../../auth/principal.ts';
+
+/** The caller, as the authentication middleware found it. */
+function principalOf(ctx: Context): Principal {
+  const principal = ctx.state.principal as Principal | undefined;
+  // Fail closed: a route mounted without the authentication middleware must not act as an operator.
+  if (!principal) throw new Error('no principal on the request: the authentication middleware is missing');
+  return principal;
+}
 
 /** The query-interface paths: the OCCI one and its RFC 5785 mirror. */
 export const QUERY_PATHS = ['/-/', '/.well-known/org/ogf/occi/-/'];
@@ -112,14 +121,14 @@ export function queryInterfaceRoutes(router: Router, services: Services): void {
       negotiate(ctx);
       const body = categoriesBody(ctx);
       assertSchema('category-collection', body);
-      send(ctx, await categories.add(parseCategoryCollection(body)));
+      send(ctx, await categories.add(parseCategoryCollection(body), principalOf(ctx)));
     });
 
     router.put(path, async (ctx) => {
       negotiate(ctx);
       const body = categoriesBody(ctx);
       assertSchema('category-update', body);
-      const { categories: changed, providers } = await categories.update(parseCategoryCollection(body), providersOf(body));
+      const { categories: changed, providers } = await categories.update(parseCategoryCollection(body), providersOf(body), principalOf(ctx));
       const touched = [...changed, ...providers.map((id) => categories.registry.get(id)!).filter((c) => !changed.some((d) => categoryId(d) === categoryId(c)))];
       send(ctx, touched);
     });
@@ -132,7 +141,7 @@ export function queryInterfaceRoutes(router: Router, services: Services): void {
       if (cascade !== undefined && cascade !== 'true' && cascade !== 'false') {
         throw new ValidationError('?cascade must be true or false', [{ pointer: '?cascade', message: 'must be true or false' }]);
       }
-      send(ctx, await categories.remove(refsOf(body), { cascade: cascade === 'true' }));
+      send(ctx, await categories.remove(refsOf(body), { cascade: cascade === 'true' }, principalOf(ctx)));
     });
   }
 }

@@ -1,0 +1,174 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashToken } from '../src/auth/authenticate.ts';
+import { hashSecret } from '../src/auth/secrets.ts';
+import type { RunningServer } from '../src/server.ts';
+import { createCycladesSimulator, DEMO_TOKEN, type ListeningSimulator } from './cyclades-sim/simulator.ts';
+import { call, dropDatabases, freshPrefix, startTestServer, type TestResponse } from './support/harness.ts';
+
+type Json = Record<string, unknown>;
+const INFRA = 'http://schemas.ogf.org/occi/infrastructure#';
+const COMPUTE = `${INFRA}compute`;
+const started: RunningServer[] = [];
+const prefixes: string[] = [];
+
+async function server(auth: Record<string, unknown>): Promise<RunningServer> {
+  const prefix = freshPrefix('auth');
+  prefixes.push(prefix);
+  const s = await startTestServer({ prefix, overrides: { auth } });
+  started.push(s);
+  return s;
+}
+afterAll(async () => {
+  for (const s of started) await s.close();
+  for (const p of prefixes) await dropDatabases(p);
+});
+
+const users = [
+  { name: 'alice', tenant: 'tenant-a', token: hashToken('alice-token'), password: hashSecret('alice-pw', 1024) },
+  { name: 'bob', tenant: 'tenant-b', token: hashToken('bob-token'), password: hashSecret('bob-pw', 1024) },
+  { name: 'olga', operator: true, token: hashToken('olga-token') },
+];
+const as = (token: string) => ({ 'x-auth-token': token });
+const ids = (res: TestResponse) => ((res.json as { resources?: Json[] }).resources ?? []).map((r) => r.id);
+
+describe('static tokens', () => {
+  let s: RunningServer;
+  beforeAll(async () => {
+    s = await server({ mode: 'static', users });
+  });
+
+  it('answers 401 with a Bearer challenge without a token or with a bad one', async () => {
+    const none = await call(s.url, 'GET', '/-/');
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toBe('Bearer realm="ocni"');
+    const bad = await call(s.url, 'GET', '/compute/', { headers: as('nope') });
+    expect(bad.status).toBe(401);
+    expect((bad.json as Json).detail).toBe('the token is not valid');
+  });
+
+  it('takes the token from X-Auth-Token, Auth-Token or Authorization: Bearer', async () => {
+    expect((await call(s.url, 'GET', '/-/', { headers: { 'x-auth-token': 'alice-token' } })).status).toBe(200);
+    expect((await call(s.url, 'GET', '/-/', { headers: { 'auth-token': 'alice-token' } })).status).toBe(200);
+    expect((await call(s.url, 'GET', '/-/', { headers: { authorization: 'Bearer alice-token' } })).status).toBe(200);
+  });
+
+  it('lets operators manage kinds, actions and providers, and users only their own mixins', async () => {
+    const kind = { kinds: [{ term: 'router', scheme: 'http://example.com/net#', location: '/router/' }] };
+    expect((await call(s.url, 'POST', '/-/', { body: kind, headers: as('alice-token') })).status).toBe(403);
+    expect((await call(s.url, 'POST', '/-/', { body: { actions: [{ term: 'x', scheme: 'http://example.com/a#' }] }, headers: as('alice-token') })).status).toBe(403);
+    expect((await call(s.url, 'PUT', '/-/', { body: { providers: [{ kind: COMPUTE, provider: { local: ['local'] } }] }, headers: as('alice-token') })).status).toBe(403);
+    expect((await call(s.url, 'POST', '/-/', { body: kind, headers: as('olga-token') })).status).toBe(200);
+    // Providers are operator information.
+    const seenByAlice = (await call(s.url, 'GET', '/-/?class=kind', { headers: as('alice-token') })).json as { kinds: Json[] };
+    expect(seenByAlice.kinds.every((k) => k.provider === undefined)).toBe(true);
+    const seenByOlga = (await call(s.url, 'GET', '/-/?class=kind', { headers: as('olga-token') })).json as { kinds: Json[] };
+    expect(seenByOlga.kinds.find((k) => k.term === 'compute')?.provider).toEqual({ local: ['local'], remote: [] });
+  });
+
+  it('keeps a user\'s tags to the user', async () => {
+    const tag = { mixins: [{ term: 'mine', scheme: 'http://example.com/alice#', location: '/tags/alice/mine/' }] };
+    expect((await call(s.url, 'POST', '/-/', { body: tag, headers: as('alice-token') })).status).toBe(200);
+    const id = encodeURIComponent('http://example.com/alice#mine');
+    expect(((await call(s.url, 'GET', `/-/?category=${id}`, { headers: as('alice-token') })).json as { mixins: Json[] }).mixins).toHaveLength(1);
+    expect(((await call(s.url, 'GET', `/-/?category=${id}`, { headers: as('bob-token') })).json as { mixins: Json[] }).mixins).toEqual([]);
+    expect(((await call(s.url, 'GET', `/-/?category=${id}`, { headers: as('olga-token') })).json as { mixins: Json[] }).mixins).toHaveLength(1);
+    // Bob can neither use nor delete it: for him it does not exist.
+    const use = await call(s.url, 'POST', '/compute/', { body: { kind: COMPUTE, mixins: ['http://example.com/alice#mine'] }, headers: as('bob-token') });
+    expect(use.status).toBe(400);
+    expect((await call(s.url, 'DELETE', '/-/', { body: { mixins: ['http://example.com/alice#mine'] }, headers: as('bob-token') })).status).toBe(404);
+    // Alice uses it on her compute.
+    expect((await call(s.url, 'POST', '/compute/', { body: { kind: COMPUTE, id: 'tagged', mixins: ['http://example.com/alice#mine'] }, headers: as('alice-token') })).status).toBe(201);
+    expect(ids(await call(s.url, 'GET', '/tags/alice/mine/', { headers: as('alice-token') }))).toEqual(['tagged']);
+  });
+
+  it('hides one tenant\'s entities from another on every verb (404), and shows them to operators', async () => {
+    expect((await call(s.url, 'POST', '/compute/', { body: { kind: COMPUTE, id: 'a1', title: 'alice vm' }, headers: as('alice-token') })).status).toBe(201);
+    const bob = as('bob-token');
+    expect((await call(s.url, 'GET', '/compute/a1', { headers: bob })).status).toBe(404);
+    expect((await call(s.url, 'POST', '/compute/a1', { body: { title: 'mine now' }, headers: bob })).status).toBe(404);
+    expect((await call(s.url, 'POST', '/compute/a1?action=start', { headers: bob })).status).toBe(404);
+    expect((await call(s.url, 'PUT', '/compute/a1', { body: { kind: COMPUTE, title: 'replaced' }, headers: bob })).status).toBe(404);
+    expect((await call(s.url, 'DELETE', '/compute/a1', { headers: bob })).status).toBe(404);
+    const crtp = '/crtp/small/';
+    expect((await call(s.url, 'POST', crtp, { body: { 'X-OCCI-Location': ['/compute/a1'] }, headers: bob })).status).toBe(404);
+    const link = await call(s.url, 'POST', '/storagelink/', { body: { kind: `${INFRA}storagelink`, source: '/compute/a1', target: '/storage/x', attributes: { 'occi.storagelink.deviceid': 'vdb' } }, headers: bob });
+    expect(link.status).toBe(400);
+    expect(ids(await call(s.url, 'GET', '/compute/', { headers: bob }))).not.toContain('a1');
+    expect(ids(await call(s.url, 'GET', '/', { headers: bob }))).not.toContain('a1');
+    expect(ids(await call(s.url, 'GET', '/compute/', { headers: as('olga-token') }))).toContain('a1');
+    // Bob's deletion of "everything" spares Alice's entity.
+    expect((await call(s.url, 'DELETE', '/compute/', { headers: bob })).status).toBe(204);
+    const still = await call(s.url, 'GET', '/compute/a1', { headers: as('alice-token') });
+    expect(still.status).toBe(200);
+    expect((still.json as Json).title).toBe('alice vm');
+  });
+
+  it('scopes every listing by tenant inside the indexed query', async () => {
+    const seen: { db: string; body: unknown }[] = [];
+    const stop = s.couch.observe((r) => {
+      if (r.path === '_find') seen.push({ db: r.db, body: r.body });
+    });
+    try {
+      await call(s.url, 'GET', '/compute/?attribute=occi.compute.cores&value=2', { headers: as('bob-token') });
+      await call(s.url, 'GET', '/users/', { headers: as('bob-token') });
+    } finally {
+      stop();
+    }
+    const listings = seen.filter((q) => JSON.stringify(q.body).includes('"owner"'));
+    expect(listings.length).toBe(2);
+    for (const query of listings) {
+      expect((query.body as { selector: Json }).selector.owner).toBe('tenant-b');
+      const explain = await s.couch.request<{ index: { name: string } }>({ db: query.db, method: 'post', path: '_explain', body: query.body });
+      expect(['owner-kind-id', 'owner-id']).toContain(explain.index.name);
+    }
+  });
+});
+
+describe('HTTP Basic', () => {
+  let s: RunningServer;
+  beforeAll(async () => {
+    s = await server({ mode: 'basic', users });
+  });
+  const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+
+  it('accepts a configured user and refuses a wrong password with a Basic challenge', async () => {
+    expect((await call(s.url, 'GET', '/-/', { headers: basic('alice', 'alice-pw') })).status).toBe(200);
+    const wrong = await call(s.url, 'GET', '/-/', { headers: basic('alice', 'nope') });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('www-authenticate')).toBe('Basic realm="ocni", charset="UTF-8"');
+    expect((await call(s.url, 'GET', '/-/')).status).toBe(401);
+  });
+});
+
+describe('Keystone / Astakos tokens', () => {
+  const sim = createCycladesSimulator({ mode: 'manual' });
+  let identity: ListeningSimulator;
+  let s: RunningServer;
+  beforeAll(async () => {
+    identity = await sim.listen(0);
+    s = await server({ mode: 'keystone', users: [], keystone: { url: identity.identityUrl, cacheTtlMs: 60_000, operatorRoles: ['admin'] } });
+  });
+  afterAll(async () => {
+    await identity.close();
+  });
+
+  it('validates tokens with the identity service, caches them, and names it in the challenge', async () => {
+    await fetch(`${identity.url}/_sim/requests`, { method: 'DELETE' });
+    expect((await call(s.url, 'POST', '/compute/', { body: { kind: COMPUTE, id: 'ks1' }, headers: as(DEMO_TOKEN) })).status).toBe(201);
+    expect((await call(s.url, 'GET', '/compute/ks1', { headers: as(DEMO_TOKEN) })).status).toBe(200);
+    const log = (await (await fetch(`${identity.url}/_sim/requests?pathRegex=tokens`)).json()) as { requests: unknown[] };
+    expect(log.requests).toHaveLength(1);
+    const refused = await call(s.url, 'GET', '/compute/ks1', { headers: as('forged') });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toBe(`Keystone uri='${identity.identityUrl}'`);
+    // Another user of the same identity service sees nothing of the first.
+    expect((await call(s.url, 'GET', '/compute/ks1', { headers: as('other-token') })).status).toBe(404);
+  });
+});
+
+describe('configuration', () => {
+  it('refuses a plain-text password and a keystone mode without a URL', async () => {
+    await expect(startTestServer({ prefix: freshPrefix('authbad'), overrides: { auth: { mode: 'basic', users: [{ name: 'x', password: 'plain' }] } } })).rejects.toThrow(/password must be stored hashed|auth\.users/);
+    await expect(startTestServer({ prefix: freshPrefix('authbad'), overrides: { auth: { mode: 'keystone', users: [] } } })).rejects.toThrow(/auth\.keystone\.url/);
+  });
+});
