@@ -99,13 +99,14 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       if (added > 0) logger.info({ file, added }, 'example categories added to a new store');
     }
 
-    const entityService = new EntityService(registry, entities, { itemsPerRequest: config.limits.itemsPerRequest }, backends);
+    const entityService = new EntityService(registry, entities, { itemsPerRequest: config.limits.itemsPerRequest, attributeValueBytes: config.limits.attributeValueBytes }, backends);
     if (config.auth.mode === 'none') {
       logger.warn('authentication is OFF (auth.mode "none"): every caller is an operator; for local development only');
     }
     const services: Services = { config, logger, categories, entities, entityService, backends, version: VERSION };
     const app = createApp(services);
-    const server: Server = createServer(app.callback());
+    // Node answers 431 itself when a request head is larger than this.
+    const server: Server = createServer({ maxHeaderSize: config.limits.headerBytes }, app.callback());
     server.requestTimeout = 60_000;
     await new Promise<void>((done, fail) => {
       server.once('error', fail);

@@ -52,6 +52,29 @@ export interface RequestOrigin {
 /** Limits that bound one request. */
 export interface EntityLimits {
   itemsPerRequest: number;
+  /** Longest attribute value, as JSON text. */
+  attributeValueBytes: number;
+}
+
+/** Refuses attribute values longer than the limit, naming each (before anything else is checked). */
+function checkValueSizes(items: EntityItem[], limit: number): void {
+  const problems: FieldProblem[] = [];
+  const visit = (item: EntityItem) => {
+    const walk = (node: Record<string, unknown>, at: string) => {
+      for (const [key, value] of Object.entries(node)) {
+        const here = `${at}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+        if (Buffer.byteLength(JSON.stringify(value) ?? '') > limit) problems.push({ pointer: here, message: `is longer than the limit of ${limit} bytes` });
+      }
+    };
+    walk(item.input.attributes ?? {}, `${item.pointer}/attributes`);
+    for (const member of ['title', 'summary'] as const) {
+      const value = item.input[member];
+      if (typeof value === 'string' && Buffer.byteLength(value) > limit) problems.push({ pointer: `${item.pointer}/${member}`, message: `is longer than the limit of ${limit} bytes` });
+    }
+    item.links.forEach(visit);
+  };
+  items.forEach(visit);
+  if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer} ${problems[0]!.message}`, problems);
 }
 
 /** A resolved collection: what a path ending in `/` means. */
@@ -236,6 +259,7 @@ export class EntityService {
    * inline links. Every problem of every item is reported at once.
    */
   async #prepare(items: EntityItem[], placeAt: (item: EntityItem, kind: Kind) => string, origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
+    checkValueSizes(items, this.limits.attributeValueBytes);
     const owner = principalOf(ctx).tenant;
     const problems: FieldProblem[] = [];
     const out: Entity[] = [];
@@ -341,6 +365,7 @@ export class EntityService {
 
   /** Full replacement (PUT on an existing entity); links are left as they are. */
   async replace(location: string, item: EntityItem, ifMatchRev: string | undefined, origin: RequestOrigin, ctx: BackendContext): Promise<Entity> {
+    checkValueSizes([item], this.limits.attributeValueBytes);
     return this.#change(
       location,
       (current) => {
@@ -371,6 +396,7 @@ export class EntityService {
 
   /** Partial update (POST on an entity); concurrent partial updates never lose each other's changes. */
   update(location: string, item: EntityItem, ifMatchRev: string | undefined, ctx: BackendContext): Promise<Entity> {
+    checkValueSizes([item], this.limits.attributeValueBytes);
     return this.#change(location, (current) => applyPartialUpdate(this.registry, current, item.input, item.pointer), (backend, before, after) => backend.update(before, after, ctx), ctx, ifMatchRev);
   }
 

@@ -60,7 +60,8 @@ export function paging(ctx: Context, config: Config): { page: number; number: nu
     return Number(raw);
   };
   const page = read('page', 1);
-  const number = read('number', config.limits.pageSizeDefault);
+  // A default above the maximum would refuse every listing that names no page size.
+  const number = read('number', Math.min(config.limits.pageSizeDefault, config.limits.pageSizeMax));
   if (number > config.limits.pageSizeMax) throw new OcciError('payload-too-large', `?number may be at most ${config.limits.pageSizeMax}`);
   return { page, number, skip: (page - 1) * number };
 }

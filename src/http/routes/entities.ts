@@ -132,6 +132,11 @@ export function entityRoutes(router: Router, services: Services): void {
       patterns = parseEntityFilter(content.json);
     } else if (content?.format === 'text') patterns = entityFilterFromLines(content.lines);
     const queryGiven = Object.keys(fromQuery).length > 0;
+    // Each condition costs the store work: the number a filter may hold is bounded.
+    const terms = names.length + (category ? 1 : 0) + patterns.reduce((n, p) => n + Object.keys(p.attributes ?? {}).length + (p.mixins?.length ?? 0) + ['kind', 'title', 'summary', 'id'].filter((m) => m in p).length, 0);
+    if (terms > config.limits.filterTerms) {
+      throw new ValidationError(`the filter has ${terms} conditions, more than the limit of ${config.limits.filterTerms}`, [{ pointer: '/', message: 'too many filter conditions' }]);
+    }
     if (patterns.length === 0) return queryGiven ? [fromQuery] : [];
     return patterns.map((p) => ({ ...p, ...fromQuery, attributes: { ...p.attributes, ...fromQuery.attributes }, mixins: [...(p.mixins ?? []), ...(fromQuery.mixins ?? [])] }));
   };
