@@ -21,8 +21,6 @@ export const ENTITY_INDEXES = [
   { name: 'kind-id', ddoc: 'ocni-kind-id', fields: ['kind', '_id'] },
   { name: 'owner-kind-id', ddoc: 'ocni-owner-kind-id', fields: ['owner', 'kind', '_id'] },
   { name: 'owner-id', ddoc: 'ocni-owner-id', fields: ['owner', '_id'] },
-  { name: 'source', ddoc: 'ocni-source', fields: ['source'] },
-  { name: 'target', ddoc: 'ocni-target', fields: ['target'] },
 ] as const;
 
 /** The map/reduce design document: mixin membership needs one row per array element, which Mango cannot index. */
@@ -33,6 +31,11 @@ export const ENTITY_DESIGN = {
     'by-mixin': {
       // Keyed [mixin, owner, id]: one tenant's members of a mixin are one key range.
       map: 'function (doc) { if (doc.type === "entity" && doc.mixins) { for (var i = 0; i < doc.mixins.length; i++) { emit([doc.mixins[i], doc.owner || null, doc._id], null); } } }',
+    },
+    // A link under ["source", path] and ["target", path]: the links of many resources are one
+    // request by keys (Mango's $in is a full scan on some servers).
+    'link-ends': {
+      map: 'function (doc) { if (doc.type === "entity" && doc.source) { emit(["source", doc.source], null); if (doc.target) { emit(["target", doc.target], null); } } }',
     },
   },
 };

@@ -170,20 +170,20 @@ export class EntityStore {
     }
   }
 
-  /** Links whose source or target is one of these locations (the `source` and `target` indexes). */
+  /** Links whose source or target is one of these locations (the `link-ends` view, by keys). */
   async linksTouching(locations: string[], ends: ('source' | 'target')[] = ['source', 'target']): Promise<Entity[]> {
     const out = new Map<string, Entity>();
     if (locations.length === 0) return [];
-    for (const end of ends) {
-      for (let i = 0; i < locations.length; i += BATCH) {
-        const found = await this.client.request<{ docs: EntityDoc[] }>({
-          db: this.db,
-          method: 'post',
-          path: '_find',
-          body: { selector: { [end]: { $in: locations.slice(i, i + BATCH) } }, limit: 10_000, use_index: [`ocni-${end}`, end] },
-        });
-        for (const doc of found.docs) out.set(doc._id, fromDoc(doc));
-      }
+    const keys = ends.flatMap((end) => locations.map((location) => [end, location]));
+    for (let i = 0; i < keys.length; i += BATCH) {
+      const page = await this.client.request<{ rows: { id: string; doc?: EntityDoc | null }[] }>({
+        db: this.db,
+        method: 'post',
+        path: '_design/ocni/_view/link-ends',
+        qs: { include_docs: true },
+        body: { keys: keys.slice(i, i + BATCH) },
+      });
+      for (const row of page.rows) if (row.doc) out.set(row.doc._id, fromDoc(row.doc));
     }
     return [...out.values()];
   }
@@ -305,14 +305,17 @@ export class EntityStore {
 
   /** True when at least one entity has one of these kinds (uses the `kind-id` index). */
   async anyOfKinds(kindIds: string[]): Promise<boolean> {
-    if (kindIds.length === 0) return false;
-    const found = await this.client.request<{ docs: unknown[] }>({
-      db: this.db,
-      method: 'post',
-      path: '_find',
-      body: { selector: { kind: { $in: kindIds }, _id: { $gt: null } }, fields: ['_id'], limit: 1, use_index: KIND_INDEX },
-    });
-    return found.docs.length > 0;
+    // One $eq query per kind: $in is a full scan on some Mango planners.
+    for (const kind of kindIds) {
+      const found = await this.client.request<{ docs: unknown[] }>({
+        db: this.db,
+        method: 'post',
+        path: '_find',
+        body: { selector: { kind, _id: { $gt: null } }, fields: ['_id'], limit: 1, use_index: KIND_INDEX },
+      });
+      if (found.docs.length > 0) return true;
+    }
+    return false;
   }
 
   /** True when an entity lives at or below `path` (an `_id` key range, at most one row). */
