@@ -6,6 +6,7 @@
  */
 import { OcciError, type OcciErrorCode } from '../../errors.ts';
 import { isObject, text } from './json.ts';
+import { codeForUpstreamStatus as codeForStatus } from '../upstream-status.ts';
 
 /** Domain error code of each fault name Cyclades renders (§1.3 of the API notes, §5 item 20). */
 const BY_FAULT_NAME: Readonly<Record<string, OcciErrorCode>> = {
@@ -28,32 +29,6 @@ const BY_FAULT_NAME: Readonly<Record<string, OcciErrorCode>> = {
   lengthRequired: 'backend-failed',
   internalServerError: 'backend-failed',
 };
-
-/** Domain error code by status, for the generic `fault` name and unknown names. */
-function codeForStatus(status: number): OcciErrorCode {
-  switch (status) {
-    case 400:
-      return 'validation';
-    case 401:
-      return 'unauthorized';
-    case 403:
-      return 'forbidden';
-    case 404:
-      return 'not-found';
-    case 409:
-      return 'conflict';
-    case 413:
-      return 'payload-too-large';
-    case 501:
-      return 'not-implemented';
-    case 503:
-      return 'backend-unavailable';
-    case 504:
-      return 'backend-timeout';
-    default:
-      return 'backend-failed';
-  }
-}
 
 /** The longest piece of a non-JSON body quoted in an error message. */
 const SNIPPET = 200;

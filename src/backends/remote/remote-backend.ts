@@ -7,7 +7,8 @@
 import type { BackendConfig } from '../../config.ts';
 import type { AttributeValue } from '../../model/category.ts';
 import { idOf, type Entity } from '../../model/entity.ts';
-import { ConfigError, OcciError, type OcciErrorCode } from '../../errors.ts';
+import { ConfigError, OcciError } from '../../errors.ts';
+import { codeForUpstreamStatus } from '../upstream-status.ts';
 import type { Backend, BackendContext, BackendOutcome } from '../backend.ts';
 import type { BackendDeps } from '../backends.ts';
 
@@ -46,34 +47,6 @@ function options(config: BackendConfig): RemoteOptions {
     if (typeof value === 'string') out[key] = value;
   }
   return out;
-}
-
-/** A remote OCCI status, as a domain error code. */
-function codeOf(status: number): OcciErrorCode {
-  switch (status) {
-    case 400:
-      return 'validation';
-    case 401:
-      return 'unauthorized';
-    case 403:
-      return 'forbidden';
-    case 404:
-      return 'not-found';
-    case 409:
-      return 'conflict';
-    case 412:
-      return 'precondition-failed';
-    case 413:
-      return 'payload-too-large';
-    case 501:
-      return 'not-implemented';
-    case 503:
-      return 'backend-unavailable';
-    case 504:
-      return 'backend-timeout';
-    default:
-      return 'backend-failed';
-  }
 }
 
 type Json = Record<string, unknown>;
@@ -126,7 +99,7 @@ export function createRemoteBackend(config: BackendConfig, _deps: BackendDeps): 
     if (response.status >= 400 && !(response.status === 404 && method === 'DELETE')) {
       const detail = (parsed as { detail?: unknown } | undefined)?.detail;
       const message = typeof detail === 'string' ? detail : `${response.status} ${response.statusText}`;
-      throw new OcciError(codeOf(response.status), `remote provider ${config.name}: ${message}`);
+      throw new OcciError(codeForUpstreamStatus(response.status), `remote provider ${config.name}: ${message}`);
     }
     return { status: response.status, body: parsed };
   }
