@@ -38,11 +38,6 @@ export const BACKEND_FACTORIES = new Map<string, BackendFactory>([
   [CYCLADES_BACKEND, createCycladesBackend],
 ]);
 
-/** Registers a backend type (used by backend modules that are optional to load). */
-export function registerBackendType(type: string, factory: BackendFactory): void {
-  BACKEND_FACTORIES.set(type, factory);
-}
-
 /** The configured backends by name, and the provider routing over them. */
 export class BackendRouter {
   readonly #byName: Map<string, Backend>;

@@ -94,13 +94,6 @@ export function categoryId(category: { scheme: string; term: string }): string {
   return category.scheme + category.term;
 }
 
-/** Splits a category identifier at its `#` into scheme (with the `#`) and term. */
-export function splitCategoryId(id: string): { scheme: string; term: string } | undefined {
-  const hash = id.lastIndexOf('#');
-  if (hash < 0) return undefined;
-  return { scheme: id.slice(0, hash + 1), term: id.slice(hash + 1) };
-}
-
 /** A partial category description, in model terms. */
 export interface CategoryPattern {
   term?: string;

@@ -4,6 +4,7 @@
  * no I/O: the category manager feeds it from the store and the changes feed.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { canSee, type Principal } from '../auth/principal.ts';
 import {
   categoryId,
   ENTITY_KIND,
@@ -38,13 +39,13 @@ const requestView = new AsyncLocalStorage<RequestView>();
 interface RequestView {
   extras: Map<string, Mixin>;
   /** The caller; tags (mixins with an owner) of other tenants are invisible to non-operators. */
-  viewer?: { tenant?: string; operator: boolean };
+  viewer?: Principal;
 }
 
-/** True when the request's viewer may see a category with this owner. */
+/** True when the request's viewer may see this category (built-in and operator ones: everyone). */
 function visible(category: Category | undefined): boolean {
   const viewer = requestView.getStore()?.viewer;
-  return !category?.owner || !viewer || viewer.operator || category.owner === viewer.tenant;
+  return !category || !viewer || canSee(viewer, category.owner);
 }
 
 /** All categories, indexed; built-ins are fixed at construction, runtime ones change. */
@@ -71,7 +72,7 @@ export class CategoryRegistry {
    * Runs `fn` as one request sees the registry: `mixins` (its backend templates) become visible,
    * and, for a non-operator `viewer`, other tenants' tags disappear.
    */
-  withRequestView<T>(view: { mixins: Mixin[]; viewer?: { tenant?: string; operator: boolean } }, fn: () => T): T {
+  withRequestView<T>(view: { mixins: Mixin[]; viewer?: Principal }, fn: () => T): T {
     const store: RequestView = { extras: new Map(view.mixins.map((m) => [categoryId(m), m])) };
     if (view.viewer) store.viewer = view.viewer;
     return requestView.run(store, fn);

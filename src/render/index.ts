@@ -18,13 +18,6 @@ const RENDERERS: Renderer[] = [
   createHtmlRenderer(),
 ];
 
-/** Registers a renderer (the HTML one joins the table this way). Later registrations win. */
-export function registerRenderer(renderer: Renderer): void {
-  const at = RENDERERS.findIndex((r) => r.type === renderer.type);
-  if (at >= 0) RENDERERS[at] = renderer;
-  else RENDERERS.push(renderer);
-}
-
 /** Response media types, preferred first: no `Accept` or `*\/*` gets the first (OCCI JSON). */
 export function responseTypes(): string[] {
   return RENDERERS.map((r) => r.type);
