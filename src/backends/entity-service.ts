@@ -199,8 +199,9 @@ export class EntityService {
    * current state; one that no longer has it makes it gone here too (404).
    */
   async read(location: string, ctx: BackendContext): Promise<{ entity: Entity; links: Entity[] }> {
-    let entity = await this.store.get(location);
-    if (!mine(entity, ctx)) throw new NotFoundError(`no entity at ${location}`);
+    const found = await this.store.getWithLinks(location);
+    if (!found || !mine(found.entity, ctx)) throw new NotFoundError(`no entity at ${location}`);
+    let entity = found.entity;
     for (const backend of this.#backendsOf(entity)) {
       const outcome = await backend.retrieve(entity, ctx);
       if (outcome === 'gone') {
@@ -209,8 +210,7 @@ export class EntityService {
       }
       entity = withOutcome(entity, outcome);
     }
-    const links = entity.source === undefined ? ((await this.store.linksFrom([location])).get(location) ?? []) : [];
-    return { entity, links };
+    return { entity, links: entity.source === undefined ? found.links : [] };
   }
 
   /** Outgoing links of several resources, by source. */

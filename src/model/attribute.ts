@@ -7,15 +7,21 @@ import type { AttributeDefinition, AttributeType, AttributeValue, ValueSchema } 
 
 const ajv = new Ajv({ strict: false, allErrors: false, validateSchema: true });
 const compiled = new Map<string, ValidateFunction>();
+// Definitions live as long as their category: the object itself is the fast key, the JSON text
+// the shared one (equal schemas of different categories compile once).
+const byObject = new WeakMap<ValueSchema, ValidateFunction>();
 
-/** Compiles a value schema (cached by its JSON text); throws with ajv's message when it is not a valid schema. */
+/** Compiles a value schema (cached); throws with ajv's message when it is not a valid schema. */
 export function compileValueSchema(schema: ValueSchema): ValidateFunction {
+  let validate = byObject.get(schema);
+  if (validate) return validate;
   const key = JSON.stringify(schema);
-  let validate = compiled.get(key);
+  validate = compiled.get(key);
   if (!validate) {
     validate = ajv.compile(schema);
     compiled.set(key, validate);
   }
+  byObject.set(schema, validate);
   return validate;
 }
 

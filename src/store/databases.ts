@@ -33,9 +33,10 @@ export const ENTITY_DESIGN = {
       map: 'function (doc) { if (doc.type === "entity" && doc.mixins) { for (var i = 0; i < doc.mixins.length; i++) { emit([doc.mixins[i], doc.owner || null, doc._id], null); } } }',
     },
     // A link under ["source", path] and ["target", path]: the links of many resources are one
-    // request by keys (Mango's $in is a full scan on some servers).
+    // request by keys (Mango's $in is a full scan on some servers). Every entity is also under
+    // ["self", path], so that an entity and its links are one request.
     'link-ends': {
-      map: 'function (doc) { if (doc.type === "entity" && doc.source) { emit(["source", doc.source], null); if (doc.target) { emit(["target", doc.target], null); } } }',
+      map: 'function (doc) { if (doc.type === "entity") { emit(["self", doc._id], null); if (doc.source) { emit(["source", doc.source], null); if (doc.target) { emit(["target", doc.target], null); } } } }',
     },
   },
 };

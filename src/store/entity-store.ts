@@ -188,6 +188,26 @@ export class EntityStore {
     return [...out.values()];
   }
 
+  /** One entity and its outgoing links, in one request (the `link-ends` view). */
+  async getWithLinks(location: string): Promise<{ entity: Entity; links: Entity[] } | undefined> {
+    const page = await this.client.request<{ rows: { key: [string, string]; doc?: EntityDoc | null }[] }>({
+      db: this.db,
+      method: 'post',
+      path: '_design/ocni/_view/link-ends',
+      qs: { include_docs: true },
+      body: { keys: [['self', location], ['source', location]] },
+    });
+    let entity: Entity | undefined;
+    const links: Entity[] = [];
+    for (const row of page.rows) {
+      if (!row.doc || row.doc.type !== 'entity') continue;
+      if (row.key[0] === 'self') entity = fromDoc(row.doc);
+      else links.push(fromDoc(row.doc));
+    }
+    links.sort((a, b) => a.location.localeCompare(b.location));
+    return entity ? { entity, links } : undefined;
+  }
+
   /** Outgoing links of resources, grouped by source. */
   async linksFrom(locations: string[]): Promise<Map<string, Entity[]>> {
     const grouped = new Map<string, Entity[]>();

@@ -162,9 +162,13 @@ export function entityRoutes(router: Router, services: Services): void {
     ctx.status = 201;
     ctx.set('Location', baseUrl(ctx, config) + created[0]!.location);
     if (created.length === 1 && created[0]!.rev) ctx.set('ETag', `"${created[0]!.rev}"`);
-    // Inline links show inside their resource, not beside it.
-    const top = created.filter((e) => e.source === undefined || !created.some((r) => r.location === e.source));
-    respond(ctx, renderer.created(top, await linksOf(created), context(ctx)));
+    // Inline links show inside their resource, not beside it. New resources can only have the
+    // links created with them, so there is nothing to look up.
+    const createdHere = new Set(created.map((e) => e.location));
+    const top = created.filter((e) => e.source === undefined || !createdHere.has(e.source));
+    const inline = new Map<string, Entity[]>();
+    for (const e of created) if (e.source !== undefined && createdHere.has(e.source)) inline.set(e.source, [...(inline.get(e.source) ?? []), e]);
+    respond(ctx, renderer.created(top, (e) => inline.get(e.location) ?? [], context(ctx)));
   };
 
   /** An HTML form is answered with a redirect to the page of what it changed (POST-redirect-GET). */
