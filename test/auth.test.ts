@@ -96,6 +96,10 @@ describe('static tokens', () => {
     expect(ids(await call(s.url, 'GET', '/compute/', { headers: bob }))).not.toContain('a1');
     expect(ids(await call(s.url, 'GET', '/', { headers: bob }))).not.toContain('a1');
     expect(ids(await call(s.url, 'GET', '/compute/', { headers: as('olga-token') }))).toContain('a1');
+    // A full replace by its owner keeps it hers.
+    expect((await call(s.url, 'PUT', '/compute/a1', { body: { kind: COMPUTE, title: 'alice vm' }, headers: as('alice-token') })).status).toBe(200);
+    expect((await call(s.url, 'GET', '/compute/a1', { headers: as('alice-token') })).status).toBe(200);
+    expect((await call(s.url, 'GET', '/compute/a1', { headers: bob })).status).toBe(404);
     // Bob's deletion of "everything" spares Alice's entity.
     expect((await call(s.url, 'DELETE', '/compute/', { headers: bob })).status).toBe(204);
     const still = await call(s.url, 'GET', '/compute/a1', { headers: as('alice-token') });

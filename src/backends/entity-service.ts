@@ -138,12 +138,25 @@ export class EntityService {
   /** Creates at the backends, then stores; a failed store write undoes the backends' work. */
   async #createEverywhere(entities: Entity[], ctx: BackendContext): Promise<Entity[]> {
     const created = await this.#createAtBackends(entities, ctx);
+    // Resources keep their outgoing links' locations: those created with them are known now...
+    const batch = new Map(created.entities.map((e) => [e.location, e]));
+    const elsewhere = new Map<string, string[]>();
+    for (const e of created.entities) {
+      if (e.source === undefined) continue;
+      const resource = batch.get(e.source);
+      if (resource) resource.linkLocations = [...(resource.linkLocations ?? []), e.location].sort();
+      else elsewhere.set(e.source, [...(elsewhere.get(e.source) ?? []), e.location]);
+    }
+    let stored: Entity[];
     try {
-      return await this.store.createMany(created.entities);
+      stored = await this.store.createMany(created.entities);
     } catch (err) {
       await created.undo();
       throw err;
     }
+    // ...and resources that already existed learn of their new links.
+    for (const [source, links] of elsewhere) await this.store.relink(source, links, []);
+    return stored;
   }
 
   /**
@@ -170,7 +183,13 @@ export class EntityService {
         told.push(backend);
       }
       try {
-        return await this.store.put({ ...next, rev: current.rev! });
+        const stored = await this.store.put({ ...next, rev: current.rev! });
+        if (current.source !== undefined && next.source !== current.source) {
+          // A link moved to another resource: both resources' link lists follow.
+          await this.store.relink(current.source, [], [location]);
+          await this.store.relink(next.source!, [location], []);
+        }
+        return stored;
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
         for (const backend of told.reverse()) await backend.update(next, current, ctx).catch(() => undefined);
@@ -215,7 +234,7 @@ export class EntityService {
 
   /** Outgoing links of several resources, by source. */
   linksOf(entities: Entity[]): Promise<Map<string, Entity[]>> {
-    return this.store.linksFrom(entities.filter((e) => e.source === undefined).map((e) => e.location));
+    return this.store.linksFrom(entities.filter((e) => e.source === undefined));
   }
 
   /** A page of a collection, as the caller may see it. */

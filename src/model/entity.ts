@@ -37,6 +37,11 @@ export interface Entity {
   ref?: string;
   /** The tenant that owns it; absent for entities made with authentication off (operators only). */
   owner?: string;
+  /**
+   * Resources only: the locations of their outgoing links (OCCI Core's composite `Resource.links`),
+   * kept with the resource so that reading it is one store request.
+   */
+  linkLocations?: string[];
 }
 
 /** Client input for an entity, already reduced to model vocabulary (render/ does that). */
@@ -307,6 +312,10 @@ export function applyReplace(lookup: CategoryLookup, current: Entity, input: Ent
   if (problems.length > 0) fail(problems);
   const next: Entity = { location: current.location, kind: current.kind, mixins, attributes };
   if (current.rev) next.rev = current.rev;
+  // A full update leaves links alone (OCCI 1.1 §3.4.2), and what only the server keeps stays.
+  if (current.linkLocations) next.linkLocations = current.linkLocations;
+  if (current.owner !== undefined) next.owner = current.owner;
+  if (current.ref !== undefined) next.ref = current.ref;
   if (typeof input.title === 'string') next.title = input.title;
   if (typeof input.summary === 'string') next.summary = input.summary;
   if (current.source !== undefined) next.source = input.source ?? current.source;

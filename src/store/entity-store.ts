@@ -26,6 +26,8 @@ export interface EntityDoc {
   targetKind?: string;
   ref?: string;
   owner?: string;
+  /** A resource's outgoing links, by location. */
+  links?: string[];
 }
 
 /** Which entities a listing covers. */
@@ -59,6 +61,7 @@ export function toDoc(entity: Entity): EntityDoc {
   const doc: EntityDoc = { _id: entity.location, type: 'entity', kind: entity.kind, mixins: entity.mixins, attributes: entity.attributes };
   if (entity.rev) doc._rev = entity.rev;
   for (const member of ['title', 'summary', 'source', 'target', 'targetKind', 'ref', 'owner'] as const) if (entity[member] !== undefined) doc[member] = entity[member];
+  if (entity.linkLocations && entity.linkLocations.length > 0) doc.links = entity.linkLocations;
   return doc;
 }
 
@@ -67,6 +70,7 @@ export function fromDoc(doc: EntityDoc): Entity {
   const entity: Entity = { location: doc._id, kind: doc.kind, mixins: doc.mixins ?? [], attributes: doc.attributes ?? {} };
   if (doc._rev) entity.rev = doc._rev;
   for (const member of ['title', 'summary', 'source', 'target', 'targetKind', 'ref', 'owner'] as const) if (doc[member] !== undefined) entity[member] = doc[member];
+  if (doc.links && doc.links.length > 0) entity.linkLocations = doc.links;
   return entity;
 }
 
@@ -188,36 +192,39 @@ export class EntityStore {
     return [...out.values()];
   }
 
-  /** One entity and its outgoing links, in one request (the `link-ends` view). */
+  /** One entity and its outgoing links: one request, and a second only when it has links. */
   async getWithLinks(location: string): Promise<{ entity: Entity; links: Entity[] } | undefined> {
-    const page = await this.client.request<{ rows: { key: [string, string]; doc?: EntityDoc | null }[] }>({
-      db: this.db,
-      method: 'post',
-      path: '_design/ocni/_view/link-ends',
-      qs: { include_docs: true },
-      body: { keys: [['self', location], ['source', location]] },
-    });
-    let entity: Entity | undefined;
-    const links: Entity[] = [];
-    for (const row of page.rows) {
-      if (!row.doc || row.doc.type !== 'entity') continue;
-      if (row.key[0] === 'self') entity = fromDoc(row.doc);
-      else links.push(fromDoc(row.doc));
-    }
-    links.sort((a, b) => a.location.localeCompare(b.location));
-    return entity ? { entity, links } : undefined;
+    const entity = await this.get(location);
+    if (!entity) return undefined;
+    return { entity, links: (await this.linksFrom([entity])).get(location) ?? [] };
   }
 
-  /** Outgoing links of resources, grouped by source. */
-  async linksFrom(locations: string[]): Promise<Map<string, Entity[]>> {
+  /** Outgoing links of resources (from the locations each keeps), grouped by source; one request. */
+  async linksFrom(resources: Entity[]): Promise<Map<string, Entity[]>> {
     const grouped = new Map<string, Entity[]>();
-    for (const link of await this.linksTouching(locations, ['source'])) {
-      const list = grouped.get(link.source!) ?? [];
+    const wanted = resources.flatMap((r) => r.linkLocations ?? []);
+    if (wanted.length === 0) return grouped;
+    for (const link of (await this.getMany(wanted)).values()) {
+      if (link.source === undefined) continue;
+      const list = grouped.get(link.source) ?? [];
       list.push(link);
-      grouped.set(link.source!, list);
+      grouped.set(link.source, list);
     }
     for (const list of grouped.values()) list.sort((a, b) => a.location.localeCompare(b.location));
     return grouped;
+  }
+
+  /** Adds or removes link locations on a resource, re-reading it when another writer got there first. */
+  async relink(resource: string, add: string[], remove: string[]): Promise<void> {
+    try {
+      await this.modify(resource, (current) => {
+        const kept = (current.linkLocations ?? []).filter((l) => !remove.includes(l));
+        return { ...current, linkLocations: [...kept, ...add.filter((l) => !kept.includes(l))].sort() };
+      });
+    } catch (err) {
+      // A resource deleted meanwhile has no links to keep.
+      if (!(err instanceof NotFoundError)) throw err;
+    }
   }
 
   /**
@@ -240,6 +247,10 @@ export class EntityStore {
       const fresh = await this.getMany(conflicted);
       pending = [...fresh.values()];
     }
+    // Resources that stay forget the links that went.
+    const gone = new Map<string, string[]>();
+    for (const e of doomed.values()) if (e.source !== undefined && !doomed.has(e.source)) gone.set(e.source, [...(gone.get(e.source) ?? []), e.location]);
+    for (const [source, links] of gone) await this.relink(source, [], links);
     return [...doomed.values()];
   }
 
