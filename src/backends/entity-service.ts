@@ -364,9 +364,10 @@ export class EntityService {
   async createInCollection(kind: Kind, items: EntityItem[], origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
     const kindId = categoryId(kind);
     const problems: FieldProblem[] = [];
+    const allowed = new Set(this.registry.descendants(kindId));
     for (const item of items) {
       item.input.kind ??= kindId;
-      if (!this.registry.descendants(kindId).includes(item.input.kind)) {
+      if (!allowed.has(item.input.kind)) {
         problems.push({ pointer: `${item.pointer}/kind`, message: `"${item.input.kind}" is not ${kindId} or one of its sub-kinds; post it to its own location` });
       }
     }
@@ -400,8 +401,12 @@ export class EntityService {
     );
   }
 
-  /** Creates links from an existing resource (Link lines or `links` of a partial update). */
-  async createLinksFrom(location: string, links: EntityItem[], origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
+  /**
+   * Checks links from an existing resource (Link lines or `links` of a partial update) and returns
+   * them ready to create, writing nothing: a partial update checks its links before it changes the
+   * resource, so that a bad link changes nothing.
+   */
+  async prepareLinksFrom(location: string, links: EntityItem[], origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
     const source = await this.store.get(location);
     if (!mine(source, ctx)) throw new NotFoundError(`no entity at ${location}`);
     if (source.source !== undefined) throw new ValidationError('a link cannot have links of its own', [{ pointer: '/links', message: 'not allowed on a link' }]);
@@ -410,7 +415,12 @@ export class EntityService {
       const kind = item.input.kind ? this.registry.kind(item.input.kind) : undefined;
       if (kind && !isLinkKind(this.registry, categoryId(kind))) throw new ValidationError(`${item.pointer}/kind: "${item.input.kind ?? ''}" is not a link kind`, [{ pointer: `${item.pointer}/kind`, message: 'must be a link kind' }]);
     }
-    return this.#createEverywhere(await this.#prepare(items, (item, kind) => `${kind.location}${item.id ?? newId()}`, origin, ctx), ctx);
+    return this.#prepare(items, (item, kind) => `${kind.location}${item.id ?? newId()}`, origin, ctx);
+  }
+
+  /** Creates links prepared by {@link prepareLinksFrom}. */
+  createPrepared(links: Entity[], ctx: BackendContext): Promise<Entity[]> {
+    return this.#createEverywhere(links, ctx);
   }
 
   /** Partial update (POST on an entity); concurrent partial updates never lose each other's changes. */

@@ -41,12 +41,18 @@ interface HttpLikeError {
   message?: string;
   type?: string;
   body?: unknown;
+  code?: string;
 }
 
 /** Turns what a body parser throws (a JSON syntax error, an oversized body) into a domain error. */
 function fromHttpError(err: HttpLikeError): OcciError | undefined {
   const status = err.status ?? err.statusCode;
   if (status === 413 || err.type === 'entity.too.large') return new OcciError('payload-too-large', 'the request body is larger than the configured limit');
+  // zlib's and brotli's own errors (a body that does not match its Content-Encoding) carry no
+  // status: codes like Z_DATA_ERROR, and ERR__ERROR_FORMAT_… for brotli.
+  if (status === undefined && typeof err.code === 'string' && (err.code.startsWith('Z_') || err.code.startsWith('ERR__ERROR_'))) {
+    return new OcciError('parse', `the request body cannot be decoded as its Content-Encoding says (${err.message ?? err.code})`);
+  }
   if (status === 415) return new OcciError('unsupported-media-type', err.message ?? 'unsupported request body type');
   if (status === 400 && typeof err.body === 'string') {
     return new OcciError('parse', `malformed JSON: ${err.message ?? 'cannot parse'}${positionHint(err.message ?? '', err.body)}`, { problems: [{ pointer: '/', message: 'is not well-formed JSON' }] });
@@ -106,6 +112,9 @@ export function errorMiddleware() {
       }
       if (ctx.status === 404 && ctx.body === undefined) {
         throw new OcciError('not-found', `nothing is at ${ctx.path}`);
+      }
+      if (ctx.status === 501 && ctx.body === undefined) {
+        throw new OcciError('not-implemented', `${ctx.method} is not a method this server implements`);
       }
     } catch (thrown) {
       let error = isOcciError(thrown) ? thrown : fromHttpError(thrown as HttpLikeError);

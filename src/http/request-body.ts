@@ -31,6 +31,25 @@ function headerLines(ctx: Context): TextBodyLine[] {
   return lines;
 }
 
+/** Deepest nesting of a JSON body; real OCCI bodies need about six levels. */
+const MAX_JSON_DEPTH = 64;
+
+/**
+ * Refuses a JSON body nested deeper than {@link MAX_JSON_DEPTH}, walking it without recursion so
+ * that a hostile body cannot exhaust the stack of anything that reads it afterwards.
+ */
+function assertShallow(body: unknown): void {
+  const stack: { value: unknown; depth: number; pointer: string }[] = [{ value: body, depth: 0, pointer: '' }];
+  while (stack.length > 0) {
+    const { value, depth, pointer } = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth >= MAX_JSON_DEPTH) {
+      throw new ValidationError(`the request body is nested more than ${MAX_JSON_DEPTH} levels deep`, [{ pointer: pointer || '/', message: 'nested too deeply' }]);
+    }
+    for (const [key, child] of Object.entries(value)) stack.push({ value: child, depth: depth + 1, pointer: `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}` });
+  }
+}
+
 /**
  * Reads the request's content.
  *
@@ -40,6 +59,7 @@ function headerLines(ctx: Context): TextBodyLine[] {
 export function readContent(ctx: Context, allowForm = false): RequestContent {
   const body = (ctx.request as { body?: unknown }).body;
   if (ctx.is(...REQUEST_TYPES.json)) {
+    assertShallow(body);
     if (body === undefined || body === null || (typeof body === 'object' && Object.keys(body).length === 0 && !ctx.get('Content-Length'))) return { format: 'none' };
     if (typeof body !== 'object' || Array.isArray(body)) {
       // A bare array is a location list (the only array body ocni reads).
@@ -60,7 +80,8 @@ export function readContent(ctx: Context, allowForm = false): RequestContent {
     if (!allowForm) {
       throw new OcciError('unsupported-media-type', `request bodies of type ${ctx.get('Content-Type')} are read only from HTML action forms; send Content-Type: application/occi+json, text/plain or text/occi`);
     }
-    const fields: Record<string, string> = {};
+    // Field names are the client's: a null-prototype object keeps `__proto__` an ordinary field.
+    const fields: Record<string, string> = Object.create(null) as Record<string, string>;
     for (const [key, value] of Object.entries((body ?? {}) as Record<string, unknown>)) if (typeof value === 'string') fields[key] = value;
     return { format: 'form', fields };
   }

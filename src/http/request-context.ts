@@ -10,14 +10,25 @@ import type { RequestOrigin } from '../backends/entity-service.ts';
 import type { BackendContext, Credentials } from '../backends/backend.ts';
 import type { Principal } from '../auth/principal.ts';
 
+/** The request's own origin; a Host header that names no host is the client's error (400). */
+function requestOriginUrl(ctx: Context): string {
+  const origin = `${ctx.protocol}://${ctx.host}`;
+  try {
+    if (new URL(origin).origin === origin) return origin;
+  } catch {
+    // reported below
+  }
+  throw new ValidationError(`the Host header "${ctx.host}" does not name a host`, [{ pointer: 'Host', message: 'is not a valid host' }]);
+}
+
 /** The absolute base URL responses render locations with. */
 export function baseUrl(ctx: Context, config: Config): string {
-  return config.publicUrl?.replace(/\/+$/, '') ?? `${ctx.protocol}://${ctx.host}`;
+  return config.publicUrl?.replace(/\/+$/, '') ?? requestOriginUrl(ctx);
 }
 
 /** The origins that mean this server in link ends and location lists. */
 export function requestOrigin(ctx: Context, config: Config): RequestOrigin {
-  const origins = [`${ctx.protocol}://${ctx.host}`];
+  const origins = [requestOriginUrl(ctx)];
   if (config.publicUrl) origins.push(config.publicUrl.replace(/\/+$/, ''));
   return { origins };
 }

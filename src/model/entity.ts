@@ -87,6 +87,19 @@ export function definitionsFor(lookup: CategoryLookup, kindId: string, mixins: s
   return out;
 }
 
+/**
+ * The definition of a client-named attribute, if the definitions have it as their own: a name like
+ * `constructor` or `__proto__` must not find something on Object.prototype.
+ */
+export function ownDefinition(definitions: AttributeDefinitions, name: string): AttributeDefinition | undefined {
+  return Object.hasOwn(definitions, name) ? definitions[name] : undefined;
+}
+
+/** An empty map for client-named keys, where `__proto__` is an ordinary key. */
+function clientMap<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -96,13 +109,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * takes its value as is (an object-typed attribute keeps its object); other objects are namespaces.
  */
 export function flattenAttributes(raw: Record<string, unknown>, definitions: AttributeDefinitions, pointer: string): { values: Record<string, unknown>; pointers: Record<string, string> } {
-  const values: Record<string, unknown> = {};
-  const pointers: Record<string, string> = {};
+  const values = clientMap<unknown>();
+  const pointers = clientMap<string>();
   const walk = (node: Record<string, unknown>, prefix: string, at: string) => {
     for (const [key, value] of Object.entries(node)) {
       const name = prefix ? `${prefix}.${key}` : key;
       const here = `${at}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-      if (isPlainObject(value) && !definitions[name] && !CORE_ATTRIBUTES.includes(name)) walk(value, name, here);
+      if (isPlainObject(value) && !ownDefinition(definitions, name) && !CORE_ATTRIBUTES.includes(name)) walk(value, name, here);
       else {
         values[name] = value;
         pointers[name] = here;
@@ -115,7 +128,7 @@ export function flattenAttributes(raw: Record<string, unknown>, definitions: Att
 
 /** Fully flattens a filter's attributes (filters compare scalar values). */
 export function flattenFilterAttributes(raw: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+  const out = clientMap<unknown>();
   const walk = (node: Record<string, unknown>, prefix: string) => {
     for (const [key, value] of Object.entries(node)) {
       const name = prefix ? `${prefix}.${key}` : key;
@@ -168,7 +181,7 @@ function checkValues(
   const immutable: FieldProblem[] = [];
   for (const [name, value] of Object.entries(values)) {
     const pointer = pointers[name] ?? `/attributes/${name}`;
-    const definition: AttributeDefinition | undefined = definitions[name];
+    const definition = ownDefinition(definitions, name);
     if (!definition) {
       problems.push({ pointer, message: `attribute "${name}" is not defined by the kind or its mixins` });
       continue;
@@ -226,7 +239,7 @@ export function buildEntity(lookup: CategoryLookup, location: string, input: Ent
   const { values, pointers } = flattenAttributes(input.attributes ?? {}, definitions, `${pointer}/attributes`);
   liftCore(values, input);
   checkValues(values, pointers, definitions, problems);
-  const attributes: Record<string, AttributeValue> = {};
+  const attributes = clientMap<AttributeValue>();
   for (const [name, value] of Object.entries(values)) if (value !== null) attributes[name] = value as AttributeValue;
   completeAttributes(attributes, definitions, pointer, problems);
   const isLink = lookup.lineage(input.kind).some((k) => categoryId(k) === LINK_KIND);
@@ -387,7 +400,7 @@ export function resolveAction(lookup: CategoryLookup, entity: Pick<Entity, 'kind
   const { values, pointers } = flattenAttributes(invocation.parameters, action.attributes, '/attributes');
   const parameters: Record<string, AttributeValue> = {};
   for (const [name, given] of Object.entries(values)) {
-    const definition = action.attributes[name];
+    const definition = ownDefinition(action.attributes, name);
     const value = invocation.fromForm ? fromFormValue(given, definition) : given;
     if (!definition) {
       problems.push({ pointer: pointers[name]!, message: `"${name}" is not a parameter of ${actionId}` });

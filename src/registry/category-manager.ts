@@ -32,6 +32,16 @@ export interface CategoryRef {
   pointer: string;
 }
 
+/** Refuses a change that names one category twice: which of the two should win? */
+function twice(items: { id: string; pointer: string }[], what: string): void {
+  const seen = new Map<string, string>();
+  for (const { id, pointer } of items) {
+    const first = seen.get(id);
+    if (first !== undefined) throw new ValidationError(`${pointer}: the ${what} "${id}" is given twice (also at ${first})`, [{ pointer, message: 'given twice' }]);
+    seen.set(id, pointer);
+  }
+}
+
 /** Raised to the caller as 400 or 409, with every problem found. */
 function raise(findings: RuleFindings): void {
   if (findings.conflicts.length > 0) {
@@ -152,6 +162,11 @@ export class CategoryManager {
    */
   async update(parsed: ParsedCategories, providers: ProviderUpdate[], principal: Principal = ANONYMOUS_OPERATOR): Promise<{ categories: Category[]; providers: string[] }> {
     assertMayManage(principal, parsed, providers);
+    twice(
+      [...parsed.actions, ...parsed.kinds, ...parsed.mixins].map((e) => ({ id: categoryId(e.category), pointer: e.pointer })),
+      'category',
+    );
+    twice(providers.map((p) => ({ id: p.kindId, pointer: p.pointer })), "kind's provider");
     const entries: ParsedCategory[] = [];
     const invalid: FieldProblem[] = [];
     for (const entry of [...parsed.actions, ...parsed.kinds, ...parsed.mixins]) {
@@ -195,7 +210,9 @@ export class CategoryManager {
    *
    * @throws NotFoundError (404), ForbiddenError (403), ConflictError (409)
    */
-  async remove(refs: CategoryRef[], options: { cascade: boolean }, principal: Principal = ANONYMOUS_OPERATOR): Promise<Category[]> {
+  async remove(given: CategoryRef[], options: { cascade: boolean }, principal: Principal = ANONYMOUS_OPERATOR): Promise<Category[]> {
+    // A category named twice (by id and by term and scheme, say) is removed once.
+    const refs = given.filter((ref, i) => given.findIndex((r) => r.id === ref.id) === i);
     const ids = new Set(refs.map((r) => r.id));
     const targets: Category[] = [];
     for (const ref of refs) {

@@ -55,6 +55,9 @@ export class CategoryRegistry {
   readonly #providers = new Map<string, Stored<Provider>>();
   #byLocation = new Map<string, string>();
   #version = 0;
+  // Kinds belong to no tenant and are never request-scoped, so what is derived from them holds
+  // until the next change; every request path asks for it, many times for a batch.
+  #kindMemo = new Map<string, unknown>();
   readonly #defaultProvider: Provider;
 
   constructor(builtins: Category[], defaultProvider: Provider) {
@@ -147,8 +150,19 @@ export class CategoryRegistry {
     return this.#providers.get(kindId);
   }
 
-  /** The kind itself and its ancestors, nearest first, ending at `core#entity`. */
+  #memo<T>(key: string, compute: () => T): T {
+    if (this.#kindMemo.has(key)) return this.#kindMemo.get(key) as T;
+    const value = compute();
+    this.#kindMemo.set(key, value);
+    return value;
+  }
+
+  /** The kind itself and its ancestors, nearest first, ending at `core#entity` (do not mutate). */
   lineage(kindId: string): Kind[] {
+    return this.#memo(`lineage ${kindId}`, () => this.#lineage(kindId));
+  }
+
+  #lineage(kindId: string): Kind[] {
     const chain: Kind[] = [];
     const seen = new Set<string>();
     let current = this.kind(kindId);
@@ -165,18 +179,23 @@ export class CategoryRegistry {
     return this.lineage(kindId).some((kind) => categoryId(kind) === ancestorId);
   }
 
-  /** The kind and every kind that descends from it. */
+  /** The kind and every kind that descends from it (do not mutate). */
   descendants(kindId: string): string[] {
-    return this.all()
-      .filter((c): c is Kind => c.class === 'kind' && this.descendsFrom(categoryId(c), kindId))
-      .map(categoryId);
+    return this.#memo(`descendants ${kindId}`, () =>
+      [...this.#builtins.values(), ...[...this.#runtime.values()].map((s) => s.value)]
+        .filter((c): c is Kind => c.class === 'kind' && this.descendsFrom(categoryId(c), kindId))
+        .map(categoryId)
+        .sort(),
+    );
   }
 
-  /** Attribute definitions of a kind including inherited ones (a kind's own win over its parents'). */
+  /** Attribute definitions of a kind including inherited ones, a kind's own winning (do not mutate). */
   kindAttributes(kindId: string): AttributeDefinitions {
-    const out: AttributeDefinitions = {};
-    for (const kind of this.lineage(kindId).reverse()) Object.assign(out, kind.attributes);
-    return out;
+    return this.#memo(`attributes ${kindId}`, () => {
+      const out: AttributeDefinitions = {};
+      for (const kind of [...this.lineage(kindId)].reverse()) Object.assign(out, kind.attributes);
+      return out;
+    });
   }
 
   /** A mixin with every mixin it depends on, transitively (nearest first). */
@@ -242,6 +261,7 @@ export class CategoryRegistry {
 
   #changed(): void {
     this.#version += 1;
+    this.#kindMemo.clear();
     this.#reindex();
   }
 

@@ -135,7 +135,8 @@ export function categoryIdsFromLines(lines: TextBodyLine[]): { id: string; class
 
 /** Flat attributes of `X-OCCI-Attribute` lines. */
 function attributesFromLines(lines: TextBodyLine[]): Record<string, ModelValue> {
-  const out: Record<string, ModelValue> = {};
+  // Names are the client's: a null-prototype object keeps `__proto__` an ordinary name.
+  const out = Object.create(null) as Record<string, ModelValue>;
   for (const { name, value } of each(lines, 'X-OCCI-Attribute', (value, line) => parseAttributeLine(value, { line }))) out[name] = value;
   return out;
 }

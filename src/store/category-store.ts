@@ -128,6 +128,9 @@ export class CategoryStore implements CategoryPersistence {
    */
   async commit(writes: CategoryWrite[]): Promise<Map<string, string>> {
     const docs = writes.map(toDoc);
+    // Two writes to one document in one batch would defeat the compensation below.
+    const ids = new Set(docs.map((d) => d._id));
+    if (ids.size !== docs.length) throw new Error('a category commit writes one document twice');
     await this.#fillClaimRevisions(docs);
     const results = await this.client.request<BulkResult[]>({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs } });
     const failed = results.filter((r) => r.error);

@@ -6,7 +6,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { categoryId, type AttributeDefinitions } from '../../model/category.ts';
 import { toPath, isReservedPath } from '../../model/location.ts';
-import type { ActionInvocation, Entity } from '../../model/entity.ts';
+import { ownDefinition, type ActionInvocation, type Entity } from '../../model/entity.ts';
 import { NotFoundError, OcciError, ValidationError } from '../../errors.ts';
 import { assertSchema } from '../../render/occi-json/schemas.ts';
 import { parseActionInvocation, parseEntities, parseEntityFilter, parseLocationList, type EntityItem } from '../../render/occi-json/entities.ts';
@@ -34,7 +34,7 @@ function methodNotAllowed(ctx: Context, allowed: string): never {
 
 /** Reads a query-string value with the type its attribute definition gives (numbers, booleans). */
 function typedValue(raw: string, name: string, definitions: AttributeDefinitions): unknown {
-  const type = definitions[name]?.type;
+  const type = ownDefinition(definitions, name)?.type;
   if (type === 'number' && raw.trim() !== '' && Number.isFinite(Number(raw))) return Number(raw);
   if (type === 'boolean' && (raw === 'true' || raw === 'false')) return raw === 'true';
   if (type === undefined) {
@@ -123,7 +123,8 @@ export function entityRoutes(router: Router, services: Services): void {
     if (names.length !== values.length) throw new ValidationError('each ?attribute needs a ?value', [{ pointer: '?value', message: 'must pair with ?attribute' }]);
     const definitions = collection.type === 'kind' ? registry.kindAttributes(categoryId(collection.kind)) : {};
     if (names.length > 0) {
-      fromQuery.attributes = {};
+      // Names are the client's: a null-prototype object keeps `__proto__` an ordinary name.
+      fromQuery.attributes = Object.create(null) as Record<string, unknown>;
       names.forEach((name, i) => (fromQuery.attributes![name] = typedValue(values[i]!, name, definitions)));
     }
     let patterns: EntityFilterPattern[] = [];
@@ -238,13 +239,14 @@ export function entityRoutes(router: Router, services: Services): void {
       return;
     }
     const item = singleItem(content);
-    const updated = await entities.update(path, item, ifMatch(ctx), backendContext(ctx, config));
-    if (item.links.length === 0) {
-      sendEntity(ctx, updated, (await entities.linksOf([updated])).get(path) ?? []);
-      return;
+    // Links given with a partial update of a resource are new links from it, checked before
+    // anything changes.
+    const links = item.links.length > 0 ? await entities.prepareLinksFrom(path, item.links, requestOrigin(ctx, config), backendContext(ctx, config)) : [];
+    let updated = await entities.update(path, item, ifMatch(ctx), backendContext(ctx, config));
+    if (links.length > 0) {
+      await entities.createPrepared(links, backendContext(ctx, config));
+      updated = (await entities.read(path, backendContext(ctx, config))).entity;
     }
-    // Links given with a partial update of a resource are new links from it.
-    await entities.createLinksFrom(path, item.links, requestOrigin(ctx, config), backendContext(ctx, config));
     sendEntity(ctx, updated, (await entities.linksOf([updated])).get(path) ?? []);
   });
 

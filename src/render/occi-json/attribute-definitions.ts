@@ -53,6 +53,8 @@ function collect(tree: Json, pointer: string, prefix: string[], out: RawDefiniti
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$/;
+/** Names JavaScript objects already have: as attribute names they would shadow or reach the prototype. */
+const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
 
 function toNumber(value: unknown): number | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return value;
@@ -144,7 +146,7 @@ export function parseAttributeDefinitions(tree: unknown, pointer: string, proble
   const raws: RawDefinition[] = [];
   collect(tree, pointer, [], raws, problems);
   for (const raw of raws) {
-    if (!NAME.test(raw.name) || raw.name.length > 255) {
+    if (!NAME.test(raw.name) || raw.name.length > 255 || raw.name.split('.').some((segment) => RESERVED.has(segment))) {
       problems.push({ pointer: raw.pointer, message: `"${raw.name}" is not a valid attribute name (dot-separated segments of letters, digits, '_' and '-')` });
       continue;
     }
