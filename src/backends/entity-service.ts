@@ -63,7 +63,9 @@ function checkValueSizes(items: EntityItem[], limit: number): void {
     const walk = (node: Record<string, unknown>, at: string) => {
       for (const [key, value] of Object.entries(node)) {
         const here = `${at}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-        if (Buffer.byteLength(JSON.stringify(value) ?? '') > limit) problems.push({ pointer: here, message: `is longer than the limit of ${limit} bytes` });
+        // Numbers and booleans are short; only text and structures can be long.
+        const size = typeof value === 'string' ? Buffer.byteLength(value) : typeof value === 'object' && value !== null ? Buffer.byteLength(JSON.stringify(value)) : 0;
+        if (size > limit) problems.push({ pointer: here, message: `is longer than the limit of ${limit} bytes` });
       }
     };
     walk(item.input.attributes ?? {}, `${item.pointer}/attributes`);

@@ -210,6 +210,8 @@ function completeAttributes(attributes: Record<string, AttributeValue>, definiti
 
 /** Moves core attributes given as attributes (text renderings) into the entity's members. */
 function liftCore(values: Record<string, unknown>, input: EntityInput): void {
+  // Most requests carry none: look before touching (deleting keys is the costly part).
+  if (!CORE_ATTRIBUTES.some((name) => name in values)) return;
   const take = (name: string) => {
     const value = values[name];
     delete values[name];
