@@ -16,12 +16,19 @@ export function databaseNames(prefix: string): DatabaseNames {
   return { categories: `${prefix}categories`, entities: `${prefix}entities` };
 }
 
-/** Mango indexes of the entities database: each request path picks one of these. */
+/**
+ * Mango indexes of the entities database: each request path picks one of these. They share one
+ * design document: every design document costs each write something on some servers (PouchDB
+ * Server reads them all for validation), and Mango lets one hold several indexes.
+ */
 export const ENTITY_INDEXES = [
-  { name: 'kind-id', ddoc: 'ocni-kind-id', fields: ['kind', '_id'] },
-  { name: 'owner-kind-id', ddoc: 'ocni-owner-kind-id', fields: ['owner', 'kind', '_id'] },
-  { name: 'owner-id', ddoc: 'ocni-owner-id', fields: ['owner', '_id'] },
+  { name: 'kind-id', ddoc: 'ocni-mango', fields: ['kind', '_id'] },
+  { name: 'owner-kind-id', ddoc: 'ocni-mango', fields: ['owner', 'kind', '_id'] },
+  { name: 'owner-id', ddoc: 'ocni-mango', fields: ['owner', '_id'] },
 ] as const;
+
+/** Design documents of earlier versions, removed at start-up so that writes no longer pay for them. */
+const SUPERSEDED_DESIGNS = ['ocni-kind-id', 'ocni-owner-kind-id', 'ocni-owner-id', 'ocni-source', 'ocni-target'];
 
 /** The map/reduce design document: mixin membership needs one row per array element, which Mango cannot index. */
 export const ENTITY_DESIGN = {
@@ -79,4 +86,13 @@ export async function ensureDatabases(client: CouchClient, names: DatabaseNames)
     });
   }
   await ensureDesign(client, names.entities, ENTITY_DESIGN);
+  for (const ddoc of SUPERSEDED_DESIGNS) {
+    try {
+      const old = await client.request<{ _rev: string }>({ db: names.entities, path: `_design/${ddoc}` });
+      await client.request({ db: names.entities, method: 'delete', path: `_design/${ddoc}`, qs: { rev: old._rev } });
+    } catch (err) {
+      // Absent (404), or removed by another process at the same moment (409): either way, gone.
+      if (!(err instanceof CouchStatusError && (err.statusCode === 404 || err.statusCode === 409))) throw err;
+    }
+  }
 }

@@ -51,9 +51,9 @@ interface BulkResult {
 }
 
 const BATCH = 500;
-const KIND_INDEX = ['ocni-kind-id', 'kind-id'];
-const OWNER_KIND_INDEX = ['ocni-owner-kind-id', 'owner-kind-id'];
-const OWNER_ID_INDEX = ['ocni-owner-id', 'owner-id'];
+const KIND_INDEX = ['ocni-mango', 'kind-id'];
+const OWNER_KIND_INDEX = ['ocni-mango', 'owner-kind-id'];
+const OWNER_ID_INDEX = ['ocni-mango', 'owner-id'];
 const MAX_RETRIES = 25;
 
 /** The document of an entity. */
