@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCycladesSimulator, DEBIAN_IMAGE_ID, DEMO_TOKEN, type ListeningSimulator } from './cyclades-sim/simulator.ts';
+import { createCycladesSimulator, DEBIAN_IMAGE_ID, DEMO_PROJECT_B, DEMO_TOKEN, type ListeningSimulator } from './cyclades-sim/simulator.ts';
 import { osTplScheme, resourceTplScheme } from '../src/backends/cyclades/templates.ts';
 import type { RunningServer } from '../src/server.ts';
 import { call, dropDatabases, freshPrefix, startTestServer, type TestResponse } from './support/harness.ts';
@@ -128,6 +128,18 @@ describe('the Cyclades bridge over HTTP', () => {
     } finally {
       await call(server.url, 'PUT', '/-/', { body: { providers: [{ kind: `${INFRA}storage`, provider: { local: ['local'] } }] } });
     }
+  });
+
+  it('answers 413 with Cyclades\' message when the project\'s quota is used up, and keeps nothing', async () => {
+    // Project B has room for exactly one small VM; the project comes from X-Project-Id.
+    const headers = { ...token, 'x-project-id': DEMO_PROJECT_B };
+    const first = await call(server.url, 'POST', '/compute/', { body: { kind: COMPUTE, title: 'fits', mixins: [OS, SMALL] }, headers });
+    expect(first.status, first.text).toBe(201);
+    expect((await simRequests('POST', '^/compute/v2.0/servers$')).at(-1)?.body).toMatchObject({ server: { project: DEMO_PROJECT_B } });
+    const second = await call(server.url, 'POST', '/compute/', { body: { kind: COMPUTE, id: 'over', title: 'too many', mixins: [OS, SMALL] }, headers });
+    expect(second.status).toBe(413);
+    expect((second.json as Json).detail).toMatch(/Limit|exceed/i);
+    expect((await call(server.url, 'GET', '/compute/over', { headers: token })).status).toBe(404);
   });
 
   it('keeps other kinds on the local store meanwhile', async () => {
