@@ -17,12 +17,12 @@ import {
   resolveAction,
   type ActionInvocation,
   type Entity,
+  type EntityPattern,
 } from '../model/entity.ts';
 import { isReservedPath, parentPath, toPath } from '../model/location.ts';
 import { ConflictError, NotFoundError, OcciError, ValidationError, type FieldProblem } from '../errors.ts';
 import type { EntityItem } from '../render/occi-json/entities.ts';
 import type { CategoryRegistry } from '../registry/registry.ts';
-import type { EntityFilterPattern } from '../store/entity-filter.ts';
 import type { EntityStore, ListScope } from '../store/entity-store.ts';
 import { withOutcome, type Backend, type BackendContext, type BackendOutcome } from './backend.ts';
 import { ANONYMOUS_OPERATOR, canChange, type Principal } from '../auth/principal.ts';
@@ -240,7 +240,7 @@ export class EntityService {
   }
 
   /** A page of a collection, as the caller may see it. */
-  list(collection: Collection, patterns: EntityFilterPattern[], skip: number, limit: number, ctx: BackendContext): Promise<{ entities: Entity[]; more: boolean }> {
+  list(collection: Collection, patterns: EntityPattern[], skip: number, limit: number, ctx: BackendContext): Promise<{ entities: Entity[]; more: boolean }> {
     const owner = ownerScope(ctx);
     return this.store.list({ scope: this.scope(collection), patterns, skip, limit, ...(owner !== undefined ? { owner } : {}) });
   }
@@ -484,7 +484,7 @@ export class EntityService {
    * checked first (the action is defined, its parameters valid, and locally its state allows it),
    * and none changes when one cannot take the action.
    */
-  async actOnCollection(collection: Collection, patterns: EntityFilterPattern[], invocation: ActionInvocation, ctx: BackendContext): Promise<Entity[]> {
+  async actOnCollection(collection: Collection, patterns: EntityPattern[], invocation: ActionInvocation, ctx: BackendContext): Promise<Entity[]> {
     const members = await this.store.all(this.scope(collection), patterns, this.limits.itemsPerRequest, ownerScope(ctx));
     const planned: { entity: Entity; actionId: string; parameters: Record<string, AttributeValue> }[] = [];
     for (const entity of members) {
@@ -498,7 +498,7 @@ export class EntityService {
   }
 
   /** Deletes the members of a collection (all or filtered), with their links. */
-  async deleteCollection(collection: Collection, patterns: EntityFilterPattern[], ctx: BackendContext): Promise<Entity[]> {
+  async deleteCollection(collection: Collection, patterns: EntityPattern[], ctx: BackendContext): Promise<Entity[]> {
     const members = await this.store.all(this.scope(collection), patterns, this.limits.itemsPerRequest, ownerScope(ctx));
     return this.#deleteEverywhere(members, ctx);
   }
@@ -540,7 +540,7 @@ export class EntityService {
   }
 
   /** Removes the mixin from every member the caller may touch (all, or those a filter picks). */
-  async dissociateAll(mixin: Mixin, patterns: EntityFilterPattern[], origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
+  async dissociateAll(mixin: Mixin, patterns: EntityPattern[], origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
     const members = await this.store.all({ mixin: categoryId(mixin) }, patterns, this.limits.itemsPerRequest, ownerScope(ctx));
     return this.dissociate(mixin, members.map((m) => m.location), origin, ctx);
   }

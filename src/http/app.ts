@@ -11,7 +11,7 @@ import { requestLog } from './request-log.ts';
 import { queryInterfaceRoutes } from './routes/query-interface.ts';
 import { entityRoutes } from './routes/entities.ts';
 import type { Services } from './services.ts';
-import { callerView } from './request-categories.ts';
+import { callerView } from './caller.ts';
 import { createAuthenticator } from '../auth/authenticate.ts';
 
 /**

@@ -7,6 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Context, Next } from 'koa';
 import { isOcciError, OcciError, UnauthorizedError, type FieldProblem, type OcciErrorCode } from '../errors.ts';
 import { rendererFor, responseTypes } from '../render/index.ts';
+import type { ProblemView } from '../render/renderer.ts';
 import { chooseType } from './negotiate.ts';
 
 /** HTTP status of every domain error code. */
@@ -75,19 +76,9 @@ function positionHint(message: string, body: string): string {
   return ` (line ${line}, column ${column})`;
 }
 
-/** The body of a problem document. */
-export interface ProblemDocument {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  errors?: { pointer: string; detail: string }[];
-}
-
 /** Builds the problem document of an error. */
-export function problemOf(error: OcciError, status: number): ProblemDocument {
-  const doc: ProblemDocument = {
+export function problemOf(error: OcciError, status: number): ProblemView {
+  const doc: ProblemView = {
     type: `urn:ocni:problem:${error.code}`,
     title: STATUS_CODES[status] ?? 'Error',
     status,

@@ -57,6 +57,17 @@ export interface EntityInput {
   targetKind?: string;
 }
 
+/** A partial entity description of a filter; an entity matches when every member given matches. */
+export interface EntityPattern {
+  kind?: string;
+  mixins?: string[];
+  /** Flat attribute values, compared for equality. */
+  attributes?: Record<string, unknown>;
+  title?: string;
+  summary?: string;
+  id?: string;
+}
+
 /** Core attributes clients may send as attributes (text renderings do); they map to members. */
 export const CORE_ATTRIBUTES = ['occi.core.id', 'occi.core.title', 'occi.core.summary', 'occi.core.source', 'occi.core.target', 'occi.core.target.kind', 'occi.core.source.kind'];
 
@@ -267,15 +278,12 @@ export function isLinkKind(lookup: CategoryLookup, kindId: string): boolean {
 }
 
 /**
- * A partial update (POST to an entity): given attributes replace, `null` removes, given mixins are
- * added, title and summary replace. Immutable attributes may not change (403).
- *
- * @throws ValidationError (400), ForbiddenError (403)
+ * What partial and full updates check alike: the kind stays, the mixins exist and apply, the given
+ * attributes are defined and valid, and immutable ones keep their values (403 otherwise).
  */
-export function applyPartialUpdate(lookup: CategoryLookup, current: Entity, input: EntityInput, pointer: string): Entity {
-  const problems: FieldProblem[] = [];
+function checkedChange(lookup: CategoryLookup, current: Entity, input: EntityInput, mixins: string[], pointer: string) {
   if (input.kind !== undefined && input.kind !== current.kind) fail([{ pointer: `${pointer}/kind`, message: `the kind of an entity cannot change (it is ${current.kind})` }]);
-  const mixins = [...new Set([...current.mixins, ...(input.mixins ?? [])])];
+  const problems: FieldProblem[] = [];
   checkCategories(lookup, current.kind, mixins, pointer, problems);
   const definitions = definitionsFor(lookup, current.kind, mixins);
   const { values, pointers } = flattenAttributes(input.attributes ?? {}, definitions, `${pointer}/attributes`);
@@ -283,6 +291,18 @@ export function applyPartialUpdate(lookup: CategoryLookup, current: Entity, inpu
   const { immutable } = checkValues(values, pointers, definitions, problems, current.attributes);
   if (problems.length > 0) fail(problems);
   if (immutable.length > 0) throw new ForbiddenError(`${immutable[0]!.pointer}: ${immutable[0]!.message}`);
+  return { definitions, values, problems };
+}
+
+/**
+ * A partial update (POST to an entity): given attributes replace, `null` removes, given mixins are
+ * added, title and summary replace. Immutable attributes may not change (403).
+ *
+ * @throws ValidationError (400), ForbiddenError (403)
+ */
+export function applyPartialUpdate(lookup: CategoryLookup, current: Entity, input: EntityInput, pointer: string): Entity {
+  const mixins = [...new Set([...current.mixins, ...(input.mixins ?? [])])];
+  const { definitions, values, problems } = checkedChange(lookup, current, input, mixins, pointer);
   const attributes = { ...current.attributes };
   for (const [name, value] of Object.entries(values)) {
     if (value === null) delete attributes[name];
@@ -307,16 +327,8 @@ export function applyPartialUpdate(lookup: CategoryLookup, current: Entity, inpu
  * @throws ValidationError (400), ForbiddenError (403)
  */
 export function applyReplace(lookup: CategoryLookup, current: Entity, input: EntityInput, pointer: string): Entity {
-  if (input.kind !== undefined && input.kind !== current.kind) fail([{ pointer: `${pointer}/kind`, message: `the kind of an entity cannot change (it is ${current.kind})` }]);
-  const problems: FieldProblem[] = [];
   const mixins = [...new Set(input.mixins ?? [])];
-  checkCategories(lookup, current.kind, mixins, pointer, problems);
-  const definitions = definitionsFor(lookup, current.kind, mixins);
-  const { values, pointers } = flattenAttributes(input.attributes ?? {}, definitions, `${pointer}/attributes`);
-  liftCore(values, input);
-  const { immutable } = checkValues(values, pointers, definitions, problems, current.attributes);
-  if (problems.length > 0) fail(problems);
-  if (immutable.length > 0) throw new ForbiddenError(`${immutable[0]!.pointer}: ${immutable[0]!.message}`);
+  const { definitions, values, problems } = checkedChange(lookup, current, input, mixins, pointer);
   const attributes: Record<string, AttributeValue> = {};
   // What the client may not change survives a replacement it did not mention.
   for (const [name, definition] of Object.entries(definitions)) {

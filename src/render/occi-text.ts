@@ -5,7 +5,7 @@
  * body, `text/occi` in headers; neither knows more than that.
  */
 import type { AttributeValue as ModelValue, Category } from '../model/category.ts';
-import { applicableActions, idOf, type Entity } from '../model/entity.ts';
+import { applicableActions, idOf, type Entity, type EntityPattern } from '../model/entity.ts';
 import { ParseError } from '../errors.ts';
 import {
   parseAttributeLine,
@@ -22,7 +22,7 @@ import {
   type HeaderLine,
   type TextBodyLine,
 } from './header-lines.ts';
-import type { EntityItem, EntityPattern } from './occi-json/entities.ts';
+import type { EntityItem } from './occi-json/entities.ts';
 import type { RenderContext } from './renderer.ts';
 
 /** The text rendering of a category (1.2: a mixin's `rel` is its first `depends`). */

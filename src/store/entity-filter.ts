@@ -4,16 +4,8 @@
  * key-range and view scans that Mango cannot express.
  */
 import type { AttributeValue } from '../model/category.ts';
+import type { EntityPattern } from '../model/entity.ts';
 
-/** One partial description; see `render/occi-json/entities.ts` for where they come from. */
-export interface EntityFilterPattern {
-  kind?: string;
-  mixins?: string[];
-  attributes?: Record<string, unknown>;
-  title?: string;
-  summary?: string;
-  id?: string;
-}
 
 /** The Mango field of an attribute: dots inside the OCCI name are escaped. */
 export function attributeField(name: string): string {
@@ -25,7 +17,7 @@ function escapeRegex(text: string): string {
 }
 
 /** The Mango selector of one pattern. */
-export function patternSelector(pattern: EntityFilterPattern): Record<string, unknown> {
+export function patternSelector(pattern: EntityPattern): Record<string, unknown> {
   const selector: Record<string, unknown> = {};
   if (pattern.kind !== undefined) selector.kind = pattern.kind;
   if (pattern.mixins && pattern.mixins.length > 0) selector.mixins = { $all: pattern.mixins };
@@ -37,7 +29,7 @@ export function patternSelector(pattern: EntityFilterPattern): Record<string, un
 }
 
 /** The Mango selector of a whole filter (no patterns: everything). */
-export function filterSelector(patterns: EntityFilterPattern[]): Record<string, unknown> {
+export function filterSelector(patterns: EntityPattern[]): Record<string, unknown> {
   if (patterns.length === 0) return {};
   if (patterns.length === 1) return patternSelector(patterns[0]!);
   return { $or: patterns.map(patternSelector) };
@@ -57,7 +49,7 @@ function same(a: unknown, b: unknown): boolean {
 }
 
 /** True when the document matches one pattern (the same meaning as {@link patternSelector}). */
-export function matchesPattern(doc: Matchable, pattern: EntityFilterPattern): boolean {
+export function matchesPattern(doc: Matchable, pattern: EntityPattern): boolean {
   if (pattern.kind !== undefined && doc.kind !== pattern.kind) return false;
   if (pattern.mixins && !pattern.mixins.every((m) => doc.mixins.includes(m))) return false;
   for (const [name, value] of Object.entries(pattern.attributes ?? {})) if (!same(doc.attributes[name], value)) return false;
@@ -68,6 +60,6 @@ export function matchesPattern(doc: Matchable, pattern: EntityFilterPattern): bo
 }
 
 /** True when the document matches the filter (no patterns: always). */
-export function matchesFilter(doc: Matchable, patterns: EntityFilterPattern[]): boolean {
+export function matchesFilter(doc: Matchable, patterns: EntityPattern[]): boolean {
   return patterns.length === 0 || patterns.some((p) => matchesPattern(doc, p));
 }

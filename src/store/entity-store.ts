@@ -5,10 +5,10 @@
  * `source`/`target` indexes for links.
  */
 import type { AttributeValue } from '../model/category.ts';
-import type { Entity } from '../model/entity.ts';
+import type { Entity, EntityPattern } from '../model/entity.ts';
 import { ConflictError, NotFoundError, OcciError } from '../errors.ts';
 import { CouchStatusError, type CouchClient } from './couch.ts';
-import { filterSelector, matchesFilter, type EntityFilterPattern } from './entity-filter.ts';
+import { filterSelector, matchesFilter } from './entity-filter.ts';
 
 /** An entity as stored: the envelope (`_id` = location path, `_rev` = ETag) and its OCCI data. */
 export interface EntityDoc {
@@ -38,7 +38,7 @@ export interface ListQuery {
   scope: ListScope;
   /** Only this tenant's entities (a user's listing); undefined lists every tenant (operators). */
   owner?: string;
-  patterns: EntityFilterPattern[];
+  patterns: EntityPattern[];
   skip: number;
   limit: number;
 }
@@ -75,7 +75,7 @@ export function fromDoc(doc: EntityDoc): Entity {
 }
 
 /** A single pattern's `_id` condition merges into the index condition instead of replacing it. */
-function idCondition(patterns: EntityFilterPattern[]): Record<string, unknown> {
+function idCondition(patterns: EntityPattern[]): Record<string, unknown> {
   if (patterns.length !== 1) return {};
   const selector = filterSelector(patterns);
   return typeof selector._id === 'object' && selector._id !== null ? (selector._id as Record<string, unknown>) : {};
@@ -303,14 +303,14 @@ export class EntityStore {
   }
 
   /** Every entity of a scope that matches (for collection-wide operations), bounded by `max`. */
-  async all(scope: ListScope, patterns: EntityFilterPattern[], max: number, owner?: string): Promise<Entity[]> {
+  async all(scope: ListScope, patterns: EntityPattern[], max: number, owner?: string): Promise<Entity[]> {
     const { entities, more } = await this.list({ scope, patterns, skip: 0, limit: max, ...(owner !== undefined ? { owner } : {}) });
     if (more) throw new OcciError('payload-too-large', `the operation would touch more than ${max} entities; narrow it with a filter`);
     return entities;
   }
 
   /** Walks a view or key range in batches, keeping matching entity documents, until `want` are found. */
-  async #scan(scope: { mixin: string } | { below: string }, owner: string | undefined, patterns: EntityFilterPattern[], want: number): Promise<EntityDoc[]> {
+  async #scan(scope: { mixin: string } | { below: string }, owner: string | undefined, patterns: EntityPattern[], want: number): Promise<EntityDoc[]> {
     const out: EntityDoc[] = [];
     // The by-mixin view is keyed [mixin, owner, id]: a tenant's members are one key range.
     const mixinStart = owner === undefined ? [('mixin' in scope ? scope.mixin : '')] : ['mixin' in scope ? scope.mixin : '', owner];

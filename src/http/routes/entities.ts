@@ -6,12 +6,11 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { categoryId, type AttributeDefinitions } from '../../model/category.ts';
 import { toPath, isReservedPath } from '../../model/location.ts';
-import { ownDefinition, type ActionInvocation, type Entity } from '../../model/entity.ts';
+import { ownDefinition, type ActionInvocation, type Entity, type EntityPattern } from '../../model/entity.ts';
 import { NotFoundError, OcciError, ValidationError } from '../../errors.ts';
 import { assertSchema } from '../../render/occi-json/schemas.ts';
 import { parseActionInvocation, parseEntities, parseEntityFilter, parseLocationList, type EntityItem } from '../../render/occi-json/entities.ts';
 import { actionFromLines, entityFilterFromLines, entityFromLines, locationsFromLines } from '../../render/occi-text.ts';
-import type { EntityFilterPattern } from '../../store/entity-filter.ts';
 import type { Collection } from '../../backends/entity-service.ts';
 import { negotiate } from '../negotiate.ts';
 import { backendContext, baseUrl, ifMatch, paging, queryValue, queryValues, requestOrigin } from '../request-context.ts';
@@ -109,8 +108,8 @@ export function entityRoutes(router: Router, services: Services): void {
   const context = (ctx: Context) => renderContext(ctx, config, registry);
 
   /** Filters from the body (pyOCNI JSON or OCCI text lines) and the query string, combined with AND. */
-  const readFilter = (ctx: Context, collection: Collection, content: RequestContent | undefined): EntityFilterPattern[] => {
-    const fromQuery: EntityFilterPattern = {};
+  const readFilter = (ctx: Context, collection: Collection, content: RequestContent | undefined): EntityPattern[] => {
+    const fromQuery: EntityPattern = {};
     const category = queryValue(ctx, 'category');
     if (category) {
       const found = registry.get(category);
@@ -127,7 +126,7 @@ export function entityRoutes(router: Router, services: Services): void {
       fromQuery.attributes = Object.create(null) as Record<string, unknown>;
       names.forEach((name, i) => (fromQuery.attributes![name] = typedValue(values[i]!, name, definitions)));
     }
-    let patterns: EntityFilterPattern[] = [];
+    let patterns: EntityPattern[] = [];
     if (content?.format === 'json') {
       assertSchema('entity-filter', content.json);
       patterns = parseEntityFilter(content.json);

@@ -5,7 +5,7 @@
  * pyOCNI profile (nested attributes, envelopes, `{"X-OCCI-Location": [...]}` listings).
  */
 import type { AttributeValue } from '../../model/category.ts';
-import { applicableActions, flattenFilterAttributes, idOf, type CategoryLookup, type Entity, type EntityInput } from '../../model/entity.ts';
+import { applicableActions, flattenFilterAttributes, idOf, type CategoryLookup, type Entity, type EntityInput, type EntityPattern } from '../../model/entity.ts';
 import { ValidationError } from '../../errors.ts';
 
 type Json = { [key: string]: unknown };
@@ -93,16 +93,6 @@ export function parseActionInvocation(body: Json | undefined): { action?: string
   const first = Array.isArray(body.actions) ? body.actions[0] : undefined;
   if (isObject(first) && typeof first.scheme === 'string' && typeof first.term === 'string') return { action: first.scheme + first.term, parameters };
   return { parameters };
-}
-
-/** A partial entity description of a filter; an entity matches when every member given matches. */
-export interface EntityPattern {
-  kind?: string;
-  mixins?: string[];
-  attributes?: Record<string, unknown>;
-  title?: string;
-  summary?: string;
-  id?: string;
 }
 
 /** Reads pyOCNI's filter body (`get_resources.json`): partial descriptions under `resources` and `links`. */
