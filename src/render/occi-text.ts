@@ -23,7 +23,7 @@ import {
   type TextBodyLine,
 } from './header-lines.ts';
 import type { EntityItem } from './occi-json/entities.ts';
-import type { RenderContext } from './renderer.ts';
+import type { ProblemView, RenderContext } from './renderer.ts';
 
 /** The text rendering of a category (1.2: a mixin's `rel` is its first `depends`). */
 export function categoryLine(category: Category): CategoryLine {
@@ -87,6 +87,11 @@ export function entityLines(entity: Entity, links: Entity[], ctx: RenderContext)
     lines.push({ name: 'Link', value: renderLinkLine({ target: `${entity.location}?action=${actionId.slice(actionId.indexOf('#') + 1)}`, rel: [actionId], attributes: {} }) });
   }
   return [...lines, ...attributeLines(entity)];
+}
+
+/** A problem as text: `<status> <title>: <detail>`, then one `<pointer>: <detail>` line per field. */
+export function problemText(problem: ProblemView): string {
+  return [`${problem.status} ${problem.title}: ${problem.detail}`, ...(problem.errors ?? []).map((e) => `${e.pointer}: ${e.detail}`)].join('\n') + '\n';
 }
 
 /** Absolute `X-OCCI-Location` lines of a listing. */

@@ -3,7 +3,7 @@
  * HTTP headers (comma-joined per name), with `OK` as the body.
  */
 import { renderHeaderLines, type HeaderLine } from './header-lines.ts';
-import { categoryLines, entityLines, locationLines } from './occi-text.ts';
+import { categoryLines, entityLines, locationLines, problemText } from './occi-text.ts';
 import type { Renderer, Rendered } from './renderer.ts';
 
 function headers(lines: HeaderLine[]): Rendered {
@@ -20,9 +20,6 @@ export function createTextOcciRenderer(): Renderer {
     created: (entities, _linksOf, ctx) => headers(locationLines(entities, ctx)),
     done: () => headers([]),
     // An error is no structure: its message goes in the body, where a text/occi client shows it.
-    problem: (problem) => ({
-      type: 'text/occi',
-      body: [`${problem.status} ${problem.title}: ${problem.detail}`, ...(problem.errors ?? []).map((e) => `${e.pointer}: ${e.detail}`)].join('\n') + '\n',
-    }),
+    problem: (problem) => ({ type: 'text/occi', body: problemText(problem) }),
   };
 }

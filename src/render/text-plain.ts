@@ -3,7 +3,7 @@
  * lines in the body.
  */
 import { renderHeaderLines, type HeaderLine } from './header-lines.ts';
-import { categoryLines, entityLines, locationLines } from './occi-text.ts';
+import { categoryLines, entityLines, locationLines, problemText } from './occi-text.ts';
 import type { Renderer, Rendered } from './renderer.ts';
 
 function body(lines: HeaderLine[]): Rendered {
@@ -19,9 +19,6 @@ export function createTextPlainRenderer(): Renderer {
     collection: (entities, _linksOf, ctx) => body(locationLines(entities, ctx)),
     created: (entities, _linksOf, ctx) => body(locationLines(entities, ctx)),
     done: () => ({ type: 'text/plain', body: 'OK\n' }),
-    problem: (problem) => ({
-      type: 'text/plain',
-      body: [`${problem.status} ${problem.title}: ${problem.detail}`, ...(problem.errors ?? []).map((e) => `${e.pointer}: ${e.detail}`)].join('\n') + '\n',
-    }),
+    problem: (problem) => ({ type: 'text/plain', body: problemText(problem) }),
   };
 }
