@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { ConfigError } from './errors.ts';
-import type { AuthConfig } from './auth/authenticate.ts';
+import { DEFAULT_THROTTLE, type AuthConfig } from './auth/authenticate.ts';
 import { isHashedSecret } from './auth/secrets.ts';
 
 /** A backend declared in the configuration and picked by kinds' providers. */
@@ -118,9 +118,22 @@ const CONFIG_SCHEMA = {
           properties: {
             url: { type: 'string', pattern: '^https?://' },
             cacheTtlMs: { type: 'integer', minimum: 0 },
+            refusalTtlMs: { type: 'integer', minimum: 0 },
             cacheMax: { type: 'integer', minimum: 1 },
             operatorRoles: { type: 'array', items: { type: 'string' } },
             timeoutMs: { type: 'integer', minimum: 100 },
+          },
+        },
+        throttle: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            failuresPerUser: { type: 'integer', minimum: 1 },
+            failuresPerAddress: { type: 'integer', minimum: 1 },
+            windowMs: { type: 'integer', minimum: 1000 },
+            maxTracked: { type: 'integer', minimum: 1 },
+            hashConcurrency: { type: 'integer', minimum: 1 },
+            hashQueue: { type: 'integer', minimum: 0 },
           },
         },
       },
@@ -229,12 +242,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Json
 }
 
 function checkAuth(auth: AuthConfig): void {
+  auth.throttle = { ...DEFAULT_THROTTLE, ...auth.throttle };
   if (auth.mode === 'keystone') {
     if (!auth.keystone) throw new ConfigError('auth.mode "keystone" needs auth.keystone.url (the Keystone v2 / Astakos identity URL)');
     const given: Partial<NonNullable<AuthConfig['keystone']>> & { url: string } = auth.keystone;
     auth.keystone = {
       url: given.url,
       cacheTtlMs: given.cacheTtlMs ?? 60_000,
+      refusalTtlMs: given.refusalTtlMs ?? 10_000,
       cacheMax: given.cacheMax ?? 10_000,
       operatorRoles: given.operatorRoles ?? ['admin'],
       timeoutMs: given.timeoutMs ?? 5000,

@@ -19,6 +19,7 @@ export type OcciErrorCode =
   | 'forbidden'
   | 'unauthorized'
   | 'precondition-failed'
+  | 'too-many-requests'
   | 'payload-too-large'
   | 'not-acceptable'
   | 'unsupported-media-type'
@@ -97,6 +98,17 @@ export class UnauthorizedError extends OcciError {
     readonly challenge: string,
   ) {
     super('unauthorized', message);
+  }
+}
+
+/** Too many attempts (failed logins, logins in progress): retry after `retryAfterSeconds` (429). */
+export class TooManyRequestsError extends OcciError {
+  override name = 'TooManyRequestsError';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('too-many-requests', message);
   }
 }
 

@@ -27,6 +27,7 @@ const users = [
   { name: 'alice', tenant: 'tenant-a', token: hashToken('alice-token'), password: hashSecret('alice-pw', 1024) },
   { name: 'bob', tenant: 'tenant-b', token: hashToken('bob-token'), password: hashSecret('bob-pw', 1024) },
   { name: 'olga', operator: true, token: hashToken('olga-token') },
+  { name: 'dave', tenant: 'tenant-d', password: hashSecret('dave-pw', 1024) },
 ];
 const as = (token: string) => ({ 'x-auth-token': token });
 const ids = (res: TestResponse) => ((res.json as { resources?: Json[] }).resources ?? []).map((r) => r.id);
@@ -142,6 +143,40 @@ describe('HTTP Basic', () => {
     expect(wrong.headers.get('www-authenticate')).toBe('Basic realm="ocni", charset="UTF-8"');
     expect((await call(s.url, 'GET', '/-/')).status).toBe(401);
   });
+
+  it('throttles wrong passwords per user with 429 and Retry-After; other users go on', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i += 1) statuses.push((await call(s.url, 'GET', '/-/', { headers: basic('dave', `guess${i}`) })).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+    // Until the window ends, even the right password is refused...
+    const throttled = await call(s.url, 'GET', '/-/', { headers: basic('dave', 'dave-pw') });
+    expect(throttled.status).toBe(429);
+    expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((throttled.json as Json).detail).toMatch(/too many failed logins/);
+    // ...while other users, and a client whose login was verified before, go on.
+    expect((await call(s.url, 'GET', '/-/', { headers: basic('bob', 'bob-pw') })).status).toBe(200);
+    expect((await call(s.url, 'GET', '/-/', { headers: basic('alice', 'alice-pw') })).status).toBe(200);
+  });
+
+  it('hashes off the event loop: a burst of wrong passwords does not hold up another client', async () => {
+    // A realistic cost (N = 16384, ~70 ms a hash here) and no throttling, so that every attempt hashes.
+    const slow = await server({
+      mode: 'basic',
+      users: [{ name: 'carol', password: hashSecret('carol-pw') }, ...users],
+      throttle: { failuresPerUser: 1000, failuresPerAddress: 1000, hashQueue: 1000 },
+    });
+    expect((await call(slow.url, 'GET', '/-/', { headers: basic('bob', 'bob-pw') })).status).toBe(200);
+    const burst = Array.from({ length: 40 }, (_, i) => call(slow.url, 'GET', '/-/', { headers: basic('carol', `wrong${i}`) }));
+    const latencies: number[] = [];
+    for (let i = 0; i < 10; i += 1) {
+      const started = performance.now();
+      expect((await call(slow.url, 'GET', '/-/', { headers: basic('bob', 'bob-pw') })).status).toBe(200);
+      latencies.push(performance.now() - started);
+    }
+    expect((await Promise.all(burst)).map((r) => r.status)).toEqual(Array(40).fill(401));
+    // On the event loop the 40 hashes held every request up for about 3 s; generous bound.
+    expect(Math.max(...latencies)).toBeLessThan(1500);
+  });
 });
 
 describe('Keystone / Astakos tokens', () => {
@@ -167,6 +202,26 @@ describe('Keystone / Astakos tokens', () => {
     expect(refused.headers.get('www-authenticate')).toBe(`Keystone uri='${identity.identityUrl}'`);
     // Another user of the same identity service sees nothing of the first.
     expect((await call(s.url, 'GET', '/compute/ks1', { headers: as('other-token') })).status).toBe(404);
+  });
+
+  it('remembers a refused token briefly: 50 requests with one bad token ask the identity service once', async () => {
+    await fetch(`${identity.url}/_sim/requests`, { method: 'DELETE' });
+    const answers = await Promise.all(Array.from({ length: 25 }, () => call(s.url, 'GET', '/compute/', { headers: as('bad-token-1') })));
+    for (let i = 0; i < 25; i += 1) answers.push(await call(s.url, 'GET', '/compute/', { headers: as('bad-token-1') }));
+    expect(answers.every((a) => a.status === 401)).toBe(true);
+    const log = (await (await fetch(`${identity.url}/_sim/requests?pathRegex=tokens`)).json()) as { requests: unknown[] };
+    expect(log.requests).toHaveLength(1);
+  });
+
+  it('asks again once the refusal has expired (refusalTtlMs)', async () => {
+    const short = await server({ mode: 'keystone', users: [], keystone: { url: identity.identityUrl, refusalTtlMs: 200 } });
+    await fetch(`${identity.url}/_sim/requests`, { method: 'DELETE' });
+    expect((await call(short.url, 'GET', '/compute/', { headers: as('bad-token-2') })).status).toBe(401);
+    expect((await call(short.url, 'GET', '/compute/', { headers: as('bad-token-2') })).status).toBe(401);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await call(short.url, 'GET', '/compute/', { headers: as('bad-token-2') })).status).toBe(401);
+    const log = (await (await fetch(`${identity.url}/_sim/requests?pathRegex=tokens`)).json()) as { requests: unknown[] };
+    expect(log.requests).toHaveLength(2);
   });
 });
 

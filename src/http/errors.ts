@@ -5,7 +5,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { Context, Next } from 'koa';
-import { isOcciError, OcciError, UnauthorizedError, type FieldProblem, type OcciErrorCode } from '../errors.ts';
+import { isOcciError, OcciError, TooManyRequestsError, UnauthorizedError, type FieldProblem, type OcciErrorCode } from '../errors.ts';
 import { rendererFor, responseTypes } from '../render/index.ts';
 import type { ProblemView } from '../render/renderer.ts';
 import { chooseType } from './negotiate.ts';
@@ -22,6 +22,7 @@ export const STATUS_OF: Record<OcciErrorCode, number> = {
   'not-acceptable': 406,
   conflict: 409,
   'precondition-failed': 412,
+  'too-many-requests': 429,
   'payload-too-large': 413,
   'unsupported-media-type': 415,
   'not-implemented': 501,
@@ -117,6 +118,7 @@ export function errorMiddleware() {
       if (status >= 500 && isOcciError(thrown)) ctx.state.log?.warn({ err: thrown }, 'request failed');
       if (status === 503) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
       if (error instanceof UnauthorizedError) ctx.set('WWW-Authenticate', error.challenge);
+      if (error instanceof TooManyRequestsError) ctx.set('Retry-After', String(error.retryAfterSeconds));
       ctx.status = status;
       // The problem is rendered in what the client accepts; when that is nothing we offer, in JSON.
       const renderer = rendererFor(chooseType(ctx.get('Accept'), responseTypes()) ?? 'application/occi+json');
