@@ -8,6 +8,8 @@ import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { redactUrl, type Config } from './config.ts';
 import { createApp } from './http/app.ts';
+import { handleClientErrors } from './http/client-errors.ts';
+import { loggableError } from './http/error-log.ts';
 import { CategoryManager } from './registry/category-manager.ts';
 import { loadBuiltinCategories } from './registry/builtins.ts';
 import { CategoryRegistry } from './registry/registry.ts';
@@ -52,14 +54,21 @@ function readSeedFile(file: string): ParsedCategories {
   return parseCategoryCollection(body as Record<string, unknown>);
 }
 
-/** Creates the logger: pretty in a terminal, JSON otherwise (or as configured). */
-export function createLogger(config: Config): Logger {
-  const pretty = config.log.pretty ?? process.stdout.isTTY === true;
-  return pino({
+/**
+ * Creates the logger: pretty in a terminal, JSON otherwise (or as configured). Errors are logged
+ * as name, message, code and stack only (see http/error-log.ts).
+ *
+ * @param destination - where JSON lines go (standard output by default; tests capture them)
+ */
+export function createLogger(config: Config, destination?: pino.DestinationStream): Logger {
+  const pretty = destination === undefined && (config.log.pretty ?? process.stdout.isTTY === true);
+  const options: pino.LoggerOptions = {
     level: config.log.level,
+    serializers: { err: (err: unknown) => loggableError(err) },
     redact: { paths: ['req.headers.authorization', 'req.headers["x-auth-token"]', 'req.headers["auth-token"]', '*.password', '*.token'], censor: '***' },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /**
@@ -108,6 +117,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     // Node answers 431 itself when a request head is larger than this.
     const server: Server = createServer({ maxHeaderSize: config.limits.headerBytes }, app.callback());
     server.requestTimeout = 60_000;
+    handleClientErrors(server, logger);
     await new Promise<void>((done, fail) => {
       server.once('error', fail);
       server.listen(config.port, config.host, () => done());

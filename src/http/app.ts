@@ -8,6 +8,7 @@ import bodyParser from 'koa-bodyparser';
 import { errorMiddleware } from './errors.ts';
 import { requestTypeGuard } from './negotiate.ts';
 import { requestLog } from './request-log.ts';
+import { loggableError } from './error-log.ts';
 import { queryInterfaceRoutes } from './routes/query-interface.ts';
 import { entityRoutes } from './routes/entities.ts';
 import type { Services } from './services.ts';
@@ -24,7 +25,8 @@ import { createAuthenticator } from '../auth/authenticate.ts';
 export function createApp(services: Services): Koa {
   const app = new Koa({ proxy: false });
   app.silent = true;
-  app.on('error', (err: unknown) => services.logger.error({ err }, 'unexpected error'));
+  // Reduced here too, whatever logger the app was given: no raw request or attached object is logged.
+  app.on('error', (err: unknown) => services.logger.error({ err: loggableError(err) }, 'unexpected error'));
 
   const limit = services.config.limits.bodyBytes;
   app.use(requestLog(services.logger, `ocni/${services.version} OCCI/1.2`));

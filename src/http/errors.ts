@@ -9,6 +9,7 @@ import { isOcciError, OcciError, TooManyRequestsError, UnauthorizedError, type F
 import { rendererFor, responseTypes } from '../render/index.ts';
 import type { ProblemView } from '../render/renderer.ts';
 import { chooseType } from './negotiate.ts';
+import { loggableError } from './error-log.ts';
 
 /** HTTP status of every domain error code. */
 export const STATUS_OF: Record<OcciErrorCode, number> = {
@@ -55,6 +56,9 @@ function fromHttpError(err: HttpLikeError): OcciError | undefined {
   if (status === undefined && typeof err.code === 'string' && (err.code.startsWith('Z_') || err.code.startsWith('ERR__ERROR_'))) {
     return new OcciError('parse', `the request body cannot be decoded as its Content-Encoding says (${err.message ?? err.code})`);
   }
+  // Node's parser failed inside the body (a broken chunked encoding): the client's error. Its
+  // raw request is not ours to log; the connection is answered by the clientError handler.
+  if (typeof err.code === 'string' && err.code.startsWith('HPE_')) return new OcciError('parse', `the request cannot be read (${err.message ?? err.code})`);
   if (status === 415) return new OcciError('unsupported-media-type', err.message ?? 'unsupported request body type');
   if (status === 400 && typeof err.body === 'string') {
     return new OcciError('parse', `malformed JSON: ${err.message ?? 'cannot parse'}${positionHint(err.message ?? '', err.body)}`, { problems: [{ pointer: '/', message: 'is not well-formed JSON' }] });
@@ -97,6 +101,7 @@ export function problemOf(error: OcciError, status: number): ProblemView {
  */
 export function errorMiddleware() {
   return async function renderErrors(ctx: Context, next: Next): Promise<void> {
+    let refusedMethod = false;
     try {
       await next();
       if (ctx.status === 405 && ctx.body === undefined) {
@@ -106,6 +111,7 @@ export function errorMiddleware() {
         throw new OcciError('not-found', `nothing is at ${ctx.path}`);
       }
       if (ctx.status === 501 && ctx.body === undefined) {
+        refusedMethod = true;
         throw new OcciError('not-implemented', `${ctx.method} is not a method this server implements`);
       }
     } catch (thrown) {
@@ -115,7 +121,9 @@ export function errorMiddleware() {
         error = new OcciError('config', 'internal server error; the details are in the server log');
       }
       const status = STATUS_OF[error.code];
-      if (status >= 500 && isOcciError(thrown)) ctx.state.log?.warn({ err: thrown }, 'request failed');
+      // A method this server does not implement (TRACE, PROPFIND…) is the client's doing: one line.
+      if (refusedMethod) ctx.state.log?.info({ method: ctx.method }, 'method refused');
+      else if (status >= 500 && isOcciError(thrown)) ctx.state.log?.warn({ err: loggableError(thrown) }, 'request failed');
       if (status === 503) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
       if (error instanceof UnauthorizedError) ctx.set('WWW-Authenticate', error.challenge);
       if (error instanceof TooManyRequestsError) ctx.set('Retry-After', String(error.retryAfterSeconds));
