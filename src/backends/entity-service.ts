@@ -321,7 +321,13 @@ export class EntityService {
           continue;
         }
       }
-      const location = placeAt(item, kind);
+      // A client's id is one segment in its normal form: `%41` and `A` are one entity.
+      const placed = toPath(placeAt(item, kind));
+      if ('error' in placed) {
+        problems.push({ pointer: `${item.pointer}/id`, message: placed.error });
+        continue;
+      }
+      const location = placed.path;
       build(item, location);
       for (const link of item.links) {
         const linkKind = link.input.kind ? this.registry.kind(link.input.kind) : undefined;
@@ -329,7 +335,9 @@ export class EntityService {
           problems.push({ pointer: `${link.pointer}/kind`, message: `an inline link needs a link kind, not "${link.input.kind ?? ''}"` });
           continue;
         }
-        build(link, `${linkKind.location}${link.id ?? newId()}`, location);
+        const linkPlaced = toPath(`${linkKind.location}${link.id ?? newId()}`);
+        if ('error' in linkPlaced) problems.push({ pointer: `${link.pointer}/id`, message: linkPlaced.error });
+        else build(link, linkPlaced.path, location);
       }
     }
     const seen = new Map<string, number>();

@@ -8,6 +8,7 @@ import bodyParser from 'koa-bodyparser';
 import { errorMiddleware } from './errors.ts';
 import { requestTypeGuard } from './negotiate.ts';
 import { requestLog } from './request-log.ts';
+import { pathNormaliser } from './path-normaliser.ts';
 import { loggableError } from './error-log.ts';
 import { queryInterfaceRoutes } from './routes/query-interface.ts';
 import { entityRoutes } from './routes/entities.ts';
@@ -31,6 +32,7 @@ export function createApp(services: Services): Koa {
   const limit = services.config.limits.bodyBytes;
   app.use(requestLog(services.logger, `ocni/${services.version} OCCI/1.2`));
   app.use(errorMiddleware());
+  app.use(pathNormaliser());
   app.use(requestTypeGuard());
   app.use(
     bodyParser({
