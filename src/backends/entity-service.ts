@@ -245,13 +245,15 @@ export class EntityService {
     return this.store.list({ scope: this.scope(collection), patterns, skip, limit, ...(owner !== undefined ? { owner } : {}) });
   }
 
-  /** Whether something lives at a location, and whether the caller may touch it. */
-  async occupant(location: string, ctx: BackendContext): Promise<'mine' | 'none'> {
+  /**
+   * Whether something lives at a location: the caller's own entity, nothing, or another tenant's
+   * entity ('taken': for this caller it does not exist, yet the location is not free — locations
+   * are one namespace).
+   */
+  async occupant(location: string, ctx: BackendContext): Promise<'mine' | 'none' | 'taken'> {
     const entity = await this.store.get(location);
     if (!entity) return 'none';
-    // Someone else's entity: for this caller it does not exist, and the location is not free.
-    if (!mine(entity, ctx)) throw new NotFoundError(`no entity at ${location}`);
-    return 'mine';
+    return mine(entity, ctx) ? 'mine' : 'taken';
   }
 
   /** Resolves a link end: a local path (which must exist for sources) or an external URL. */

@@ -7,7 +7,7 @@ import type { Context } from 'koa';
 import { categoryId, type AttributeDefinitions } from '../../model/category.ts';
 import { toPath, isReservedPath } from '../../model/location.ts';
 import { ownDefinition, type ActionInvocation, type Entity, type EntityPattern } from '../../model/entity.ts';
-import { NotFoundError, OcciError, ValidationError } from '../../errors.ts';
+import { ConflictError, NotFoundError, OcciError, ValidationError } from '../../errors.ts';
 import { assertSchema } from '../../render/occi-json/schemas.ts';
 import { parseActionInvocation, parseEntities, parseEntityFilter, parseLocationList, type EntityItem } from '../../render/occi-json/entities.ts';
 import { actionFromLines, entityFilterFromLines, entityFromLines, locationsFromLines } from '../../render/occi-text.ts';
@@ -263,13 +263,17 @@ export function entityRoutes(router: Router, services: Services): void {
     }
     negotiate(ctx);
     const item = singleItem(content);
-    if ((await entities.occupant(path, backendContext(ctx, config))) === 'mine') {
+    const occupant = await entities.occupant(path, backendContext(ctx, config));
+    if (occupant === 'mine') {
       // OCCI 1.1: a full update carries no Link; the entity's links survive it.
       if (content.format === 'text' && item.links.length > 0) throw new ValidationError('a full update (PUT) may not carry Link lines; links are kept as they are', [{ pointer: 'Link', message: 'not allowed in a full update' }]);
       sendEntity(ctx, await entities.replace(path, item, ifMatch(ctx), requestOrigin(ctx, config), backendContext(ctx, config)));
       return;
     }
+    // Another tenant's entity is, for this caller, not there (412 as on a free location), but its
+    // location cannot be had: 409, as a creation with a taken id answers, saying nothing of whose.
     if (ctx.get('If-Match')) throw new OcciError('precondition-failed', `nothing exists at ${path} to match`);
+    if (occupant === 'taken') throw new ConflictError(`${path} is taken; nothing was created`);
     await sendCreated(ctx, [await entities.createAt(path, item, requestOrigin(ctx, config), backendContext(ctx, config))]);
   });
 
