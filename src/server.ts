@@ -9,6 +9,7 @@ import pino, { type Logger } from 'pino';
 import { redactUrl, type Config } from './config.ts';
 import { createApp } from './http/app.ts';
 import { handleClientErrors } from './http/client-errors.ts';
+import { serverNamesFor } from './http/server-names.ts';
 import { loggableError } from './http/error-log.ts';
 import { CategoryManager } from './registry/category-manager.ts';
 import { loadBuiltinCategories } from './registry/builtins.ts';
@@ -112,7 +113,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     if (config.auth.mode === 'none') {
       logger.warn('authentication is OFF (auth.mode "none"): every caller is an operator; for local development only');
     }
-    const services: Services = { config, logger, categories, entities, entityService, backends, version: VERSION };
+    const serverNames = serverNamesFor(config.publicUrl, config.host);
+    const services: Services = { config, logger, categories, entities, entityService, backends, version: VERSION, serverNames };
     const app = createApp(services);
     // Node answers 431 itself when a request head is larger than this.
     const server: Server = createServer({ maxHeaderSize: config.limits.headerBytes }, app.callback());
@@ -124,6 +126,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     });
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
+    serverNames.ports.push(port);
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     logger.info({ url, store: embedded ? 'embedded' : redactUrl(couchUrl), categories: registry.all().length }, 'ocni listening');
 

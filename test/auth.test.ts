@@ -129,6 +129,36 @@ describe('static tokens', () => {
     expect((still.json as Json).title).toBe('alice vm');
   });
 
+  it('keeps links within a tenant whichever URL of this server names the target', async () => {
+    const alice = as('alice-token');
+    const bob = as('bob-token');
+    expect((await call(s.url, 'PUT', '/storage/alice-disk1', { body: { kind: `${INFRA}storage`, attributes: { 'occi.storage.size': 1 } }, headers: alice })).status).toBe(201);
+    expect((await call(s.url, 'PUT', '/compute/bob-vm1', { body: { kind: COMPUTE }, headers: bob })).status).toBe(201);
+    expect((await call(s.url, 'PUT', '/storage/bob-disk1', { body: { kind: `${INFRA}storage`, attributes: { 'occi.storage.size': 1 } }, headers: bob })).status).toBe(201);
+    const port = new URL(s.url).port;
+    const link = (target: string, headers: Record<string, string> = {}) =>
+      call(s.url, 'POST', '/storagelink/', { body: { kind: `${INFRA}storagelink`, source: '/compute/bob-vm1', target, attributes: { 'occi.storagelink.deviceid': 'vdb' } }, headers: { ...bob, ...headers } });
+    // The request goes to 127.0.0.1; each of these names this server, so the target is alice's disk.
+    for (const [target, headers] of [
+      [`http://localhost:${port}/storage/alice-disk1`, {}],
+      [`http://[::1]:${port}/storage/alice-disk1`, {}],
+      [`http://127.0.0.2:${port}/storage/alice-disk1`, {}],
+      [`http://localhost:${port}/storage/%61lice-disk1`, {}],
+      [`http://localhost:${port}/storage/alice-disk1`, { host: 'spoofed.example' }],
+    ] as const) {
+      const refused = await link(target, headers);
+      expect(refused.status, target).toBe(400);
+      expect((refused.json as Json).detail).toBe('the link target /storage/alice-disk1 does not exist');
+    }
+    // Bob's own disk through another name of this server is a local target, stored as a path.
+    const own = await link(`http://localhost:${port}/storage/bob-disk1`);
+    expect(own.status).toBe(201);
+    expect(JSON.stringify(own.json)).toContain(`${s.url}/storage/bob-disk1`);
+    expect(JSON.stringify(own.json)).not.toContain('localhost');
+    // A URL of another server stays external.
+    expect((await link('http://storage.example.org/storage/alice-disk1')).status).toBe(201);
+  });
+
   it('scopes every listing by tenant inside the indexed query', async () => {
     const seen: { db: string; body: unknown }[] = [];
     const stop = s.couch.observe((r) => {

@@ -47,6 +47,8 @@ import type { BackendRouter } from './backends.ts';
 export interface RequestOrigin {
   /** Origins (`http://host:port`) that mean this server. */
   origins: string[];
+  /** True when an absolute URL names this server by any of its names (model/own-urls.ts); without it, `origins` decide. */
+  isOwn?: (url: string) => boolean;
 }
 
 /** Limits that bound one request. */
@@ -259,7 +261,7 @@ export class EntityService {
   /** Resolves a link end: a local path (which must exist for sources) or an external URL. */
   #linkEnd(ref: string, origin: RequestOrigin, pointer: string, problems: FieldProblem[]): string | undefined {
     const trimmed = ref.trim();
-    const isLocal = trimmed.startsWith('/') || origin.origins.some((o) => trimmed === o || trimmed.startsWith(`${o}/`));
+    const isLocal = trimmed.startsWith('/') || (origin.isOwn ? origin.isOwn(trimmed) : origin.origins.some((o) => trimmed === o || trimmed.startsWith(`${o}/`)));
     if (!isLocal) {
       try {
         new URL(trimmed);

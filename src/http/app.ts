@@ -26,6 +26,8 @@ import { createAuthenticator } from '../auth/authenticate.ts';
 export function createApp(services: Services): Koa {
   const app = new Koa({ proxy: false });
   app.silent = true;
+  // Every request's context reaches the server's names (request-context.ts reads them).
+  app.context.serverNames = services.serverNames;
   // Reduced here too, whatever logger the app was given: no raw request or attached object is logged.
   app.on('error', (err: unknown) => services.logger.error({ err: loggableError(err) }, 'unexpected error'));
 

@@ -7,6 +7,7 @@ import type { CategoryManager } from '../registry/category-manager.ts';
 import type { EntityStore } from '../store/entity-store.ts';
 import type { EntityService } from '../backends/entity-service.ts';
 import type { BackendRouter } from '../backends/backends.ts';
+import type { ServerNames } from '../model/own-urls.ts';
 
 /** The services behind the routes. */
 export interface Services {
@@ -17,4 +18,6 @@ export interface Services {
   entityService: EntityService;
   backends: BackendRouter;
   version: string;
+  /** The names that mean this server in absolute URLs (ports filled in once it listens). */
+  serverNames: ServerNames;
 }
