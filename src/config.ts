@@ -40,6 +40,10 @@ export interface Config {
     attributeValueBytes: number;
     /** Most conditions one filter may hold (descriptions × fields, query parameters). */
     filterTerms: number;
+    /** Most mixins (tags) one user tenant may own. */
+    tagsPerTenant: number;
+    /** Most entities one user tenant may own. */
+    entitiesPerTenant: number;
   };
   auth: AuthConfig;
   log: {
@@ -89,6 +93,8 @@ const CONFIG_SCHEMA = {
         headerBytes: { type: 'integer', minimum: 1024 },
         attributeValueBytes: { type: 'integer', minimum: 16 },
         filterTerms: { type: 'integer', minimum: 1 },
+        tagsPerTenant: { type: 'integer', minimum: 0 },
+        entitiesPerTenant: { type: 'integer', minimum: 0 },
       },
     },
     auth: {

@@ -102,6 +102,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       backendNames: backends.names(),
       onFeedError: (err) => logger.warn({ err: (err as Error).message }, 'category changes feed failed; retrying'),
       onFeedChange: (event) => logger.debug({ event: event.type }, 'category change from the feed'),
+      tagsPerTenant: config.limits.tagsPerTenant,
     });
     await categories.start();
     for (const file of config.seedCategories) {
@@ -109,7 +110,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       if (added > 0) logger.info({ file, added }, 'example categories added to a new store');
     }
 
-    const entityService = new EntityService(registry, entities, { itemsPerRequest: config.limits.itemsPerRequest, attributeValueBytes: config.limits.attributeValueBytes }, backends);
+    const entityService = new EntityService(registry, entities, { itemsPerRequest: config.limits.itemsPerRequest, attributeValueBytes: config.limits.attributeValueBytes, entitiesPerTenant: config.limits.entitiesPerTenant }, backends);
     if (config.auth.mode === 'none') {
       logger.warn('authentication is OFF (auth.mode "none"): every caller is an operator; for local development only');
     }

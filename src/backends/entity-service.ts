@@ -20,7 +20,7 @@ import {
   type EntityPattern,
 } from '../model/entity.ts';
 import { isReservedPath, parentPath, toPath } from '../model/location.ts';
-import { ConflictError, NotFoundError, OcciError, ValidationError, type FieldProblem } from '../errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, OcciError, ValidationError, type FieldProblem } from '../errors.ts';
 import type { EntityItem } from '../render/occi-json/entities.ts';
 import type { CategoryRegistry } from '../registry/registry.ts';
 import type { EntityStore, ListScope } from '../store/entity-store.ts';
@@ -56,6 +56,8 @@ export interface EntityLimits {
   itemsPerRequest: number;
   /** Longest attribute value, as JSON text. */
   attributeValueBytes: number;
+  /** Most entities one tenant may own (users only; operators are not counted). */
+  entitiesPerTenant?: number;
 }
 
 /** Refuses attribute values longer than the limit, naming each (before anything else is checked). */
@@ -141,6 +143,7 @@ export class EntityService {
 
   /** Creates at the backends, then stores; a failed store write undoes the backends' work. */
   async #createEverywhere(entities: Entity[], ctx: BackendContext): Promise<Entity[]> {
+    await this.#assertQuota(entities.length, ctx);
     const created = await this.#createAtBackends(entities, ctx);
     // Resources keep their outgoing links' locations: those created with them are known now...
     const batch = new Map(created.entities.map((e) => [e.location, e]));
@@ -161,6 +164,17 @@ export class EntityService {
     // ...and resources that already existed learn of their new links.
     for (const [source, links] of elsewhere) await this.store.relink(source, links, []);
     return stored;
+  }
+
+  /** A user's tenant may own at most `entitiesPerTenant` entities (checked before each creation). */
+  async #assertQuota(adding: number, ctx: BackendContext): Promise<void> {
+    const principal = principalOf(ctx);
+    const limit = this.limits.entitiesPerTenant;
+    if (principal.operator || principal.tenant === undefined || limit === undefined) return;
+    const owned = await this.store.countOwned(principal.tenant);
+    if (owned + adding > limit) {
+      throw new ForbiddenError(`quota: tenant "${principal.tenant}" owns ${owned} entities; ${adding} more would exceed its limit of ${limit} (limits.entitiesPerTenant)`);
+    }
   }
 
   /**

@@ -77,6 +77,8 @@ export interface CategoryManagerOptions {
   backendNames: ReadonlySet<string>;
   onFeedError?: (err: unknown) => void;
   onFeedChange?: (event: CategoryEvent) => void;
+  /** Most mixins (tags) one user tenant may own; undefined: no limit. */
+  tagsPerTenant?: number;
 }
 
 /** Runtime category CRUD on top of the registry and its persistence. */
@@ -126,6 +128,16 @@ export class CategoryManager {
     this.#persistence.stop();
   }
 
+  /** A user's tenant may own at most `tagsPerTenant` mixins: every tag costs memory in every process. */
+  #assertTagQuota(tenant: string, adding: number): void {
+    const limit = this.#options.tagsPerTenant;
+    if (limit === undefined || adding === 0) return;
+    const owned = this.registry.all().filter((c) => c.class === 'mixin' && c.owner === tenant).length;
+    if (owned + adding > limit) {
+      throw new ForbiddenError(`quota: tenant "${tenant}" owns ${owned} mixins (tags); ${adding} more would exceed its limit of ${limit} (limits.tagsPerTenant)`);
+    }
+  }
+
   /**
    * Adds categories (POST /-/).
    *
@@ -135,6 +147,7 @@ export class CategoryManager {
     assertMayManage(principal, parsed);
     // A user's mixin is a tag of the user's tenant, invisible to other tenants.
     if (!principal.operator) for (const entry of parsed.mixins) entry.category.owner = principal.tenant!;
+    if (!principal.operator) this.#assertTagQuota(principal.tenant!, parsed.mixins.length);
     const entries = [...parsed.actions, ...parsed.kinds, ...parsed.mixins];
     const staged = new StagedCategories(this.registry);
     raise(checkCategories(entries, staged, true));
