@@ -159,8 +159,10 @@ export function createAuthenticator(config: AuthConfig, options: AuthenticatorOp
   const keystone = config.keystone!;
   type Identity = { user: string; projects: string[]; defaultTenant: string; operator: boolean };
   // Refusals are remembered too (briefly): a client repeating a bad token must not make every
-  // request a call to the identity service. Concurrent requests with one token share one call.
-  const cache = new ExpiringCache<Identity | { refused: string }>(keystone.cacheTtlMs, keystone.cacheMax, now);
+  // request a call to the identity service. They have a table of their own, so that a flood of
+  // made-up tokens cannot push accepted ones out. Concurrent requests with one token share one call.
+  const cache = new ExpiringCache<Identity>(keystone.cacheTtlMs, keystone.cacheMax, now);
+  const refusals = new ExpiringCache<{ refused: string }>(keystone.refusalTtlMs, keystone.cacheMax, now);
   const pending = new Map<string, Promise<Identity | { refused: string }>>();
   const ask = async (token: string): Promise<Identity | { refused: string }> => {
     let response: Response;
@@ -192,12 +194,13 @@ export function createAuthenticator(config: AuthConfig, options: AuthenticatorOp
   return async (offered) => {
     if (!offered.token) return refuse('this server needs a Keystone token (X-Auth-Token)');
     const key = digest(offered.token);
-    let identity = cache.get(key);
+    let identity: Identity | { refused: string } | undefined = cache.get(key) ?? refusals.get(key);
     if (!identity) {
       let asking = pending.get(key);
       if (!asking) {
         asking = ask(offered.token).then((answer) => {
-          cache.set(key, answer, 'refused' in answer ? keystone.refusalTtlMs : keystone.cacheTtlMs);
+          if ('refused' in answer) refusals.set(key, answer);
+          else cache.set(key, answer);
           return answer;
         });
         pending.set(key, asking);

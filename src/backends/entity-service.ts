@@ -48,7 +48,7 @@ export interface RequestOrigin {
   /** Origins (`http://host:port`) that mean this server. */
   origins: string[];
   /** True when an absolute URL names this server by any of its names (model/own-urls.ts); without it, `origins` decide. */
-  isOwn?: (url: string) => boolean;
+  isOwn?: (url: string | URL) => boolean;
 }
 
 /** Limits that bound one request. */

@@ -38,10 +38,10 @@ function originOf(url: string): string | undefined {
  * `extraOrigins`, e.g. the request's own), or it is plain HTTP to one of `names.ports` on one of
  * `names.hosts` (any loopback name when ocni answers on loopback).
  */
-export function isOwnUrl(url: string, names: ServerNames, extraOrigins: string[] = []): boolean {
+export function isOwnUrl(url: string | URL, names: ServerNames, extraOrigins: string[] = []): boolean {
   let parsed: URL;
   try {
-    parsed = new URL(url.trim());
+    parsed = typeof url === 'string' ? new URL(url.trim()) : url;
   } catch {
     return false;
   }
