@@ -121,9 +121,9 @@ export function errorMiddleware() {
         error = new OcciError('config', 'internal server error; the details are in the server log');
       }
       const status = STATUS_OF[error.code];
-      // A method this server does not implement (TRACE, PROPFIND…) is the client's doing: one line.
-      if (refusedMethod) ctx.state.log?.info({ method: ctx.method }, 'method refused');
-      else if (status >= 500 && isOcciError(thrown)) ctx.state.log?.warn({ err: loggableError(thrown) }, 'request failed');
+      // A method this server does not implement (TRACE, PROPFIND…) is the client's doing: the
+      // request line (method, status 501) is all the log needs.
+      if (!refusedMethod && status >= 500 && isOcciError(thrown)) ctx.state.log?.warn({ err: loggableError(thrown) }, 'request failed');
       if (status === 503) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
       if (error instanceof UnauthorizedError) ctx.set('WWW-Authenticate', error.challenge);
       if (error instanceof TooManyRequestsError) ctx.set('Retry-After', String(error.retryAfterSeconds));
