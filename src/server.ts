@@ -90,7 +90,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     const couch = new CouchClient({ url: couchUrl, requestTimeoutMs: config.couchdb.requestTimeoutMs });
     await assertReachable(couch, redactUrl(couchUrl));
     const names = databaseNames(config.couchdb.dbPrefix);
-    await ensureDatabases(couch, names);
+    await ensureDatabases(couch, names, { tenancy: config.auth.mode !== 'none' });
 
     const backends = BackendRouter.fromConfig(config.backends, { warn: (message, detail) => logger.warn(detail ?? {}, message) });
     const registry = new CategoryRegistry(loadBuiltinCategories(), config.defaultProvider);

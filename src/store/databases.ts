@@ -45,14 +45,33 @@ export const ENTITY_DESIGN = {
     'link-ends': {
       map: 'function (doc) { if (doc.type === "entity") { emit(["self", doc._id], null); if (doc.source) { emit(["source", doc.source], null); if (doc.target) { emit(["target", doc.target], null); } } } }',
     },
-    // Entities per tenant, for the quota: a reduced count by key costs a B-tree lookup, not a read
-    // of the tenant's entities.
+  },
+};
+
+/**
+ * Entities per tenant, for the quota (`limits.entitiesPerTenant`): a reduced count by key costs a
+ * B-tree lookup, not a read of the tenant's entities. A design document of its own, created only
+ * when there are tenants (authentication on), so that a deployment without them never pays for it.
+ */
+export const QUOTA_DESIGN = {
+  _id: '_design/ocni-quota',
+  language: 'javascript',
+  views: {
     'by-owner': {
-      map: 'function (doc) { if (doc.type === "entity" && doc.owner) { emit(doc.owner, null); } }',
+      map: 'function (doc) { if (doc.type === "entity" && typeof doc.owner === "string") { emit(doc.owner, null); } }',
       reduce: '_count',
     },
   },
 };
+
+/** What the indexes are for. */
+export interface IndexOptions {
+  /** Tenants own entities (authentication on): the per-tenant count is kept. */
+  tenancy?: boolean;
+}
+
+/** A design document of views, as ensured at start-up. */
+type ViewDesign = { _id: string; language: string; views: Record<string, { map: string; reduce?: string }> };
 
 async function ensureDatabase(client: CouchClient, name: string): Promise<void> {
   try {
@@ -63,7 +82,7 @@ async function ensureDatabase(client: CouchClient, name: string): Promise<void> 
   }
 }
 
-async function ensureDesign(client: CouchClient, db: string, design: typeof ENTITY_DESIGN): Promise<void> {
+async function ensureDesign(client: CouchClient, db: string, design: ViewDesign): Promise<void> {
   let current: { _rev?: string; views?: unknown } | undefined;
   try {
     current = await client.request({ db, path: design._id });
@@ -80,7 +99,7 @@ async function ensureDesign(client: CouchClient, db: string, design: typeof ENTI
 }
 
 /** Creates the databases, Mango indexes and design documents that are missing. */
-export async function ensureDatabases(client: CouchClient, names: DatabaseNames): Promise<void> {
+export async function ensureDatabases(client: CouchClient, names: DatabaseNames, options: IndexOptions = {}): Promise<void> {
   await ensureDatabase(client, names.categories);
   await ensureDatabase(client, names.entities);
   for (const index of ENTITY_INDEXES) {
@@ -92,6 +111,7 @@ export async function ensureDatabases(client: CouchClient, names: DatabaseNames)
     });
   }
   await ensureDesign(client, names.entities, ENTITY_DESIGN);
+  if (options.tenancy) await ensureDesign(client, names.entities, QUOTA_DESIGN);
   for (const ddoc of SUPERSEDED_DESIGNS) {
     try {
       const old = await client.request<{ _rev: string }>({ db: names.entities, path: `_design/${ddoc}` });

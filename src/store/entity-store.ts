@@ -192,11 +192,11 @@ export class EntityStore {
     return [...out.values()];
   }
 
-  /** How many entities a tenant owns (the `by-owner` view's reduced count). */
+  /** How many entities a tenant owns (the reduced count of the quota view; it exists when tenancy is on). */
   async countOwned(owner: string): Promise<number> {
     const result = await this.client.request<{ rows: { value: number }[] }>({
       db: this.db,
-      path: '_design/ocni/_view/by-owner',
+      path: '_design/ocni-quota/_view/by-owner',
       qs: { key: owner, reduce: true, group: false },
     });
     return result.rows[0]?.value ?? 0;
