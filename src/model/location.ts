@@ -8,6 +8,7 @@ export const MAX_PATH_LENGTH = 1024;
 
 /** Characters a segment holds as they are (RFC 3986 unreserved, sub-delims, ':' and '@'). */
 const LITERAL = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]$/;
+const PLAIN = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]+$/;
 /** ASCII a URI may not hold literally (RFC 3986 §2): controls, space, `"<>\^`{|}`. */
 const NOT_IN_URIS = /[\u0000-\u0020"<>\\^`{|}\u007f]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -26,6 +27,8 @@ const encoder = new TextEncoder();
  * one segment would read as two), and `.` or `..` however written (`%2e%2e`).
  */
 export function normaliseSegment(raw: string): { segment: string } | { error: string } {
+  // Plain ASCII without escapes (nearly every segment) is its own normal form.
+  if (PLAIN.test(raw)) return raw === '.' || raw === '..' ? { error: "is a '.' or '..' segment" } : { segment: raw };
   if (LONE_SURROGATE.test(raw)) return { error: 'holds text that is not valid Unicode' };
   const bytes: number[] = [];
   for (let i = 0; i < raw.length; i += 1) {
