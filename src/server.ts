@@ -92,6 +92,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       backendNames: backends.names(),
       onFeedError: (err) => logger.warn({ err: (err as Error).message }, 'category changes feed failed; retrying'),
       onFeedChange: (event) => logger.debug({ event: event.type }, 'category change from the feed'),
+      onCleanupError: (err, mixinId) => logger.warn({ err: (err as Error).message, mixin: mixinId }, 'cleaning the entities of a deleted mixin failed; retrying'),
     });
     await categories.start();
     for (const file of config.seedCategories) {

@@ -207,3 +207,25 @@ describe('answers cut off in transit (item 13)', () => {
     expect((await call(servers[0]!.url, 'GET', '/compute/cut')).status).toBe(200);
   });
 });
+
+describe('deleting a mixin whose cleaning fails (item 8)', () => {
+  it('answers the deletion as done, entities never trip over the mixin, and the cleaning resumes until it finishes', async () => {
+    const mixin = `${SCHEME}doomed`;
+    expect((await call(servers[0]!.url, 'POST', '/-/', { body: { mixins: [{ term: 'doomed', scheme: SCHEME, location: '/doomed/' }] } })).status).toBe(200);
+    for (const id of ['d1', 'd2']) expect((await call(servers[0]!.url, 'PUT', `/compute/${id}`, { body: { kind: COMPUTE, mixins: [mixin] } })).status).toBe(201);
+    // The cleaning's first two reads of the mixin's members fail, as a store under load does.
+    proxies[0]!.inject({ fault: 'unavailable', method: 'GET', path: /_view\/by-mixin/, times: 2 });
+    const deleted = await call(servers[0]!.url, 'DELETE', '/-/', { body: { mixins: [mixin] } });
+    expect(deleted.status, deleted.text).toBeLessThan(300);
+    expect(proxies[0]!.applied('unavailable')).toBe(1);
+    // Meanwhile the entities still name it in the store, and reads and updates ignore it.
+    expect((await doc('/compute/d1')).body.mixins).toContain(mixin);
+    const update = await call(servers[0]!.url, 'POST', '/compute/d1', { body: { title: 'after the deletion' } });
+    expect(update.status, update.text).toBe(200);
+    expect((update.json as { mixins?: string[] }).mixins ?? []).not.toContain(mixin);
+    // The cleaning goes on by itself (250 ms, then 500 ms) and finishes.
+    for (let i = 0; i < 100 && ((await doc('/compute/d2')).body.mixins as string[]).includes(mixin); i += 1) await new Promise((r) => setTimeout(r, 50));
+    expect((await doc('/compute/d2')).body.mixins).not.toContain(mixin);
+    expect((await doc('/compute/d1')).body.mixins).not.toContain(mixin);
+  });
+});
