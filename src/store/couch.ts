@@ -28,6 +28,11 @@ export class CouchStatusError extends Error {
   }
 }
 
+/** The store did not answer within the request's time bound (it may still have done the work). */
+export class StoreTimeoutError extends StoreUnavailableError {
+  override name = 'StoreTimeoutError';
+}
+
 /** Options of a CouchDB client. */
 export interface CouchClientOptions {
   url: string;
@@ -113,6 +118,8 @@ export class CouchClient {
         signal,
       } as Parameters<ServerScope['relax']>[0]);
     } catch (err) {
+      // nano wraps an aborted fetch in a plain Error: the timeout signal tells a timeout apart.
+      if (timeout.aborted && !(req.signal?.aborted ?? false)) throw new StoreTimeoutError(`the store did not answer ${describe(record)} in time`, err);
       throw translate(err, record, req.signal?.aborted ?? false);
     }
     // Every answer ocni asks for is a JSON object or array; nano turns a body cut off in transit

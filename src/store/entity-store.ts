@@ -8,7 +8,7 @@ import type { AttributeValue } from '../model/category.ts';
 import type { Entity, EntityPattern } from '../model/entity.ts';
 import { ConflictError, NotFoundError, OcciError, StoreUnavailableError } from '../errors.ts';
 import { commonAncestor, keepsChange, mergeLeaf } from './conflicts.ts';
-import { CouchStatusError, type CouchClient } from './couch.ts';
+import { CouchStatusError, StoreTimeoutError, type CouchClient } from './couch.ts';
 import { filterSelector, matchesFilter } from './entity-filter.ts';
 
 /** An entity as stored: the envelope (`_id` = location path, `_rev` = ETag) and its OCCI data. */
@@ -208,7 +208,12 @@ export class EntityStore {
     try {
       answer = await this.client.exchange<BulkResult[]>({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs } });
     } catch (err) {
-      if (err instanceof StoreUnavailableError) await this.#undoUnknownCreate(docs);
+      if (err instanceof StoreUnavailableError) {
+        // A store that did not answer in time would likely keep the client waiting as long again:
+        // then the taking back goes on after the answer instead of before it.
+        const undo = this.#undoUnknownCreate(docs);
+        if (!(err instanceof StoreTimeoutError)) await undo;
+      }
       throw err;
     }
     const results = answer.body;
