@@ -164,6 +164,15 @@ describe('retries are safe (item 12)', () => {
     expect((await doc('/compute/dropped')).status).toBe(404);
   });
 
+  it('taking back a create lost in transit never deletes an entity that was there before', async () => {
+    expect((await call(servers[0]!.url, 'PUT', '/compute/taken', { body: { kind: COMPUTE, title: 'the first one' } })).status).toBe(201);
+    proxies[0]!.inject({ fault: 'drop-after-forward', method: 'POST', path: /_entities\/_bulk_docs$/ });
+    expect((await call(servers[0]!.url, 'POST', '/compute/', { body: { kind: COMPUTE, id: 'taken', title: 'a second one' } })).status).toBe(503);
+    const kept = await doc('/compute/taken');
+    expect(kept.status).toBe(200);
+    expect(kept.body.title).toBe('the first one');
+  });
+
   it('a POST retried with the same Idempotency-Key makes one entity, and answers with it', async () => {
     const body = { kind: COMPUTE, title: 'once only' };
     const key = { 'idempotency-key': 'retry-7f3a' };

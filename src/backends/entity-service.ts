@@ -237,6 +237,8 @@ export class EntityService {
       const current = this.#known(stored);
       if (ifMatchRev !== undefined && ifMatchRev !== current.rev) throw new OcciError('precondition-failed', `${location} is at revision ${current.rev ?? '?'}, not ${ifMatchRev}`);
       let next = plan(current);
+      // Nothing to change (a mixin already there, or already gone): nothing to write.
+      if (next === current) return current;
       const told: Backend[] = [];
       for (const backend of this.#backendsOf(current)) {
         next = withOutcome(next, await call(backend, current, next));
@@ -627,7 +629,7 @@ export class EntityService {
       out.push(
         await this.#change(
           entity.location,
-          (current) => ({ ...current, mixins: current.mixins.filter((m) => m !== mixinId) }),
+          (current) => (current.mixins.includes(mixinId) ? { ...current, mixins: current.mixins.filter((m) => m !== mixinId) } : current),
           (backend, before, after) => backend.update(before, after, ctx),
           ctx,
           undefined,

@@ -4,6 +4,7 @@
  * kind collections, the `by-mixin` view for mixin collections, `_id` ranges for paths, and the
  * `source`/`target` indexes for links.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { AttributeValue } from '../model/category.ts';
 import type { Entity, EntityPattern } from '../model/entity.ts';
 import { ConflictError, NotFoundError, OcciError, StoreUnavailableError } from '../errors.ts';
@@ -126,7 +127,7 @@ export class EntityStore {
 
   /**
    * Makes a document with conflicting leaves one again: the winning leaf CouchDB shows gets what
-   * each losing leaf changed (see `conflicts.ts`), the losers are deleted, all in one `_bulk_docs`.
+   * each losing leaf changed (see `conflicts.ts`), then the losers are deleted.
    * Every process computes the same merge, so resolving twice at once is harmless (the second
    * writer's conflict makes it read again).
    *
@@ -154,15 +155,18 @@ export class EntityStore {
         merged = mergeLeaf(base, merged, loser);
       }
       delete (merged as { _revisions?: unknown })._revisions;
-      const answer = await this.client.exchange<BulkResult[]>({
-        db: this.db,
-        method: 'post',
-        path: '_bulk_docs',
-        body: { docs: [{ ...merged, _rev: winner._rev }, ...losers.map((l) => ({ _id: location, _rev: l._rev!, _deleted: true }))] },
-      });
-      const written = answer.body[0];
-      // Written with a quorum: done. Refused or only accepted: read again and check.
-      if (answer.status === 201 && written?.rev && !written.error) return { ...merged, _rev: written.rev };
+      // The merge first, then the losers: should this stop halfway, the losers are still there to
+      // be merged again (the merge is idempotent), and no change is lost.
+      try {
+        await this.client.request({ db: this.db, method: 'put', path: encodeURIComponent(location), body: { ...merged, _rev: winner._rev } });
+      } catch (err) {
+        // Another resolver or writer got there first: read again.
+        if (err instanceof CouchStatusError && err.statusCode === 409) continue;
+        throw err;
+      }
+      await this.client.request<BulkResult[]>({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs: losers.map((l) => ({ _id: location, _rev: l._rev!, _deleted: true })) } });
+      // Read again: done only when no conflicting leaf is left (a rival write may have added one,
+      // or this write may have been refused or only accepted).
     }
     throw new StoreUnavailableError(`the conflicting revisions of ${location} could not be resolved; try again`);
   }
@@ -235,13 +239,22 @@ export class EntityStore {
    */
   async #undoUnknownCreate(docs: EntityDoc[]): Promise<void> {
     try {
-      const page = await this.client.request<{ rows: { key: string; value?: { rev: string; deleted?: boolean } }[] }>({
+      const page = await this.client.request<{ rows: { key: string; value?: { rev: string; deleted?: boolean }; doc?: EntityDoc | null }[] }>({
         db: this.db,
         method: 'post',
         path: '_all_docs',
+        qs: { include_docs: true },
         body: { keys: docs.map((d) => d._id) },
       });
-      const written = page.rows.filter((r) => r.value && !r.value.deleted);
+      // Only what this create wrote: a first revision holding exactly our document. An entity that
+      // was there before (the create would have been refused) is left alone.
+      const ours = new Map(docs.map((d) => [d._id, d]));
+      const written = page.rows.filter((r) => {
+        if (!r.value || r.value.deleted || !r.value.rev.startsWith('1-') || !r.doc) return false;
+        const { _rev: _ignored, ...body } = r.doc;
+        // Compared as JSON values: the model builds attribute maps without a prototype.
+        return isDeepStrictEqual(JSON.parse(JSON.stringify(body)), JSON.parse(JSON.stringify(ours.get(r.key))));
+      });
       if (written.length > 0) await this.client.request({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs: written.map((r) => ({ _id: r.key, _rev: r.value!.rev, _deleted: true })) } });
     } catch {
       // The store is away: nothing more can be done now.
