@@ -60,6 +60,7 @@ async function busyEntity(id: string, servers: RunningServer[]): Promise<{ statu
   }
   const stored = (await call(one.url, 'GET', path)).json as { attributes: Record<string, unknown> };
   const lost = [...expected].filter(([name, value]) => stored.attributes[name] !== value).map(([name, value]) => `${name}=${value} (stored ${String(stored.attributes[name])})`);
+  if (process.env.OCNI_CONTENTION_REPORT) console.log(`CONTENTION ${id} ${servers.length} process(es): ${JSON.stringify(Object.fromEntries(statuses))}, lost ${lost.length}`);
   return { statuses, lost };
 }
 
