@@ -510,11 +510,15 @@ export class EntityService {
    * Deletes an entity and its links: at the backends first (a failure there changes nothing), then
    * in the store.
    */
-  async delete(location: string, ifMatchRev: string | undefined, ctx: BackendContext): Promise<void> {
-    const entity = await this.store.get(location);
-    if (!mine(entity, ctx)) throw new NotFoundError(`no entity at ${location}`);
-    if (ifMatchRev !== undefined && ifMatchRev !== entity.rev) throw new OcciError('precondition-failed', `${location} is at revision ${entity.rev ?? '?'}, not ${ifMatchRev}`);
-    await this.#deleteEverywhere([entity], ctx);
+  delete(location: string, ifMatchRev: string | undefined, ctx: BackendContext): Promise<void> {
+    // Under the entity's lock, so that an update in this process cannot slip between the
+    // If-Match check and the deletion.
+    return this.#locks.run(location, async () => {
+      const entity = await this.store.get(location);
+      if (!mine(entity, ctx)) throw new NotFoundError(`no entity at ${location}`);
+      if (ifMatchRev !== undefined && ifMatchRev !== entity.rev) throw new OcciError('precondition-failed', `${location} is at revision ${entity.rev ?? '?'}, not ${ifMatchRev}`);
+      await this.#deleteEverywhere([entity], ctx);
+    });
   }
 
   /** Deletes entities (and the links from and to them) at their backends, then in the store. */
