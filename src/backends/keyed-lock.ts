@@ -28,13 +28,6 @@ export class KeyedLock {
     }
   }
 
-  /** Runs `task` holding every key's lock (taken in sorted order, so two such calls cannot deadlock). */
-  runAll<T>(keys: string[], task: () => Promise<T>): Promise<T> {
-    const sorted = [...new Set(keys)].sort();
-    const step = (i: number): Promise<T> => (i === sorted.length ? task() : this.run(sorted[i]!, () => step(i + 1)));
-    return step(0);
-  }
-
   /** How many keys have a holder or waiters (for tests: none once everything finished). */
   get size(): number {
     return this.#tails.size;
