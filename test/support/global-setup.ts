@@ -32,7 +32,10 @@ async function tryContainer(): Promise<{ url: string; stop: () => Promise<void> 
     for (const db of ['_users', '_replicator']) {
       // Credentials go in a header (fetch refuses them in the URL); 412 means the database exists.
       const res = await couchFetch(url, db, { method: 'PUT' });
-      if (!res.ok && res.status !== 412) throw new Error(`creating ${db} answered ${res.status}`);
+      if (!res.ok && res.status !== 412) {
+        await container.stop();
+        throw new Error(`creating ${db} answered ${res.status}`);
+      }
     }
     return { url, stop: async () => void (await container.stop()) };
   } catch {
