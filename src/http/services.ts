@@ -20,4 +20,6 @@ export interface Services {
   version: string;
   /** The names that mean this server in absolute URLs (ports filled in once it listens). */
   serverNames: ServerNames;
+  /** False while the embedded store is down (restarting); true otherwise. For readiness. */
+  storeIsUp?: () => boolean;
 }
