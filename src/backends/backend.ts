@@ -7,6 +7,8 @@
 import type { AttributeValue } from '../model/category.ts';
 import type { Entity } from '../model/entity.ts';
 import type { Principal } from '../auth/principal.ts';
+import type { BackendConfig } from '../config.ts';
+import type { Mixin } from '../model/category.ts';
 
 /** Who is asking, passed through to backends that call other services. Never stored or logged. */
 export interface Credentials {
@@ -52,9 +54,32 @@ export interface Backend {
   replace(before: Entity, after: Entity, ctx: BackendContext): Promise<BackendOutcome>;
   delete(entity: Entity, ctx: BackendContext): Promise<void>;
   action(entity: Entity, actionId: string, parameters: Record<string, AttributeValue>, ctx: BackendContext): Promise<BackendOutcome>;
+  /**
+   * Checks that the caller is someone this backend can act for, before anything else of a
+   * request is looked at (a creation with a wrong token is 401, not a 400 about templates the
+   * token cannot see).
+   *
+   * @throws OcciError `unauthorized` when the backend refuses the caller's credentials
+   */
+  authenticate?(ctx: BackendContext): Promise<void>;
   /** Releases connections and timers at shutdown. */
   dispose?(): Promise<void>;
 }
+
+/** A backend that offers categories of its own to each caller (Cyclades: images and flavors as templates). */
+export interface TemplateSource {
+  readonly name: string;
+  templates(ctx: BackendContext): Promise<Mixin[]>;
+}
+
+/** What factories may need besides their own configuration. */
+export interface BackendDeps {
+  /** Logs a warning without secrets. */
+  warn: (message: string, detail?: Record<string, unknown>) => void;
+}
+
+/** Builds a backend from its configuration; throws ConfigError naming the backend when options are bad. */
+export type BackendFactory = (config: BackendConfig, deps: BackendDeps) => Backend;
 
 /** Applies a backend's attribute changes to an entity. */
 export function withOutcome(entity: Entity, outcome: BackendOutcome | undefined): Entity {

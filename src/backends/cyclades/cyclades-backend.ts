@@ -10,8 +10,7 @@
 import type { BackendConfig } from '../../config.ts';
 import type { AttributeValue, Mixin } from '../../model/category.ts';
 import type { Entity } from '../../model/entity.ts';
-import type { Backend, BackendContext, BackendOutcome } from '../backend.ts';
-import type { BackendDeps } from '../backends.ts';
+import type { Backend, BackendContext, BackendDeps, BackendOutcome } from '../backend.ts';
 import { ComputeOps } from './compute.ts';
 import { notImplemented } from './errors.ts';
 import { CycladesHttp, type FetchFn } from './http-client.ts';
