@@ -41,7 +41,8 @@ describe('cyclades compute (no default networks)', () => {
     });
     const posts = await h.requests({ method: 'POST', pathRegex: '^/compute/v2\\.0/servers$' });
     expect(posts).toHaveLength(1);
-    expect(posts[0]!.body).toEqual({ server: { name: 'web-1', imageRef: DEBIAN_IMAGE_ID, flavorRef: 2, project: DEMO_PROJECT_A } });
+    // Marked with the entity's ocni id and the backend, so a lost answer can be found again.
+    expect(posts[0]!.body).toEqual({ server: { name: 'web-1', imageRef: DEBIAN_IMAGE_ID, flavorRef: 2, project: DEMO_PROJECT_A, metadata: { ocni_entity: '0190f0e0a1b2-new', ocni_backend: 'okeanos', ocni_request: 'test' } } });
     expect(posts[0]!.status).toBe(202);
   });
 

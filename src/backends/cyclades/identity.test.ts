@@ -55,6 +55,7 @@ describe('cyclades identity: discovery, tokens, projects', () => {
     h.sim.settle();
     await h.backend.retrieve(entity, h.ctx());
     await h.backend.action(entity, `${ACTION}stop`, {}, h.ctx());
+    h.sim.settle();
     await h.backend.delete(entity, h.ctx());
     const calls = (await h.requests()).filter((r) => !(r.path === '/identity/v2.0/tokens' && r.body === null));
     expect(calls.length).toBeGreaterThanOrEqual(7);

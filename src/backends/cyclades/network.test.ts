@@ -85,7 +85,7 @@ describe('cyclades networks and networkinterfaces', () => {
     expect(outcome.id).toBe('4001');
     expect(outcome.attributes).toMatchObject({ 'occi.networkinterface.state': 'inactive', 'occi.networkinterface.state.message': 'BUILD', 'occi.networkinterface.address': '192.168.10.50' });
     const [post] = await h.requests({ method: 'POST', pathRegex: '/ports$' });
-    expect(post!.body).toEqual({ port: { network_id: '2001', device_id: '1001', fixed_ips: [{ ip_address: '192.168.10.50' }] } });
+    expect(post!.body).toEqual({ port: { network_id: '2001', device_id: '1001', name: `ocni:${link.location.split('/').pop()!}`, fixed_ips: [{ ip_address: '192.168.10.50' }] } });
     h.sim.settle();
     const placed = at(link, outcome.id);
     const read = await h.backend.retrieve(placed, h.ctx());
@@ -106,7 +106,7 @@ describe('cyclades networks and networkinterfaces', () => {
     const [allocation] = await h.requests({ method: 'POST', pathRegex: '/floatingips$' });
     expect(allocation!.body).toEqual({ floatingip: { floating_network_id: '1', project: DEMO_PROJECT_A } });
     const ports = await h.requests({ method: 'POST', pathRegex: '/ports$' });
-    expect(ports[0]!.body).toEqual({ port: { network_id: '1', device_id: '1001', fixed_ips: [{ ip_address: '203.0.113.2' }] } });
+    expect(ports[0]!.body).toMatchObject({ port: { network_id: '1', device_id: '1001', fixed_ips: [{ ip_address: '203.0.113.2' }] } });
     h.sim.settle();
     await h.backend.delete(first, h.ctx());
     h.sim.settle();

@@ -12,6 +12,7 @@ import type { BackendOutcome } from '../backend.ts';
 import { deleteIgnoringGone, isError, notImplemented } from './errors.ts';
 import { cycladesIdOf, IPNETWORK_MIXIN } from './ids.ts';
 import { member, requireId, text, type JsonObject } from './json.ts';
+import { isLostAnswer } from './marks.ts';
 import type { CycladesServices, CycladesSession } from './session.ts';
 
 type Changes = Record<string, AttributeValue | null>;
@@ -40,7 +41,7 @@ export class NetworkOps {
   constructor(private readonly services: CycladesServices) {}
 
   /** The attributes of a network, with its subnet's when the entity has the ipnetwork mixin. */
-  async #attributes(entity: Entity, network: JsonObject, session: CycladesSession): Promise<Changes> {
+  async #attributes(entity: Entity, network: JsonObject, session: CycladesSession, fallback = false): Promise<Changes> {
     const status = text(network, 'status') ?? 'ERROR';
     const changes: Changes = {
       'occi.network.state': STATES[status] ?? 'error',
@@ -49,14 +50,25 @@ export class NetworkOps {
     if (!entity.mixins.includes(IPNETWORK_MIXIN)) return changes;
     const subnets = Array.isArray(network['subnets']) ? network['subnets'].map(String) : [];
     if (subnets.length === 0) return changes;
-    const subnet = member(await session.get('network', `/subnets/${subnets[0]!}`), 'subnet', 'a subnet');
+    let subnet: JsonObject;
+    try {
+      subnet = member(await session.get('network', `/subnets/${subnets[0]!}`), 'subnet', 'a subnet');
+    } catch (error) {
+      // Right after a create, the client's own values stand in for a read that failed.
+      if (!fallback) throw error;
+      return changes;
+    }
     const cidr = text(subnet, 'cidr');
     if (cidr !== undefined) changes['occi.network.address'] = cidr;
     changes['occi.network.gateway'] = text(subnet, 'gateway_ip') ?? null;
     return changes;
   }
 
-  /** `POST /networks`, then `POST /subnets` when an address is given (rolled back on failure). */
+  /**
+   * `POST /networks`, then `POST /subnets` when an address is given (the network is deleted
+   * again when the subnet is refused). A network whose own creation answer is lost cannot be
+   * found again (networks carry no marks; their name is the client's title): drift lists it.
+   */
   async create(entity: Entity, session: CycladesSession): Promise<BackendOutcome> {
     const name = entity.title ?? idOf(entity.location);
     const network = member(await session.post('network', '/networks', { network: { type: 'MAC_FILTERED', name, project: await session.project() } }), 'network', 'a network creation');
@@ -69,13 +81,19 @@ export class NetworkOps {
       try {
         await session.post('network', '/subnets', { subnet });
       } catch (error) {
-        // No half-made network: the subnet is what the client asked for.
-        await session.delete('network', `/networks/${id}`).catch((e: unknown) => this.services.warn('cyclades: could not delete a network after its subnet failed', { backend: this.services.backendName, network: id, error: String(e) }));
-        throw error;
+        // A lost answer may hide a subnet that was made: the network says.
+        const made = isLostAnswer(error) ? await getNetwork(id, session).catch(() => undefined) : undefined;
+        if (made === undefined || !Array.isArray(made['subnets']) || made['subnets'].length === 0) {
+          // No half-made network: the subnet is what the client asked for (its subnets go with it).
+          await session.delete('network', `/networks/${id}`).catch((e: unknown) => this.services.warn('cyclades: could not delete a network after its subnet failed', { backend: this.services.backendName, network: id, error: String(e) }));
+          throw error;
+        }
       }
     }
-    const fresh = (await getNetwork(id, session)) ?? network;
-    return { id, attributes: await this.#attributes(entity, fresh, session) };
+    // Both exist now: a failed read-back must not fail the create (they would then live only in
+    // Cyclades), so the create's answer and the client's values stand in for it.
+    const fresh = (await getNetwork(id, session).catch(() => undefined)) ?? network;
+    return { id, attributes: await this.#attributes(entity, fresh, session, true) };
   }
 
   /** `GET /networks/<id>` (+ its subnet); `'gone'` when Cyclades no longer has it. */
