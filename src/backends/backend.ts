@@ -38,6 +38,8 @@ export interface BackendOutcome {
   id?: string;
   /** The backend's own reference for later calls, kept with the entity (not rendered). */
   ref?: string;
+  /** The actions the backend allows in the entity's current state (rendered, never stored). */
+  allowedActions?: string[];
 }
 
 /**
@@ -83,7 +85,7 @@ export type BackendFactory = (config: BackendConfig, deps: BackendDeps) => Backe
 
 /** Applies a backend's attribute changes to an entity. */
 export function withOutcome(entity: Entity, outcome: BackendOutcome | undefined): Entity {
-  if (!outcome?.attributes && !outcome?.ref) return entity;
+  if (!outcome?.attributes && !outcome?.ref && !outcome?.allowedActions) return entity;
   const attributes = { ...entity.attributes };
   for (const [name, value] of Object.entries(outcome.attributes ?? {})) {
     if (value === null) delete attributes[name];
@@ -91,5 +93,6 @@ export function withOutcome(entity: Entity, outcome: BackendOutcome | undefined)
   }
   const next: Entity = { ...entity, attributes };
   if (outcome.ref !== undefined) next.ref = outcome.ref;
+  if (outcome.allowedActions !== undefined) next.allowedActions = outcome.allowedActions;
   return next;
 }

@@ -231,7 +231,26 @@ export class EntityService {
       }
       entity = withOutcome(entity, outcome);
     }
-    return { entity, links: entity.source === undefined ? found.links : [] };
+    return { entity, links: entity.source === undefined ? await this.#readLinks(found.links, ctx) : [] };
+  }
+
+  /** A resource's links as their backends see them now (a Cyclades port's state, not the stored one); gone ones are dropped. */
+  async #readLinks(links: Entity[], ctx: BackendContext): Promise<Entity[]> {
+    const out: Entity[] = [];
+    for (const link of links) {
+      let current: Entity | undefined = link;
+      for (const backend of this.#backendsOf(link)) {
+        const outcome = await backend.retrieve(current, ctx);
+        if (outcome === 'gone') {
+          await this.store.deleteWithLinks([link]);
+          current = undefined;
+          break;
+        }
+        current = withOutcome(current, outcome);
+      }
+      if (current !== undefined) out.push(current);
+    }
+    return out;
   }
 
   /** Outgoing links of several resources, by source. */

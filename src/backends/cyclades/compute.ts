@@ -74,6 +74,24 @@ export function computeAttributes(server: JsonObject, flavor: FlavorInfo | undef
   return changes;
 }
 
+/**
+ * The OCCI actions Cyclades accepts for a server now (`logic/commands.py:validate_server_action`):
+ * none while a job is pending, while it builds, in ERROR or suspended; stop and restart when
+ * running; start and restart (which starts it) when stopped.
+ */
+export function allowedActions(server: JsonObject): string[] {
+  const task = text(server, 'SNF:task_state') ?? '';
+  if (task !== '' || server['suspended'] === true) return [];
+  switch (text(server, 'status')) {
+    case 'ACTIVE':
+      return [`${COMPUTE_ACTION}stop`, `${COMPUTE_ACTION}restart`];
+    case 'STOPPED':
+      return [`${COMPUTE_ACTION}start`, `${COMPUTE_ACTION}restart`];
+    default:
+      return [];
+  }
+}
+
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /** User data as base64: kept when it already is base64 (as OCCI suggests), encoded otherwise. */
@@ -154,7 +172,7 @@ export class ComputeOps {
       throw error;
     }
     const id = requireId(created.server, 'id', 'a server creation');
-    const outcome: BackendOutcome = { id, attributes: computeAttributes(created.server, await this.templates.flavor(session, flavor)) };
+    const outcome: BackendOutcome = { id, attributes: computeAttributes(created.server, await this.templates.flavor(session, flavor)), allowedActions: allowedActions(created.server) };
     const ref = writeRef(created.floatingIp === undefined ? {} : { floatingIps: [created.floatingIp] });
     if (ref !== undefined) outcome.ref = ref;
     return outcome;
@@ -209,7 +227,7 @@ export class ComputeOps {
     const server = await this.#server(id, session);
     if (server === undefined) return 'gone';
     const flavorId = isObject(server['flavor']) ? idField(server['flavor'], 'id') : undefined;
-    return { attributes: computeAttributes(server, flavorId === undefined ? undefined : await this.templates.flavor(session, flavorId)) };
+    return { attributes: computeAttributes(server, flavorId === undefined ? undefined : await this.templates.flavor(session, flavorId)), allowedActions: allowedActions(server) };
   }
 
   #server(id: string, session: CycladesSession): Promise<JsonObject | undefined> {
