@@ -102,6 +102,22 @@ export class EntityService {
   }
 
   /**
+   * The caller's identity, checked first by every backend the kinds route to that checks one (a
+   * Cyclades token Astakos refuses is 401, before its templates are missed as unknown mixins).
+   */
+  async #authenticate(kinds: string[], ctx: BackendContext): Promise<void> {
+    const checked = new Set<Backend>();
+    for (const kind of new Set(kinds)) {
+      if (this.registry.kind(kind) === undefined) continue;
+      for (const backend of this.#backendsOf({ kind })) {
+        if (checked.has(backend) || backend.authenticate === undefined) continue;
+        checked.add(backend);
+        await backend.authenticate(ctx);
+      }
+    }
+  }
+
+  /**
    * Creates entities at their backends, in order, before anything is stored. A backend may give an
    * entity its id (the location follows, and links that point at it are moved too). When a backend
    * fails, the creations already made are undone in reverse order.
@@ -393,6 +409,7 @@ export class EntityService {
       }
     }
     if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer}: ${problems[0]!.message}`, problems);
+    await this.#authenticate(items.map((item) => item.input.kind!), ctx);
     const entities = await this.#prepare(items, (item, k) => `${k.location}${item.id ?? newId()}`, origin, ctx);
     return this.#createEverywhere(entities, ctx);
   }
@@ -400,6 +417,7 @@ export class EntityService {
   /** Creates an entity at a client-chosen location (PUT on a free URL). */
   async createAt(location: string, item: EntityItem, origin: RequestOrigin, ctx: BackendContext): Promise<Entity> {
     if (isReservedPath(location) || this.registry.byLocation(`${location}/`)) throw new ValidationError(`${location} is reserved`, [{ pointer: '/', message: 'reserved location' }]);
+    if (item.input.kind !== undefined) await this.#authenticate([item.input.kind], ctx);
     const [entity] = await this.#createEverywhere(await this.#prepare([item], () => location, origin, ctx), ctx);
     return entity!;
   }

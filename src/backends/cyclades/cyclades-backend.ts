@@ -117,6 +117,11 @@ export function createCycladesBackend(config: BackendConfig, deps: BackendDeps, 
       if (entity.kind === COMPUTE_KIND) return compute.action(entity, actionId, openSession(services, ctx));
       throw notImplemented(config.name, `the action ${actionId} on ${entity.kind} entities`);
     },
+    async authenticate(ctx) {
+      // No token: 401 without a call; a token Astakos refuses: its 401 (remembered briefly).
+      const session = openSession(services, ctx);
+      await services.identity.user(session.token);
+    },
     async templates(ctx) {
       return templates.mixins(openSession(services, ctx));
     },

@@ -92,6 +92,12 @@ function readImage(image: JsonObject): ImageInfo | undefined {
   return { id, name: text(image, 'name') ?? id, status: text(image, 'status') ?? 'UNKNOWN', metadata };
 }
 
+/**
+ * How long a failed catalog look-up is answered from memory: a refused token (or an outage) then
+ * costs Cyclades two calls per this period, not two per request.
+ */
+export const FAILURE_TTL_MS = 10_000;
+
 /** At most this many tokens' catalogs are kept. */
 const MAX_CATALOGS = 500;
 
@@ -113,7 +119,7 @@ export class TemplateCatalog {
     ttlMs: number,
     now: Clock,
   ) {
-    this.#cache = new TtlCache<Catalog>(ttlMs, MAX_CATALOGS, now);
+    this.#cache = new TtlCache<Catalog>(ttlMs, MAX_CATALOGS, now, Math.min(ttlMs, FAILURE_TTL_MS));
   }
 
   /** The images and flavors the session's token sees (cached per token). */
