@@ -143,7 +143,7 @@ export class ComputeOps {
    * answered by allocating one and trying once more (never more).
    */
   async create(entity: Entity, session: CycladesSession): Promise<BackendOutcome> {
-    const { image, flavor } = this.#templatesOf(entity);
+    const { image, flavor } = this.#templatesOf({ mixins: await this.templates.resolveNames(session, entity.mixins) });
     const publicKey = entity.attributes['occi.credentials.ssh.publickey'];
     const userData = entity.attributes['occi.compute.userdata'];
     const personality: JsonObject[] = [];
@@ -255,8 +255,8 @@ export class ComputeOps {
    */
   async change(before: Entity, after: Entity, session: CycladesSession): Promise<BackendOutcome> {
     const id = this.#requireId(before);
-    const was = templateTerms(this.#name, before.mixins);
-    const now = templateTerms(this.#name, after.mixins);
+    const was = templateTerms(this.#name, await this.templates.resolveNames(session, before.mixins));
+    const now = templateTerms(this.#name, await this.templates.resolveNames(session, after.mixins));
     if (now.images.length > 0 && now.images.join() !== was.images.join()) throw notImplemented(this.#name, 'changing the os_tpl of a compute (Cyclades cannot rebuild a server)');
     if (now.flavors.length > 1) throw new ValidationError(`a compute may have only one resource_tpl mixin of backend "${this.#name}"`, [{ pointer: '/mixins', message: 'more than one resource_tpl' }]);
     const flavor = now.flavors[0];

@@ -41,7 +41,7 @@ describe('cyclades identity: discovery, tokens, projects', () => {
     // The failed catalog look-up is answered from memory briefly (10 s), then asked again.
     await expect(h.backend.templates(h.ctx())).rejects.toMatchObject({ code: 'backend-unavailable' });
     h.tick(10_000);
-    await expect(h.backend.templates(h.ctx())).resolves.toHaveLength(7);
+    await expect(h.backend.templates(h.ctx())).resolves.toHaveLength(12); // 2 images + 5 flavors by id, the 5 flavors by snf-occi name
 
     const other = await startHarness();
     try {
