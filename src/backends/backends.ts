@@ -43,6 +43,11 @@ export class BackendRouter {
     return new BackendRouter(backends);
   }
 
+  /** A configured backend by name. */
+  get(name: string): Backend | undefined {
+    return this.#byName.get(name);
+  }
+
   /** The names of the configured backends. */
   names(): Set<string> {
     return new Set(this.#byName.keys());

@@ -12,6 +12,7 @@ import type { AttributeValue, Mixin } from '../../model/category.ts';
 import type { Entity } from '../../model/entity.ts';
 import type { Backend, BackendContext, BackendDeps, BackendOutcome } from '../backend.ts';
 import { ComputeOps } from './compute.ts';
+import { cleanUp, driftOf, type DriftReport, type StrayObject } from './drift.ts';
 import { notImplemented } from './errors.ts';
 import { CycladesHttp, type FetchFn } from './http-client.ts';
 import { Identity } from './identity.ts';
@@ -41,6 +42,18 @@ export interface CycladesBackend extends Backend {
    * @throws OcciError `unauthorized` without a token, or Cyclades' errors mapped to domain errors
    */
   templates(ctx: BackendContext): Promise<Mixin[]>;
+  /**
+   * What the caller's Cyclades account has that ocni does not know of, and the reverse (see
+   * `drift.ts`); `entities` are ocni's entities of the five infrastructure kinds routed here.
+   */
+  drift(entities: readonly Entity[], ctx: BackendContext): Promise<DriftReport>;
+  /** {@link drift}, then deletes what ocni made that ocni no longer knows of; returns the report and what went. */
+  cleanUp(entities: readonly Entity[], ctx: BackendContext): Promise<DriftReport & { deleted: StrayObject[] }>;
+}
+
+/** True for a backend with the Cyclades extras (drift). */
+export function isCycladesBackend(backend: Backend): backend is CycladesBackend {
+  return backend.type === CYCLADES_BACKEND && typeof (backend as Partial<CycladesBackend>).drift === 'function';
 }
 
 /** Test seams: a clock for the caches and a `fetch`. Production uses `Date.now` and global `fetch`. */
@@ -124,6 +137,14 @@ export function createCycladesBackend(config: BackendConfig, deps: BackendDeps, 
     },
     async templates(ctx) {
       return templates.mixins(openSession(services, ctx));
+    },
+    async drift(entities, ctx) {
+      return driftOf(entities, openSession(services, ctx));
+    },
+    async cleanUp(entities, ctx) {
+      const session = openSession(services, ctx);
+      const report = await driftOf(entities, session);
+      return { ...report, deleted: await cleanUp(report, session) };
     },
   };
 }
