@@ -228,6 +228,35 @@ describe('the Cyclades bridge under asynchrony and partial failure', () => {
     expect((await rawRequest('DELETE', location, [['Auth-Token', DEMO_TOKEN]])).status).toBe(204);
   });
 
+  it('shows drift both ways to an operator, and cleans up only what ocni made (finding 7)', async () => {
+    // A server the user made elsewhere, one ocni made but lost track of, and an entity whose server went.
+    const direct = async (name: string, metadata: Json) =>
+      (await (await fetch(`${listening.url}/compute/v2.0/servers`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-auth-token': DEMO_TOKEN }, body: JSON.stringify({ server: { name, imageRef: DEBIAN_BY_NAME, flavorRef: 1, metadata } }) })).json()) as { server: { id: number } };
+    const foreign = await direct('made-elsewhere', {});
+    const stray = await direct('ocni-stray', { ocni_entity: 'gone-entity', ocni_backend: 'okeanos' });
+    const vm = await compute('deleted-behind-ocni');
+    await fetch(`${listening.url}/compute/v2.0/servers/${vm.split('/').pop()!}`, { method: 'DELETE', headers: { 'x-auth-token': DEMO_TOKEN } });
+    await quiet();
+
+    const drift = await call(server.url, 'GET', '/-/cyclades/okeanos/drift', { headers: token });
+    expect(drift.status, drift.text).toBe(200);
+    const report = drift.json as { unknownToOcni: Json[]; unknownToCyclades: Json[] };
+    expect(report.unknownToOcni).toEqual(expect.arrayContaining([
+      { type: 'server', id: String(foreign.server.id), name: 'made-elsewhere', ocniMade: false },
+      { type: 'server', id: String(stray.server.id), name: 'ocni-stray', ocniMade: true },
+    ]));
+    expect(report.unknownToCyclades).toEqual([{ location: vm, kind: `${INFRA}compute` }]);
+
+    const cleaned = await call(server.url, 'POST', '/-/cyclades/okeanos/clean-up', { headers: token });
+    expect(cleaned.status, cleaned.text).toBe(200);
+    expect((cleaned.json as { deleted: Json[] }).deleted).toEqual([{ type: 'server', id: String(stray.server.id), name: 'ocni-stray', ocniMade: true }]);
+    await quiet();
+    // What the user made stays theirs: deleted here only to leave the simulator clean.
+    await fetch(`${listening.url}/compute/v2.0/servers/${foreign.server.id}`, { method: 'DELETE', headers: { 'x-auth-token': DEMO_TOKEN } });
+    // Reading the entity whose server went makes it gone in ocni too.
+    expect((await call(server.url, 'GET', vm, { headers: token })).status).toBe(404);
+  });
+
   it('leaves the simulator holding nothing ocni does not know of, after every fault mode above', async () => {
     await quiet();
     const drift = await call(server.url, 'GET', '/-/cyclades/okeanos/drift', { headers: token });

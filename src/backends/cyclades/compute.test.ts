@@ -224,6 +224,27 @@ describe('cyclades compute networks', () => {
     expect((await h.requests({ pathRegex: '^/compute/v2\\.0/servers$' }))[0]!.body).not.toHaveProperty('server.networks');
   });
 
+  it('releases the floating IP it allocated once the deleted server is gone; keepFloatingIps keeps it', async () => {
+    for (const keep of [false, true]) {
+      h = await startHarness({ keepFloatingIps: keep });
+      const entity = computeEntity([osTpl(DEBIAN_IMAGE_ID), resourceTpl(1)], { title: 'pub' });
+      const outcome = await h.backend.create(entity, h.ctx());
+      expect(JSON.parse(outcome.ref!)).toEqual({ floatingIps: ['5001'] });
+      h.sim.settle();
+      const placed = { ...at(entity, outcome.id), ref: outcome.ref! };
+      const deleting = h.backend.delete(placed, h.ctx());
+      // The address is released only after DESTROY, when the server's port is gone.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await h.requests({ method: 'DELETE', pathRegex: '/floatingips/' })).toEqual([]);
+      h.sim.settle();
+      await deleting;
+      const ips = (await h.control('GET', '/_sim/state')) as { db: { ips: Record<string, { floating: boolean }> } };
+      expect(Object.values(ips.db.ips).filter((ip) => ip.floating)).toHaveLength(keep ? 1 : 0);
+      await h.close();
+      h = undefined;
+    }
+  });
+
   it('does not loop: when the retry fails too, the allocated floating IP is released and the error surfaces', async () => {
     h = await startHarness();
     await h.control('POST', '/_sim/fault', { method: 'POST', pathRegex: '^/compute/v2\\.0/servers$', status: 409, body: { conflict: { code: 409, message: 'Cannot find an unused floating IP to connect server to a public network. Please create a floating IP.', details: '' } }, count: 2 });
