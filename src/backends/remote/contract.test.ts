@@ -1,9 +1,9 @@
 import { call, dropDatabases, freshPrefix, startTestServer } from '../../../test/support/harness.ts';
 import { runBackendContract } from '../backend.case.test.ts';
 import { INFRA_SCHEME } from '../../model/category.ts';
+import { createRemoteBackend } from './remote-backend.ts';
 
 const COMPUTE_KIND = `${INFRA_SCHEME}compute`;
-import { createRemoteBackend } from './remote-backend.ts';
 
 let n = 0;
 runBackendContract({

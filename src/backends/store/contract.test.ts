@@ -1,8 +1,8 @@
 import { runBackendContract } from '../backend.case.test.ts';
 import { INFRA_SCHEME } from '../../model/category.ts';
+import { createStoreBackend } from './store-backend.ts';
 
 const COMPUTE_KIND = `${INFRA_SCHEME}compute`;
-import { createStoreBackend } from './store-backend.ts';
 
 let n = 0;
 runBackendContract({
