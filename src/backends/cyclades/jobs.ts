@@ -9,7 +9,7 @@
  */
 import { OcciError } from '../../errors.ts';
 import { isError } from './errors.ts';
-import { list, member, text, type JsonObject } from './json.ts';
+import { member, text, type JsonObject } from './json.ts';
 import type { CycladesSession } from './session.ts';
 
 /** Sleeps `ms` (timers are unref'd: a pending wait never keeps the process alive). */
@@ -77,8 +77,3 @@ export function extraVolumes(server: JsonObject): string[] {
 
 /** Volume states in which Cyclades refuses to delete or attach (a job is still on it). */
 export const BUSY_VOLUME = new Set(['attaching', 'detaching', 'creating', 'deleting']);
-
-/** The attachments of a volume, as `{server_id, device_index}`. */
-export function attachmentsOf(volume: JsonObject): JsonObject[] {
-  return list(volume, 'attachments');
-}
