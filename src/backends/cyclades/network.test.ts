@@ -100,6 +100,25 @@ describe('cyclades networks and networkinterfaces', () => {
     await h.backend.delete(net, h.ctx());
   });
 
+  it('deletes a network once the port its server is still disconnecting is gone; a port that stays keeps the 409', async () => {
+    const vm = await server();
+    const net = await network();
+    const link = at(linkEntity(vm.location, net.location), (await h.backend.create(linkEntity(vm.location, net.location), h.ctx())).id);
+    h.sim.settle();
+    await h.backend.delete(link, h.ctx());
+    // DISCONNECT is pending: Cyclades answers 409 to the network delete; the bridge waits for the port to go.
+    const deleting = h.backend.delete(net, h.ctx());
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    h.sim.settle();
+    await deleting;
+    expect((await h.requests({ method: 'DELETE', pathRegex: '^/network/v2\\.0/networks/' })).map((r) => r.status)).toEqual([409, 204]);
+
+    const kept = await network();
+    await h.backend.create(linkEntity(vm.location, kept.location), h.ctx());
+    h.sim.settle();
+    await expect(h.backend.delete(kept, h.ctx())).rejects.toMatchObject({ code: 'conflict' });
+  });
+
   it('links to a public network with a floating IP: allocated when none is free, reused when one is', async () => {
     const vm = await server();
     const first = at(linkEntity(vm.location, '/network/1'), (await h.backend.create(linkEntity(vm.location, '/network/1'), h.ctx())).id);

@@ -11,7 +11,8 @@ import { idOf, type Entity } from '../../model/entity.ts';
 import type { BackendOutcome } from '../backend.ts';
 import { deleteIgnoringGone, isError, notImplemented } from './errors.ts';
 import { cycladesIdOf, IPNETWORK_MIXIN } from './ids.ts';
-import { member, requireId, text, type JsonObject } from './json.ts';
+import { pollUntil } from './jobs.ts';
+import { list, member, requireId, text, type JsonObject } from './json.ts';
 import { isLostAnswer } from './marks.ts';
 import type { CycladesServices, CycladesSession } from './session.ts';
 
@@ -118,10 +119,23 @@ export class NetworkOps {
     return outcome;
   }
 
-  /** `DELETE /networks/<id>` (its subnets go with it); one Cyclades no longer has counts as deleted. */
+  /**
+   * `DELETE /networks/<id>` (its subnets go with it); one Cyclades no longer has counts as deleted.
+   * Cyclades refuses while ports are on the network (409); ports whose server is still
+   * disconnecting them go within a job, so the bridge waits for the network to have none (bounded
+   * by `timeoutMs`) and deletes it then; ports that stay keep the 409.
+   */
   async delete(entity: Entity, session: CycladesSession): Promise<void> {
     const id = cycladesIdOf(entity.location);
     if (id === undefined) return;
-    await deleteIgnoringGone(() => session.delete('network', `/networks/${id}`));
+    try {
+      await deleteIgnoringGone(() => session.delete('network', `/networks/${id}`));
+    } catch (error) {
+      if (!isError(error, ['conflict'])) throw error;
+      const ports = () => session.get('network', `/ports?network_id=${encodeURIComponent(id)}`).then((body) => list(body, 'ports').length);
+      const left = await pollUntil(session, `the ports of network ${id} to go`, ports, (n) => n === 0).catch(() => undefined);
+      if (left === undefined) throw error;
+      await deleteIgnoringGone(() => session.delete('network', `/networks/${id}`));
+    }
   }
 }
