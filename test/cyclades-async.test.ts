@@ -10,6 +10,7 @@ import { createCycladesSimulator, DEMO_TOKEN, DEMO_USER_UUID, type ListeningSimu
 import { osTplScheme, resourceTplScheme } from '../src/backends/cyclades/templates.ts';
 import type { RunningServer } from '../src/server.ts';
 import { call, dropDatabases, freshPrefix, startTestServer, type TestResponse } from './support/harness.ts';
+import { hashSecret } from '../src/auth/secrets.ts';
 
 type Json = Record<string, unknown>;
 const INFRA = 'http://schemas.ogf.org/occi/infrastructure#';
@@ -255,6 +256,25 @@ describe('the Cyclades bridge under asynchrony and partial failure', () => {
     await fetch(`${listening.url}/compute/v2.0/servers/${foreign.server.id}`, { method: 'DELETE', headers: { 'x-auth-token': DEMO_TOKEN } });
     // Reading the entity whose server went makes it gone in ocni too.
     expect((await call(server.url, 'GET', vm, { headers: token })).status).toBe(404);
+  });
+
+  it('shows drift to operators only', async () => {
+    const guarded = freshPrefix('cyca-auth');
+    const users = [
+      { name: 'alice', tenant: 'tenant-a', password: hashSecret('alice-pw', 1024) },
+      { name: 'olga', operator: true, password: hashSecret('olga-pw', 1024) },
+    ];
+    const s = await startTestServer({ prefix: guarded, overrides: { auth: { mode: 'basic', users }, backends: [{ name: 'local', type: 'store' }, { name: 'okeanos', type: 'cyclades', identityUrl: listening.identityUrl }] } });
+    try {
+      const basic = (user: string, pw: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}`, ...token });
+      expect((await call(s.url, 'GET', '/-/cyclades/okeanos/drift', { headers: basic('alice', 'alice-pw') })).status).toBe(403);
+      expect((await call(s.url, 'POST', '/-/cyclades/okeanos/clean-up', { headers: basic('alice', 'alice-pw') })).status).toBe(403);
+      expect((await call(s.url, 'GET', '/-/cyclades/okeanos/drift', { headers: basic('olga', 'olga-pw') })).status).toBe(200);
+      expect((await call(s.url, 'GET', '/-/cyclades/nowhere/drift', { headers: basic('olga', 'olga-pw') })).status).toBe(404);
+    } finally {
+      await s.close();
+      await dropDatabases(guarded);
+    }
   });
 
   it('leaves the simulator holding nothing ocni does not know of, after every fault mode above', async () => {
