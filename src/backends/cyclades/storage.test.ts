@@ -84,4 +84,13 @@ describe('cyclades storage and storagelinks', () => {
     await expect(h.backend.replace(disk, { ...disk, attributes: { ...disk.attributes, 'occi.storage.size': 6 } }, h.ctx())).rejects.toMatchObject({ code: 'not-implemented' });
     await expect(h.backend.action(disk, 'http://schemas.ogf.org/occi/infrastructure/storage/action#snapshot', {}, h.ctx())).rejects.toMatchObject({ code: 'not-implemented' });
   });
+
+  it('cannot attach a volume of the default type to a compute of another disk template (Cyclades\' 400, kept as said)', async () => {
+    // Flavor 4 is drbd (volume type 2); new volumes get the first detachable type (1, archipelago).
+    const vmEntity = computeEntity([osTpl(DEBIAN_IMAGE_ID), resourceTpl(4)], { title: 'drbd-vm' });
+    const vm = at(vmEntity, (await h.backend.create(vmEntity, h.ctx())).id);
+    h.sim.settle();
+    const disk = at(storageEntity(1), (await h.backend.create(storageEntity(1), h.ctx())).id);
+    await expect(h.backend.create(storageLink(vm.location, disk.location), h.ctx())).rejects.toMatchObject({ code: 'validation', message: expect.stringMatching(/same volume type/) });
+  });
 });
