@@ -11,7 +11,7 @@ import { idOf, type Entity } from '../../model/entity.ts';
 import type { BackendOutcome } from '../backend.ts';
 import { deleteIgnoringGone, isError, notImplemented } from './errors.ts';
 import { COMPUTE_ACTION, cycladesIdOf } from './ids.ts';
-import { extraVolumes, readServer, serverGone, serverIdle } from './jobs.ts';
+import { extraVolumes, readServer, serverGone, serverIdle, whenIdle } from './jobs.ts';
 import { idField, isObject, list, member, numeric, requireId, text, type JsonObject } from './json.ts';
 import { isLostAnswer, isMarkedFor, marksOf, readRef, releaseFloatingIps, writeRef } from './marks.ts';
 import type { CycladesServices, CycladesSession } from './session.ts';
@@ -262,8 +262,7 @@ export class ComputeOps {
     const flavor = now.flavors[0];
     if (flavor !== undefined && flavor !== was.flavors[0]) {
       if (!/^\d+$/.test(flavor)) throw new ValidationError(`resource_tpl "${flavor}" is not a Cyclades flavor id`, [{ pointer: '/mixins', message: 'not a flavor id' }]);
-      await serverIdle(id, session);
-      await session.post('compute', `/servers/${id}/action`, { resize: { flavorRef: Number(flavor) } });
+      await whenIdle(id, session, () => session.post('compute', `/servers/${id}/action`, { resize: { flavorRef: Number(flavor) } }));
     }
     if (after.title !== undefined && after.title !== before.title) await session.put('compute', `/servers/${id}`, { server: { name: after.title } });
     return this.#current(after, id, session);
@@ -285,7 +284,7 @@ export class ComputeOps {
     let server = await serverIdle(id, session);
     if (server !== undefined && text(server, 'status') !== 'BUILD') {
       for (const volumeId of extraVolumes(server)) {
-        await deleteIgnoringGone(() => session.delete('compute', `/servers/${id}/os-volume_attachments/${volumeId}`), /has been deleted|already detached|is not attached|root volume/i);
+        await whenIdle(id, session, () => deleteIgnoringGone(() => session.delete('compute', `/servers/${id}/os-volume_attachments/${volumeId}`), /has been deleted|already detached|is not attached|root volume/i));
         server = await serverIdle(id, session);
       }
     }
@@ -326,8 +325,7 @@ export class ComputeOps {
           throw notImplemented(this.#name, `the action ${actionId} on a compute`);
       }
     })();
-    await serverIdle(id, session);
-    await session.post('compute', `/servers/${id}/action`, body);
+    await whenIdle(id, session, () => session.post('compute', `/servers/${id}/action`, body));
     return this.#current(entity, id, session);
   }
 }

@@ -77,3 +77,22 @@ export function extraVolumes(server: JsonObject): string[] {
 
 /** Volume states in which Cyclades refuses to delete or attach (a job is still on it). */
 export const BUSY_VOLUME = new Set(['attaching', 'detaching', 'creating', 'deleting']);
+
+/** Cyclades' refusal of a job while another is pending on the server. */
+const PENDING_JOB = /while there is a pending/i;
+
+/**
+ * Runs `start` (a request that starts a job on the server) once the server is idle. Another
+ * client may start a job in between: when Cyclades refuses because of it, the bridge waits again
+ * and tries once more.
+ */
+export async function whenIdle<T>(serverId: string, session: CycladesSession, start: () => Promise<T>): Promise<T> {
+  await serverIdle(serverId, session);
+  try {
+    return await start();
+  } catch (error) {
+    if (!isError(error, ['validation'], PENDING_JOB)) throw error;
+    await serverIdle(serverId, session);
+    return start();
+  }
+}

@@ -16,7 +16,7 @@ import type { Entity } from '../../model/entity.ts';
 import type { BackendOutcome } from '../backend.ts';
 import { deleteIgnoringGone, isError, notImplemented } from './errors.ts';
 import { cycladesIdOf, cycladesIdOfRef, IPNETWORKINTERFACE_MIXIN } from './ids.ts';
-import { pollUntil, serverIdle } from './jobs.ts';
+import { pollUntil, whenIdle } from './jobs.ts';
 import { idField, list, member, requireId, text, type JsonObject } from './json.ts';
 import { isLostAnswer, portName, readRef, releaseFloatingIps, writeRef } from './marks.ts';
 import { getNetwork } from './network.ts';
@@ -82,8 +82,6 @@ export class NetworkLinkOps {
     if (network === undefined) throw new OcciError('not-found', `Cyclades has no network ${networkId}`);
     const wanted = requestedAddress(entity);
     const port: JsonObject = { network_id: networkId, device_id: serverId, name: portName(entity) };
-    // Connecting is a job on the server: the one pending there finishes first.
-    await serverIdle(serverId, session);
     let allocated: string | undefined;
     if (network['public'] === true) {
       const ip = await this.#floatingIp(networkId, wanted, session);
@@ -94,6 +92,7 @@ export class NetworkLinkOps {
     }
     let created: JsonObject;
     try {
+      // Connecting is a job on the server: the one pending there finishes first (see #post).
       created = await this.#post(port, serverId, session);
     } catch (error) {
       if (allocated !== undefined) await releaseFloatingIps([allocated], session, 'after a failed port');
@@ -108,7 +107,7 @@ export class NetworkLinkOps {
   /** `POST /ports`; when the answer is lost, the port named for this entity on the server is adopted. */
   async #post(port: JsonObject, serverId: string, session: CycladesSession): Promise<JsonObject> {
     try {
-      return member(await session.post('network', '/ports', { port }), 'port', 'a port creation');
+      return member(await whenIdle(serverId, session, () => session.post('network', '/ports', { port })), 'port', 'a port creation');
     } catch (error) {
       if (!isLostAnswer(error)) throw error;
       const ports = await session.get('network', `/ports?device_id=${encodeURIComponent(serverId)}`).catch(() => undefined);
@@ -150,8 +149,9 @@ export class NetworkLinkOps {
     const id = cycladesIdOf(entity.location);
     if (id === undefined) return;
     const serverId = cycladesIdOfRef(entity.source);
-    if (serverId !== undefined) await serverIdle(serverId, session);
-    await deleteIgnoringGone(() => session.delete('network', `/ports/${id}`));
+    const remove = () => deleteIgnoringGone(() => session.delete('network', `/ports/${id}`));
+    if (serverId === undefined) await remove();
+    else await whenIdle(serverId, session, remove);
     const ips = readRef(entity).floatingIps ?? [];
     if (ips.length === 0 || this.services.options.keepFloatingIps) return;
     try {

@@ -119,6 +119,15 @@ describe('cyclades networks and networkinterfaces', () => {
     await expect(h.backend.delete(kept, h.ctx())).rejects.toMatchObject({ code: 'conflict' });
   });
 
+  it('tries once more when another client started a job on the server in between', async () => {
+    const vm = await server();
+    const net = await network();
+    await h.control('POST', '/_sim/fault', { method: 'POST', pathRegex: '^/network/v2\\.0/ports$', status: 400, body: { badRequest: { code: 400, message: "Cannot perform 'CONNECT' action while there is a pending 'STOP'.", details: '' } } });
+    const outcome = await h.backend.create(linkEntity(vm.location, net.location), h.ctx());
+    expect(outcome.id).toBe('4001');
+    expect((await h.requests({ method: 'POST', pathRegex: '/ports$' })).map((r) => r.status)).toEqual([400, 201]);
+  });
+
   it('links to a public network with a floating IP: allocated when none is free, reused when one is', async () => {
     const vm = await server();
     const first = at(linkEntity(vm.location, '/network/1'), (await h.backend.create(linkEntity(vm.location, '/network/1'), h.ctx())).id);

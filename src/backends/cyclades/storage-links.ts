@@ -12,7 +12,7 @@ import type { Entity } from '../../model/entity.ts';
 import type { BackendOutcome } from '../backend.ts';
 import { deleteIgnoringGone, notImplemented } from './errors.ts';
 import { cycladesIdOfRef, parseStorageLinkId, storageLinkId } from './ids.ts';
-import { serverIdle } from './jobs.ts';
+import { serverIdle, whenIdle } from './jobs.ts';
 import { idField, list, text, type JsonObject } from './json.ts';
 import { isLostAnswer } from './marks.ts';
 import type { CycladesServices, CycladesSession } from './session.ts';
@@ -51,9 +51,8 @@ export class StorageLinkOps {
     if (serverId === undefined) throw new ValidationError(`the source of a storagelink of backend "${this.services.backendName}" must be a Cyclades compute (/compute/<server id>), not ${entity.source ?? 'nothing'}`, [{ pointer: '/source', message: 'not a Cyclades compute' }]);
     if (volumeId === undefined) throw new ValidationError(`the target of a storagelink of backend "${this.services.backendName}" must be a Cyclades storage (/storage/<volume id>), not ${entity.target ?? 'nothing'}`, [{ pointer: '/target', message: 'not a Cyclades storage' }]);
     // Attaching is a job on the server: the one pending there finishes first.
-    await serverIdle(serverId, session);
     try {
-      await session.post('compute', `/servers/${serverId}/os-volume_attachments`, { volumeAttachment: { volumeId } });
+      await whenIdle(serverId, session, () => session.post('compute', `/servers/${serverId}/os-volume_attachments`, { volumeAttachment: { volumeId } }));
     } catch (error) {
       // A lost answer: the attachment may have been made all the same; the volume tells.
       const volume = isLostAnswer(error) ? await getVolume(volumeId, session).catch(() => undefined) : undefined;
@@ -90,6 +89,6 @@ export class StorageLinkOps {
     // Detaching is a job on the server: the one pending there (e.g. a DISCONNECT) finishes first.
     const server = await serverIdle(ends.serverId, session);
     if (server === undefined) return;
-    await deleteIgnoringGone(() => session.delete('compute', `/servers/${ends.serverId}/os-volume_attachments/${ends.volumeId}`), /has been deleted|already detached|is not attached/i);
+    await whenIdle(ends.serverId, session, () => deleteIgnoringGone(() => session.delete('compute', `/servers/${ends.serverId}/os-volume_attachments/${ends.volumeId}`), /has been deleted|already detached|is not attached/i));
   }
 }
