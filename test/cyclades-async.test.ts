@@ -218,6 +218,10 @@ describe('the Cyclades bridge under asynchrony and partial failure', () => {
       ['Auth-Token', DEMO_TOKEN],
       ['Content-type', 'text/occi'],
     ];
+    // "Retrieve all registered Kinds, Actions and Mixins": the snf-occi names are among them.
+    const query = await rawRequest('GET', '/-/', [['Auth-Token', DEMO_TOKEN]]);
+    const mixins = (JSON.parse(query.body) as { mixins: { scheme: string; term: string }[] }).mixins.filter((m) => m.scheme === INFRA).map((m) => m.term);
+    expect(mixins).toEqual(expect.arrayContaining(['C2R2048D20', 'Debian']));
     const created = await rawRequest('POST', '/compute/', lines);
     expect(created.status, JSON.stringify(created)).toBe(201);
     const location = new URL(created.headers['location']!).pathname;
