@@ -4,8 +4,9 @@
  * ending in a Cyclades network id, e.g. the public network `.../network/1`). A private network
  * gets `POST /ports {network_id, device_id}` (with `fixed_ips` when the ipnetworkinterface mixin
  * names an address); a public one needs a floating IP: one of the user's unused floating IPs on
- * that network is reused, else one is allocated (and released again if the port fails), then the
- * port is created with it in `fixed_ips`. The link's id is the port id.
+ * that network is reused, else one is allocated (and released again if the port fails, or when
+ * the link goes unless `keepFloatingIps`), then the port is created with it in `fixed_ips`. The
+ * link's id is the port id; the port's name is `ocni:<entity id>` (see `marks.ts`).
  *
  * Cyclades attaches a port to a server through a job on the server, so a server still building
  * refuses it (409, `conflict`): links to a new compute are added once it is active.
