@@ -99,14 +99,21 @@ export function runBackendContract(options: ContractOptions): void {
       await setup.backend.delete(created, setup.ctx);
     });
 
-    it('refuses a bad request with a domain error, never a bare one', async () => {
+    it('refuses an action the current state does not allow, with a domain error', async () => {
       const entity = setup.compute();
-      const outcome = await setup.backend.action(entity, 'http://schemas.ogf.org/occi/infrastructure/compute/action#no-such-action', {}, setup.ctx).then(
+      const created = placed(entity, await setup.backend.create(entity, setup.ctx));
+      await setup.settle();
+      await setup.backend.action(created, setup.action.id, {}, setup.ctx);
+      await setup.settle();
+      // Now in the action's target state, the same action no longer applies.
+      const now = { ...created, attributes: { ...created.attributes, 'occi.compute.state': setup.action.state } };
+      const refusal = await setup.backend.action(now, setup.action.id, {}, setup.ctx).then(
         () => undefined,
         (error: unknown) => error,
       );
-      // Either it has nothing to refuse (the store: the model already checked), or the refusal is a domain error.
-      if (outcome !== undefined) expect(isOcciError(outcome), String(outcome)).toBe(true);
+      expect(isOcciError(refusal), String(refusal)).toBe(true);
+      expect(['validation', 'conflict']).toContain((refusal as { code: string }).code);
+      await setup.backend.delete(created, setup.ctx);
     });
 
     it('treats deleting what is already gone as done', async () => {
