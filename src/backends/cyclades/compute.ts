@@ -13,7 +13,7 @@ import { deleteIgnoringGone, isError, notImplemented } from './errors.ts';
 import { COMPUTE_ACTION, cycladesIdOf } from './ids.ts';
 import { extraVolumes, readServer, serverGone, serverIdle, whenIdle } from './jobs.ts';
 import { idField, isObject, list, member, numeric, requireId, text, type JsonObject } from './json.ts';
-import { isLostAnswer, isMarkedFor, marksOf, readRef, releaseFloatingIps, writeRef } from './marks.ts';
+import { findAfterLoss, isLostAnswer, isMarkedFor, marksOf, readRef, releaseFloatingIps, writeRef } from './marks.ts';
 import type { CycladesServices, CycladesSession } from './session.ts';
 import { memoryGiB, templateTerms, type FlavorInfo, type ImageInfo, type TemplateCatalog } from './templates.ts';
 
@@ -207,7 +207,7 @@ export class ComputeOps {
       return member(await session.post('compute', '/servers', { server }), 'server', 'a server creation');
     } catch (error) {
       if (!isLostAnswer(error)) throw error;
-      const found = await this.#findMarked(entity, session).catch(() => undefined);
+      const found = await findAfterLoss(session, () => this.#findMarked(entity, session));
       if (found === undefined) throw error;
       this.services.warn('cyclades: adopted a server whose creation answer was lost', { backend: this.#name, server: idField(found, 'id'), error: String(error) });
       return found;

@@ -51,10 +51,13 @@ export function portName(entity: Entity): string {
 
 /**
  * True for a failure after which Cyclades may still have done what was asked: no answer in time,
- * a 5xx, a broken body, the connection dropped. A 4xx is Cyclades refusing: nothing was made.
+ * a 500/502 or a broken body, the connection dropped. A 4xx is Cyclades refusing, and so is its
+ * own 503 fault (`No available backends`): nothing was made.
  */
 export function isLostAnswer(error: unknown): boolean {
-  return isOcciError(error) && (error.code === 'backend-timeout' || error.code === 'backend-failed' || error.code === 'backend-unavailable');
+  if (!isOcciError(error)) return false;
+  // Transport failures carry their cause; a 503 that Cyclades rendered as a fault does not.
+  return error.code === 'backend-timeout' || error.code === 'backend-failed' || (error.code === 'backend-unavailable' && error.cause !== undefined);
 }
 
 /** What the bridge keeps with an entity. */
@@ -89,4 +92,15 @@ export async function releaseFloatingIps(ids: readonly string[], session: Cyclad
       session.services.warn(`cyclades: could not release floating IP ${id} ${why}`, { backend: session.services.backendName, floatingIp: id, error: String(error) });
     });
   }
+}
+
+/**
+ * Looks for what a create whose answer was lost may have made: now, and once more after
+ * `jobPollMs` (Cyclades may still be committing it). A failed look counts as nothing found.
+ */
+export async function findAfterLoss<T>(session: CycladesSession, look: () => Promise<T | undefined>): Promise<T | undefined> {
+  const first = await look().catch(() => undefined);
+  if (first !== undefined) return first;
+  await new Promise((resolve) => setTimeout(resolve, session.services.options.jobPollMs).unref());
+  return look().catch(() => undefined);
 }

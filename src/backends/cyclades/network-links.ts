@@ -19,7 +19,7 @@ import { deleteIgnoringGone, isError, notImplemented } from './errors.ts';
 import { cycladesIdOf, cycladesIdOfRef, IPNETWORKINTERFACE_MIXIN } from './ids.ts';
 import { pollUntil, whenIdle } from './jobs.ts';
 import { idField, list, member, requireId, text, type JsonObject } from './json.ts';
-import { isLostAnswer, portName, readRef, releaseFloatingIps, writeRef } from './marks.ts';
+import { findAfterLoss, isLostAnswer, portName, readRef, releaseFloatingIps, writeRef } from './marks.ts';
 import { getNetwork } from './network.ts';
 import type { CycladesServices, CycladesSession } from './session.ts';
 
@@ -111,8 +111,7 @@ export class NetworkLinkOps {
       return member(await whenIdle(serverId, session, () => session.post('network', '/ports', { port })), 'port', 'a port creation');
     } catch (error) {
       if (!isLostAnswer(error)) throw error;
-      const ports = await session.get('network', `/ports?device_id=${encodeURIComponent(serverId)}`).catch(() => undefined);
-      const found = list(ports, 'ports').find((candidate) => text(candidate, 'name') === port['name']);
+      const found = await findAfterLoss(session, async () => list(await session.get('network', `/ports?device_id=${encodeURIComponent(serverId)}`), 'ports').find((candidate) => text(candidate, 'name') === port['name']));
       if (found === undefined) throw error;
       this.services.warn('cyclades: adopted a port whose creation answer was lost', { backend: this.services.backendName, port: idField(found, 'id'), error: String(error) });
       return found;

@@ -11,7 +11,7 @@ import { deleteIgnoringGone, isError, notImplemented } from './errors.ts';
 import { cycladesIdOf } from './ids.ts';
 import { BUSY_VOLUME, pollUntil } from './jobs.ts';
 import { idField, list, member, numeric, requireId, text, type JsonObject } from './json.ts';
-import { isLostAnswer, isMarkedFor, marksOf } from './marks.ts';
+import { findAfterLoss, isLostAnswer, isMarkedFor, marksOf } from './marks.ts';
 import type { CycladesServices, CycladesSession } from './session.ts';
 import { TtlCache, tokenKey, type Clock } from './ttl-cache.ts';
 
@@ -99,8 +99,7 @@ export class StorageOps {
       return member(await session.post('volume', '/volumes', { volume }), 'volume', 'a volume creation');
     } catch (error) {
       if (!isLostAnswer(error)) throw error;
-      const volumes = await session.get('volume', '/volumes/detail').catch(() => undefined);
-      const found = list(volumes, 'volumes').find((candidate) => candidate['deleted'] !== true && isMarkedFor(candidate, entity, this.services.backendName));
+      const found = await findAfterLoss(session, async () => list(await session.get('volume', '/volumes/detail'), 'volumes').find((candidate) => candidate['deleted'] !== true && isMarkedFor(candidate, entity, this.services.backendName)));
       if (found === undefined) throw error;
       this.services.warn('cyclades: adopted a volume whose creation answer was lost', { backend: this.services.backendName, volume: idField(found, 'id'), error: String(error) });
       return found;
