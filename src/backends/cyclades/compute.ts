@@ -224,14 +224,10 @@ export class ComputeOps {
   async retrieve(entity: Entity, session: CycladesSession): Promise<BackendOutcome | 'gone'> {
     const id = cycladesIdOf(entity.location);
     if (id === undefined) return 'gone';
-    const server = await this.#server(id, session);
+    const server = await readServer(id, session);
     if (server === undefined) return 'gone';
     const flavorId = isObject(server['flavor']) ? idField(server['flavor'], 'id') : undefined;
     return { attributes: computeAttributes(server, flavorId === undefined ? undefined : await this.templates.flavor(session, flavorId)), allowedActions: allowedActions(server) };
-  }
-
-  #server(id: string, session: CycladesSession): Promise<JsonObject | undefined> {
-    return readServer(id, session);
   }
 
   /** The current attributes, for outcomes of changes; a server gone meanwhile is `not-found`. */
