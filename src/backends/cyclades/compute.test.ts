@@ -245,6 +245,21 @@ describe('cyclades compute networks', () => {
     }
   });
 
+  it('waits for a pending job before the next one, bounded by timeoutMs (504 naming the job)', async () => {
+    h = await startHarness({ timeoutMs: 400, serverNetworks: 'none' });
+    const entity = computeEntity([osTpl(DEBIAN_IMAGE_ID), resourceTpl(1)]);
+    const placed = at(entity, (await h.backend.create(entity, h.ctx())).id);
+    h.sim.settle();
+    await h.backend.action(placed, `${ACTION}stop`, {}, h.ctx());
+    // The simulator's clock stands still: STOP never ends, so restart is never sent.
+    await expect(h.backend.action(placed, `${ACTION}restart`, {}, h.ctx())).rejects.toMatchObject({ code: 'backend-timeout', message: expect.stringMatching(/pending job of server 1001/) });
+    expect((await h.requests({ method: 'POST', pathRegex: '/action$' })).map((r) => r.body)).toEqual([{ shutdown: {} }]);
+    // Once it ends, the next job goes.
+    h.sim.settle();
+    await h.backend.action(placed, `${ACTION}start`, {}, h.ctx());
+    expect((await h.requests({ method: 'POST', pathRegex: '/action$' })).map((r) => r.body)).toEqual([{ shutdown: {} }, { start: {} }]);
+  });
+
   it('does not loop: when the retry fails too, the allocated floating IP is released and the error surfaces', async () => {
     h = await startHarness();
     await h.control('POST', '/_sim/fault', { method: 'POST', pathRegex: '^/compute/v2\\.0/servers$', status: 409, body: { conflict: { code: 409, message: 'Cannot find an unused floating IP to connect server to a public network. Please create a floating IP.', details: '' } }, count: 2 });
