@@ -3,7 +3,7 @@
  * does not know of (a server whose create answer was lost and could not be adopted, a floating
  * IP left allocated, a port whose link was deleted in ocni only), and what ocni knows that
  * Cyclades no longer has. The operator's clean-up deletes only what ocni made (marked servers
- * and volumes, `ocni:` ports) and free floating IPs that ocni's entities say it allocated;
+ * and volumes, `ocni:` ports and networks) and free floating IPs that ocni's entities say it allocated;
  * anything else the user made stays, listed.
  *
  * What counts as known: an entity's Cyclades id (server, network, port, volume, a storagelink's
@@ -100,7 +100,7 @@ export async function driftOf(entities: readonly Entity[], session: CycladesSess
     stray.push({ type, id, ocniMade, ...(name === undefined ? {} : { name }) });
   };
   for (const server of have.servers) if (!servers.has(idField(server, 'id') ?? '')) add('server', server, isOcniMade(server, backendName));
-  for (const network of have.networks) if (!networks.has(idField(network, 'id') ?? '')) add('network', network, false);
+  for (const network of have.networks) if (!networks.has(idField(network, 'id') ?? '')) add('network', network, isOcniMade(network, backendName));
   for (const subnet of have.subnets) if (!networks.has(idField(subnet, 'network_id') ?? '')) add('subnet', subnet, false);
   const portKnown = (port: JsonObject) => ports.has(idField(port, 'id') ?? '') || (!isOcniMade(port, backendName) && servers.has(idField(port, 'device_id') ?? ''));
   for (const port of have.ports) if (!portKnown(port)) add('port', port, isOcniMade(port, backendName));
@@ -152,7 +152,7 @@ export async function cleanUp(report: DriftReport, session: CycladesSession): Pr
     network: (id) => ['network', `/networks/${id}`],
     subnet: (id) => ['network', `/subnets/${id}`],
   };
-  const order: CycladesType[] = ['server', 'port', 'volume', 'floatingip'];
+  const order: CycladesType[] = ['server', 'port', 'volume', 'network', 'floatingip'];
   for (const type of order) {
     for (const object of mine.filter((o) => o.type === type)) {
       const [service, path] = paths[type](object.id);

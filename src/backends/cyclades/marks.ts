@@ -4,8 +4,8 @@
  * and told apart from what the user made elsewhere (drift). Servers and volumes carry metadata
  * (`ocni_entity` = the id ocni gave the entity before Cyclades gave its own, `ocni_request` =
  * ocni's request id, `ocni_backend` = the backend name); ports, which have no metadata, carry
- * `ocni:<entity id>` as their name. Networks carry nothing (their name is the client's title);
- * a network create whose answer is lost is undone instead (see `network.ts`).
+ * `ocni:<entity id>` as their name, and so do networks until they are renamed to the client's
+ * title right after (see `network.ts`).
  *
  * What the bridge keeps with an entity for later (the floating IPs it allocated for it) travels
  * in the entity's `ref`, as JSON.
@@ -44,10 +44,13 @@ export function isOcniMade(object: JsonObject, backendName: string): boolean {
   return text(object, 'name')?.startsWith(PORT_MARK) === true;
 }
 
-/** The name of a port ocni creates for a networkinterface. */
+/** The name of a port ocni creates for a networkinterface, and a network's until it is renamed to its title. */
 export function portName(entity: Entity): string {
   return `${PORT_MARK}${idOf(entity.location)}`;
 }
+
+/** Same mark for networks: created under it, then renamed to the entity's title (see `network.ts`). */
+export const markedName = portName;
 
 /**
  * True for a failure after which Cyclades may still have done what was asked: no answer in time,

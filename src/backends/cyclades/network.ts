@@ -13,7 +13,7 @@ import { deleteIgnoringGone, isError, notImplemented } from './errors.ts';
 import { cycladesIdOf, IPNETWORK_MIXIN } from './ids.ts';
 import { pollUntil } from './jobs.ts';
 import { list, member, requireId, text, type JsonObject } from './json.ts';
-import { isLostAnswer } from './marks.ts';
+import { findAfterLoss, isLostAnswer, markedName } from './marks.ts';
 import type { CycladesServices, CycladesSession } from './session.ts';
 
 type Changes = Record<string, AttributeValue | null>;
@@ -67,13 +67,19 @@ export class NetworkOps {
 
   /**
    * `POST /networks`, then `POST /subnets` when an address is given (the network is deleted
-   * again when the subnet is refused). A network whose own creation answer is lost cannot be
-   * found again (networks carry no marks; their name is the client's title): drift lists it.
+   * again when the subnet is refused). The network is created under ocni's mark (`ocni:<entity
+   * id>`) and renamed to its title right after, so that one whose creation answer is lost is
+   * found and adopted.
    */
   async create(entity: Entity, session: CycladesSession): Promise<BackendOutcome> {
     const name = entity.title ?? idOf(entity.location);
-    const network = member(await session.post('network', '/networks', { network: { type: 'MAC_FILTERED', name, project: await session.project() } }), 'network', 'a network creation');
+    // Created under ocni's mark, so that a lost answer can be found again, then given its title.
+    const marked = markedName(entity);
+    const network = await this.#post({ type: 'MAC_FILTERED', name: marked, project: await session.project() }, session);
     const id = requireId(network, 'id', 'a network creation');
+    if (entity.title !== undefined) {
+      await session.put('network', `/networks/${id}`, { network: { name: entity.title } }).catch((e: unknown) => this.services.warn('cyclades: a new network keeps its ocni name, the rename failed', { backend: this.services.backendName, network: id, error: String(e) }));
+    }
     const address = entity.attributes['occi.network.address'];
     const gateway = entity.attributes['occi.network.gateway'];
     if (entity.mixins.includes(IPNETWORK_MIXIN) && typeof address === 'string' && address !== '') {
@@ -95,6 +101,19 @@ export class NetworkOps {
     // Cyclades), so the create's answer and the client's values stand in for it.
     const fresh = (await getNetwork(id, session).catch(() => undefined)) ?? network;
     return { id, attributes: await this.#attributes(entity, fresh, session, true) };
+  }
+
+  /** `POST /networks`; when the answer is lost, the network under this entity's mark is adopted. */
+  async #post(network: JsonObject, session: CycladesSession): Promise<JsonObject> {
+    try {
+      return member(await session.post('network', '/networks', { network }), 'network', 'a network creation');
+    } catch (error) {
+      if (!isLostAnswer(error)) throw error;
+      const found = await findAfterLoss(session, async () => list(await session.get('network', '/networks'), 'networks').find((n) => n['public'] !== true && n['deleted'] !== true && text(n, 'name') === network['name']));
+      if (found === undefined) throw error;
+      this.services.warn('cyclades: adopted a network whose creation answer was lost', { backend: this.services.backendName, network: text(found, 'id'), error: String(error) });
+      return found;
+    }
   }
 
   /** `GET /networks/<id>` (+ its subnet); `'gone'` when Cyclades no longer has it. */
