@@ -131,6 +131,11 @@ describe('the Cyclades bridge under asynchrony and partial failure', () => {
     await control('POST', '/_sim/fault', { method: 'GET', pathRegex: '^/network/v2.0/networks/\\d+$', status: 500, count: 1 });
     const net = await network('readback-net');
     expect(attrs(await call(server.url, 'GET', net, { headers: token }))['occi.network.address']).toBe('192.168.60.0/24');
+    // A subnet made whose answer was lost: the network says it has one, so both are kept.
+    await control('POST', '/_sim/fault', { method: 'POST', pathRegex: '^/network/v2.0/subnets$', status: 500, after: true });
+    const lostSubnet = await network('lost-subnet-net');
+    expect(attrs(await call(server.url, 'GET', lostSubnet, { headers: token }))['occi.network.address']).toBe('192.168.60.0/24');
+    expect((await call(server.url, 'DELETE', lostSubnet, { headers: token })).status).toBe(204);
 
     await control('POST', '/_sim/fault', { method: 'GET', pathRegex: '^/volume/v2.0/volumes/\\d+$', status: 500, count: 1 });
     const created = await call(server.url, 'POST', '/storage/', { body: { kind: `${INFRA}storage`, title: 'readback-disk', attributes: { 'occi.storage.size': 1 } }, headers: token });
