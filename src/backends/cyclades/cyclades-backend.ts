@@ -97,6 +97,8 @@ export function createCycladesBackend(config: BackendConfig, deps: BackendDeps, 
     [NETWORKINTERFACE_KIND, new NetworkLinkOps(services)],
     [STORAGELINK_KIND, new StorageLinkOps(services)],
   ]);
+  // Cyclades offers actions on servers only: other kinds offer none (their OCCI actions would be 501).
+  const noActions = (entity: Entity, outcome: BackendOutcome): BackendOutcome => (entity.kind === COMPUTE_KIND ? outcome : { ...outcome, allowedActions: [] });
   const opsOf = (entity: Entity): KindOps => {
     const ops = byKind.get(entity.kind);
     if (ops === undefined) throw notImplemented(config.name, `entities of kind ${entity.kind}`);
@@ -108,18 +110,20 @@ export function createCycladesBackend(config: BackendConfig, deps: BackendDeps, 
     type: CYCLADES_BACKEND,
     async create(entity, ctx) {
       const ops = opsOf(entity);
-      return ops.create(entity, openSession(services, ctx));
+      return noActions(entity, await ops.create(entity, openSession(services, ctx)));
     },
     async retrieve(entity, ctx) {
       // A kind this backend does not model has nothing in Cyclades to report.
       const ops = byKind.get(entity.kind);
-      return ops === undefined ? {} : ops.retrieve(entity, openSession(services, ctx));
+      if (ops === undefined) return {};
+      const outcome = await ops.retrieve(entity, openSession(services, ctx));
+      return outcome === 'gone' ? outcome : noActions(entity, outcome);
     },
     async update(before, after, ctx) {
-      return opsOf(before).change(before, after, openSession(services, ctx));
+      return noActions(before, await opsOf(before).change(before, after, openSession(services, ctx)));
     },
     async replace(before, after, ctx) {
-      return opsOf(before).change(before, after, openSession(services, ctx));
+      return noActions(before, await opsOf(before).change(before, after, openSession(services, ctx)));
     },
     async delete(entity, ctx) {
       const ops = byKind.get(entity.kind);

@@ -45,6 +45,8 @@ describe('cyclades networks and networkinterfaces', () => {
     expect(outcome).toEqual({
       id: '2001',
       attributes: { 'occi.network.state': 'active', 'occi.network.state.message': null, 'occi.network.address': '192.168.10.0/24', 'occi.network.gateway': '192.168.10.1' },
+      // Cyclades has no network actions: none are offered.
+      allowedActions: [],
     });
     const posts = await h.requests({ method: 'POST', pathRegex: '^/network/' });
     expect((await h.requests({ method: 'PUT' })).map((r) => [r.path, r.body])).toEqual([['/network/v2.0/networks/2001', { network: { name: 'backend-net' } }]]);
@@ -68,7 +70,7 @@ describe('cyclades networks and networkinterfaces', () => {
 
   it('reads networks back (public ones flagged), renames, deletes; gone afterwards', async () => {
     const entity = await network();
-    expect(await h.backend.retrieve(entity, h.ctx())).toEqual({ attributes: { 'occi.network.state': 'active', 'occi.network.state.message': null, 'occi.network.address': '192.168.10.0/24', 'occi.network.gateway': '192.168.10.1' } });
+    expect(await h.backend.retrieve(entity, h.ctx())).toEqual({ attributes: { 'occi.network.state': 'active', 'occi.network.state.message': null, 'occi.network.address': '192.168.10.0/24', 'occi.network.gateway': '192.168.10.1' }, allowedActions: [] });
     const publicNet = { ...networkEntity(), location: '/network/1', mixins: [IPNETWORK_MIXIN] };
     expect(await h.backend.retrieve(publicNet, h.ctx())).toMatchObject({ attributes: { 'occi.network.state': 'active', 'occi.network.state.message': 'public network (addresses are floating IPs)', 'occi.network.address': '203.0.113.0/24' } });
     await h.backend.update(entity, { ...entity, title: 'renamed' }, h.ctx());

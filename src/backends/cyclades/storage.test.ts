@@ -23,7 +23,7 @@ describe('cyclades storage and storagelinks', () => {
 
   it('creates a volume of the first detachable type in the project, then reads its details', async () => {
     const outcome = await h.backend.create(storageEntity(10), h.ctx());
-    expect(outcome).toEqual({ id: '6001', attributes: { 'occi.storage.state': 'online', 'occi.storage.state.message': 'available', 'occi.storage.size': 10 } });
+    expect(outcome).toEqual({ id: '6001', attributes: { 'occi.storage.state': 'online', 'occi.storage.state.message': 'available', 'occi.storage.size': 10 }, allowedActions: [] });
     const [post] = await h.requests({ method: 'POST', pathRegex: '^/volume/' });
     expect([post!.body, post!.status]).toEqual([{ volume: { size: 10, display_name: 'data', volume_type: 1, project: DEMO_PROJECT_A, metadata: { ocni_entity: expect.any(String), ocni_backend: 'okeanos', ocni_request: 'test' } } }, 202]);
     expect((await h.requests({ method: 'GET', pathRegex: '^/volume/' })).map((r) => r.path)).toEqual(['/volume/v2.0/types', '/volume/v2.0/volumes/6001']);
@@ -50,12 +50,12 @@ describe('cyclades storage and storagelinks', () => {
     expect(disk.location).toBe('/storage/6002');
 
     const created = await h.backend.create(storageLink(vm.location, disk.location), h.ctx());
-    expect(created).toEqual({ id: '1001_6002', attributes: { 'occi.storagelink.state': 'inactive', 'occi.storagelink.state.message': 'attaching' } });
+    expect(created).toEqual({ id: '1001_6002', attributes: { 'occi.storagelink.state': 'inactive', 'occi.storagelink.state.message': 'attaching' }, allowedActions: [] });
     const [attach] = await h.requests({ method: 'POST', pathRegex: '/os-volume_attachments$' });
     expect([attach!.path, attach!.body, attach!.status]).toEqual(['/compute/v2.0/servers/1001/os-volume_attachments', { volumeAttachment: { volumeId: '6002' } }, 202]);
     const link = at(storageLink(vm.location, disk.location), created.id);
     h.sim.settle();
-    expect(await h.backend.retrieve(link, h.ctx())).toEqual({ attributes: { 'occi.storagelink.state': 'active', 'occi.storagelink.state.message': null } });
+    expect(await h.backend.retrieve(link, h.ctx())).toEqual({ attributes: { 'occi.storagelink.state': 'active', 'occi.storagelink.state.message': null }, allowedActions: [] });
     expect(await h.backend.retrieve(disk, h.ctx())).toMatchObject({ attributes: { 'occi.storage.state': 'online', 'occi.storage.state.message': 'in_use' } });
 
     await h.backend.delete(link, h.ctx());
