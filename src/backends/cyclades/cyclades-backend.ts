@@ -5,7 +5,10 @@
  * networkinterface → port, storagelink → volume attachment); entities keep the Cyclades id as
  * their id. Every call uses the caller's own token (`X-Auth-Token`), so users see and change only
  * what Cyclades lets them. Besides the {@link Backend} contract it lists the caller's templates
- * (images → os_tpl, flavors → resource_tpl mixins).
+ * (images → os_tpl, flavors → resource_tpl mixins, also under their snf-occi names) and reports
+ * drift (`drift.ts`). Cyclades is asynchronous: the rules the operations follow (one job per
+ * server at a time, ordered teardown, lost answers, floating IPs) are in `jobs.ts` and
+ * `marks.ts`, and in the README's Cyclades section.
  */
 import type { BackendConfig } from '../../config.ts';
 import type { AttributeValue, Mixin } from '../../model/category.ts';
