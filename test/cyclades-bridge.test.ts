@@ -143,7 +143,8 @@ describe('the Cyclades bridge over HTTP', () => {
     const headers = { ...token, 'x-project-id': DEMO_PROJECT_B };
     const first = await call(server.url, 'POST', '/compute/', { body: { kind: COMPUTE, title: 'fits', mixins: [OS, SMALL] }, headers });
     expect(first.status, first.text).toBe(201);
-    expect((await simRequests('POST', '^/compute/v2.0/servers$')).at(-1)?.body).toMatchObject({ server: { project: DEMO_PROJECT_B } });
+    const fits = (await simRequests('POST', '^/compute/v2.0/servers$')).filter((r) => (r.body.server as Json | undefined)?.name === 'fits');
+    expect(fits.at(-1)?.body).toMatchObject({ server: { project: DEMO_PROJECT_B } });
     const second = await call(server.url, 'POST', '/compute/', { body: { kind: COMPUTE, id: 'over', title: 'too many', mixins: [OS, SMALL] }, headers });
     expect(second.status).toBe(413);
     expect((second.json as Json).detail).toMatch(/Limit|exceed/i);
@@ -153,5 +154,20 @@ describe('the Cyclades bridge over HTTP', () => {
   it('keeps other kinds on the local store meanwhile', async () => {
     const storage = await call(server.url, 'POST', '/storage/', { body: { kind: `${INFRA}storage`, attributes: { 'occi.storage.size': 5 } }, headers: token });
     expect(storage.status).toBe(201);
+  });
+
+  it('ends with nothing in Cyclades that ocni does not know of: the server made after ocni gave up is found by drift and cleaned up', async () => {
+    // The 504 test above: Cyclades made that server after ocni had stopped waiting (and looked).
+    type Report = { unknownToOcni: { type: string; name?: string; ocniMade: boolean }[]; unknownToCyclades: unknown[] };
+    let report: Report = { unknownToOcni: [], unknownToCyclades: [] };
+    for (let i = 0; i < 50 && report.unknownToOcni.length === 0; i += 1) {
+      report = (await call(server.url, 'GET', '/-/cyclades/okeanos/drift', { headers: token })).json as Report;
+      if (report.unknownToOcni.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(report.unknownToOcni, JSON.stringify(report)).toEqual([expect.objectContaining({ type: 'server', ocniMade: true })]);
+    expect(report.unknownToCyclades).toEqual([]);
+    expect((await call(server.url, 'POST', '/-/cyclades/okeanos/clean-up', { headers: token })).status).toBe(200);
+    await control('POST', '/_sim/settle');
+    expect((await call(server.url, 'GET', '/-/cyclades/okeanos/drift', { headers: token })).json).toEqual({ unknownToOcni: [], unknownToCyclades: [] });
   });
 });

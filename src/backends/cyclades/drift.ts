@@ -9,7 +9,8 @@
  * What counts as known: an entity's Cyclades id (server, network, port, volume, a storagelink's
  * volume attachment); a known server's own root volume and the ports Cyclades gave it at create
  * (unmarked); a known network's subnets; floating IPs on a known port or server, or named in a
- * known entity's `ref`. Public networks are the deployment's, never drift.
+ * known entity's `ref`. Any server's root volume goes with its server (listed, if at all, as the
+ * server). Public networks are the deployment's, never drift.
  */
 import type { Entity } from '../../model/entity.ts';
 import { deleteIgnoringGone } from './errors.ts';
@@ -105,10 +106,11 @@ export async function driftOf(entities: readonly Entity[], session: CycladesSess
   const portKnown = (port: JsonObject) => ports.has(idField(port, 'id') ?? '') || (!isOcniMade(port, backendName) && servers.has(idField(port, 'device_id') ?? ''));
   for (const port of have.ports) if (!portKnown(port)) add('port', port, isOcniMade(port, backendName));
   const knownPorts = new Set(have.ports.filter(portKnown).map((p) => idField(p, 'id')));
+  const liveServers = idsOf(have.servers);
   for (const volume of have.volumes) {
     const id = idField(volume, 'id') ?? '';
-    // A server's root volume is part of the server.
-    const root = list(volume, 'attachments').some((a) => servers.has(idField(a, 'server_id') ?? '') && Number(a['device_index'] ?? -1) === 0);
+    // A server's root volume is part of the server (listed, known or not, with it).
+    const root = list(volume, 'attachments').some((a) => liveServers.has(idField(a, 'server_id') ?? '') && Number(a['device_index'] ?? -1) === 0);
     if (!volumes.has(id) && !root) add('volume', volume, isOcniMade(volume, backendName));
   }
   for (const ip of have.floatingIps) {
