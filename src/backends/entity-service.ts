@@ -120,6 +120,22 @@ export class EntityService {
   }
 
   /**
+   * The caller's identity, checked first by every backend the kinds route to that checks one (a
+   * Cyclades token Astakos refuses is 401, before its templates are missed as unknown mixins).
+   */
+  async #authenticate(kinds: string[], ctx: BackendContext): Promise<void> {
+    const checked = new Set<Backend>();
+    for (const kind of new Set(kinds)) {
+      if (this.registry.kind(kind) === undefined) continue;
+      for (const backend of this.#backendsOf({ kind })) {
+        if (checked.has(backend) || backend.authenticate === undefined) continue;
+        checked.add(backend);
+        await backend.authenticate(ctx);
+      }
+    }
+  }
+
+  /**
    * Creates entities at their backends, in order, before anything is stored. A backend may give an
    * entity its id (the location follows, and links that point at it are moved too). When a backend
    * fails, the creations already made are undone in reverse order.
@@ -294,7 +310,26 @@ export class EntityService {
       }
       entity = withOutcome(entity, outcome);
     }
-    return { entity, links: entity.source === undefined ? found.links : [] };
+    return { entity, links: entity.source === undefined ? await this.#readLinks(found.links, ctx) : [] };
+  }
+
+  /** A resource's links as their backends see them now (a Cyclades port's state, not the stored one); gone ones are dropped. */
+  async #readLinks(links: Entity[], ctx: BackendContext): Promise<Entity[]> {
+    const out: Entity[] = [];
+    for (const link of links) {
+      let current: Entity | undefined = link;
+      for (const backend of this.#backendsOf(link)) {
+        const outcome = await backend.retrieve(current, ctx);
+        if (outcome === 'gone') {
+          await this.store.deleteWithLinks([link]);
+          current = undefined;
+          break;
+        }
+        current = withOutcome(current, outcome);
+      }
+      if (current !== undefined) out.push(current);
+    }
+    return out;
   }
 
   /** Outgoing links of several resources, by source. */
@@ -440,6 +475,7 @@ export class EntityService {
       }
     }
     if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer}: ${problems[0]!.message}`, problems);
+    await this.#authenticate(items.map((item) => item.input.kind!), ctx);
     const nextId = idempotencyKey !== undefined ? idempotentIds(principalOf(ctx).tenant, idempotencyKey, items) : newId;
     const entities = await this.#prepare(items, (item, k) => `${k.location}${item.id ?? nextId()}`, origin, ctx, nextId);
     try {
@@ -456,6 +492,7 @@ export class EntityService {
   /** Creates an entity at a client-chosen location (PUT on a free URL). */
   async createAt(location: string, item: EntityItem, origin: RequestOrigin, ctx: BackendContext): Promise<Entity> {
     if (isReservedPath(location) || this.registry.byLocation(`${location}/`)) throw new ValidationError(`${location} is reserved`, [{ pointer: '/', message: 'reserved location' }]);
+    if (item.input.kind !== undefined) await this.#authenticate([item.input.kind], ctx);
     const [entity] = await this.#createEverywhere(await this.#prepare([item], () => location, origin, ctx), ctx);
     return entity!;
   }

@@ -42,6 +42,11 @@ export interface Entity {
    * kept with the resource so that reading it is one store request.
    */
   linkLocations?: string[];
+  /**
+   * The actions its backend allows now, when the backend says (a building Cyclades server allows
+   * none, though OCCI's state machine would offer `start` in `inactive`); never stored.
+   */
+  allowedActions?: string[];
 }
 
 /** Client input for an entity, already reduced to model vocabulary (render/ does that). */
@@ -362,6 +367,7 @@ export function definedActions(lookup: CategoryLookup, entity: Pick<Entity, 'kin
 /** The actions that apply now: defined for the entity, and allowed by its state machine. */
 export function applicableActions(lookup: CategoryLookup, entity: Entity): string[] {
   return definedActions(lookup, entity).filter((id) => {
+    if (entity.allowedActions !== undefined && !entity.allowedActions.includes(id)) return false;
     const transition = TRANSITIONS.get(id);
     if (!transition) return true;
     const state = entity.attributes[transition.attribute];

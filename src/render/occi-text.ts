@@ -10,6 +10,7 @@ import { ParseError } from '../errors.ts';
 import {
   parseAttributeLine,
   parseCategoryLine,
+  parseCategoryReference,
   parseLinkLine,
   parseLocationLine,
   renderAttributeLine,
@@ -146,12 +147,18 @@ function attributesFromLines(lines: TextBodyLine[]): Record<string, ModelValue> 
   return out;
 }
 
+/** What class the registry gives a category id (for `Category` lines that leave it out). */
+export type ClassOf = (id: string) => CategoryLine['class'] | undefined;
+
 /**
  * One entity from a text request: the kind and mixins from `Category` lines, attributes from
- * `X-OCCI-Attribute` lines (core attributes included), inline links from `Link` lines.
+ * `X-OCCI-Attribute` lines (core attributes included), inline links from `Link` lines. The lines
+ * are read leniently, as snf-occi's users write them (see `parseCategoryReference`): a line
+ * without `class` gets the class `classOf` knows, else it is taken for a mixin (so an unknown
+ * one is reported as a mixin that does not exist).
  */
-export function entityFromLines(lines: TextBodyLine[]): EntityItem {
-  const categories = each(lines, 'Category', (value, line) => parseCategoryLine(value, { line }));
+export function entityFromLines(lines: TextBodyLine[], classOf: ClassOf = () => undefined): EntityItem {
+  const categories = each(lines, 'Category', (value, line) => parseCategoryReference(value, { line })).map((c) => ({ ...c, class: c.class ?? classOf(c.scheme + c.term) ?? 'mixin' }));
   const kinds = categories.filter((c) => c.class === 'kind');
   if (kinds.length > 1) throw new ParseError('an entity has exactly one kind; the request names several', [{ pointer: 'Category', message: 'more than one kind' }]);
   const attributes = attributesFromLines(lines);

@@ -9,8 +9,7 @@ import type { AttributeValue } from '../../model/category.ts';
 import { idOf, type Entity } from '../../model/entity.ts';
 import { ConfigError, OcciError } from '../../errors.ts';
 import { codeForUpstreamStatus } from '../upstream-status.ts';
-import type { Backend, BackendContext, BackendOutcome } from '../backend.ts';
-import type { BackendDeps } from '../backends.ts';
+import type { Backend, BackendContext, BackendDeps, BackendOutcome } from '../backend.ts';
 
 /** The backend type name used in configuration. */
 export const REMOTE_BACKEND = 'remote';

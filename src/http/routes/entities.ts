@@ -10,7 +10,8 @@ import { ownDefinition, type ActionInvocation, type Entity, type EntityPattern }
 import { NotFoundError, OcciError, ValidationError } from '../../errors.ts';
 import { assertSchema } from '../../render/occi-json/schemas.ts';
 import { parseActionInvocation, parseEntities, parseEntityFilter, parseLocationList, type EntityItem } from '../../render/occi-json/entities.ts';
-import { actionFromLines, entityFilterFromLines, entityFromLines, locationsFromLines } from '../../render/occi-text.ts';
+import { actionFromLines, entityFilterFromLines, entityFromLines, locationsFromLines, type ClassOf } from '../../render/occi-text.ts';
+import type { CategoryRegistry } from '../../registry/registry.ts';
 import type { Collection } from '../../backends/entity-service.ts';
 import { negotiate } from '../negotiate.ts';
 import { backendContext, baseUrl, idempotencyKey, ifMatch, paging, queryValue, queryValues, requestOrigin } from '../request-context.ts';
@@ -47,20 +48,25 @@ function missing(what: string): never {
   throw new ValidationError(`this request needs a body: ${what}`, [{ pointer: '/', message: 'is missing' }]);
 }
 
+/** The class the registry (as this caller sees it) gives a category, for text lines that leave it out. */
+function classOfIn(registry: CategoryRegistry): ClassOf {
+  return (id) => registry.get(id)?.class;
+}
+
 /** The entities of a creation or update, whatever the format. */
-function entityItems(content: RequestContent): EntityItem[] {
+function entityItems(content: RequestContent, classOf?: ClassOf): EntityItem[] {
   if (content.format === 'json') {
     const body = content.json;
     assertSchema(typeof body.kind === 'string' || !('resources' in body || 'links' in body) ? 'entity' : 'entity-collection', body);
     return parseEntities(body);
   }
-  if (content.format === 'text') return [entityFromLines(content.lines)];
+  if (content.format === 'text') return [entityFromLines(content.lines, classOf)];
   return missing('an entity in application/occi+json, text/plain or text/occi');
 }
 
 /** Exactly one entity (PUT, partial update). */
-function singleItem(content: RequestContent): EntityItem {
-  const items = entityItems(content);
+function singleItem(content: RequestContent, classOf?: ClassOf): EntityItem {
+  const items = entityItems(content, classOf);
   if (items.length !== 1) throw new ValidationError(`this request takes exactly one entity, the body has ${items.length}`, [{ pointer: '/', message: 'must hold one entity' }]);
   return items[0]!;
 }
@@ -227,7 +233,7 @@ export function entityRoutes(router: Router, services: Services): void {
         await sendCollection(ctx, members);
         return;
       }
-      const created = await entities.createInCollection(collection.kind, entityItems(content), requestOrigin(ctx, config), backendContext(ctx, config), idempotencyKey(ctx));
+      const created = await entities.createInCollection(collection.kind, entityItems(content, classOfIn(registry)), requestOrigin(ctx, config), backendContext(ctx, config), idempotencyKey(ctx));
       await sendCreated(ctx, created);
       return;
     }
@@ -237,7 +243,7 @@ export function entityRoutes(router: Router, services: Services): void {
       if (!redirectForm(ctx, content, path)) sendEntity(ctx, changed);
       return;
     }
-    const item = singleItem(content);
+    const item = singleItem(content, classOfIn(registry));
     // Links given with a partial update of a resource are new links from it, checked before
     // anything changes.
     const links = item.links.length > 0 ? await entities.prepareLinksFrom(path, item.links, requestOrigin(ctx, config), backendContext(ctx, config)) : [];
@@ -262,7 +268,7 @@ export function entityRoutes(router: Router, services: Services): void {
       return;
     }
     negotiate(ctx);
-    const item = singleItem(content);
+    const item = singleItem(content, classOfIn(registry));
     if ((await entities.occupant(path, backendContext(ctx, config))) === 'mine') {
       // OCCI 1.1: a full update carries no Link; the entity's links survive it.
       if (content.format === 'text' && item.links.length > 0) throw new ValidationError('a full update (PUT) may not carry Link lines; links are kept as they are', [{ pointer: 'Link', message: 'not allowed in a full update' }]);
