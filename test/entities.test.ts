@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server.ts';
-import { call, dropDatabases, fixture, freshPrefix, startTestServer } from './support/harness.ts';
+import { call as callOcci, dropDatabases, fixture, freshPrefix, startTestServer } from './support/harness.ts';
+
+/**
+ * These tests read entities' locations, an ocni extension of GFD.226: they ask for the `ocni`
+ * profile unless they name another (the default output is checked in test/conformance/).
+ */
+const call: typeof callOcci = (b, method, path, options = {}) =>
+  callOcci(b, method, path, { ...options, headers: { accept: 'application/occi+json; profile=ocni', ...options.headers } });
 
 type Json = Record<string, unknown>;
 const INFRA = 'http://schemas.ogf.org/occi/infrastructure#';

@@ -40,10 +40,11 @@ export function ifMatch(ctx: Context): string | undefined {
   return value.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
 }
 
-/** The JSON profile: `Accept: application/occi+json; profile=pyocni` or the configured default. */
+/** The JSON profile: `Accept: application/occi+json; profile=pyocni|ocni|occi` or the configured default. */
 export function jsonProfile(ctx: Context, config: Config): JsonProfile {
   const accept = ctx.get('Accept');
   if (/profile="?pyocni"?/i.test(accept)) return 'pyocni';
+  if (/profile="?ocni"?/i.test(accept)) return 'ocni';
   if (/profile="?occi"?/i.test(accept)) return 'occi';
   return config.render.jsonProfile;
 }

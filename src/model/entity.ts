@@ -30,7 +30,9 @@ export interface Entity {
   /** Links only: the source resource's path, and the target's path or external URL. */
   source?: string;
   target?: string;
+  /** Links only: the kinds of the ends; a local end's is its entity's, whatever the client said. */
   targetKind?: string;
+  sourceKind?: string;
   /** Store revision, the ETag. */
   rev?: string;
   /** The backend's own reference (e.g. a Cyclades server id); kept, never rendered. */
@@ -55,6 +57,7 @@ export interface EntityInput {
   source?: string;
   target?: string;
   targetKind?: string;
+  sourceKind?: string;
 }
 
 /** A partial entity description of a filter; an entity matches when every member given matches. */
@@ -219,6 +222,78 @@ function completeAttributes(attributes: Record<string, AttributeValue>, definiti
   }
 }
 
+/** The core attributes that stand for an entity's members, and the member each one is. */
+const CORE_MEMBERS = [
+  ['occi.core.title', 'title'],
+  ['occi.core.summary', 'summary'],
+  ['occi.core.source', 'source'],
+  ['occi.core.target', 'target'],
+  ['occi.core.target.kind', 'targetKind'],
+  ['occi.core.source.kind', 'sourceKind'],
+] as const;
+
+/**
+ * Moves core attributes given inside `attributes` (rOCCI-core and the text renderings put them
+ * there; `/-/` lists them on entity, resource and link) into the entity's members, flat
+ * (`occi.core.title`) or nested as pyOCNI writes (`{"occi": {"core": {"title": …}}}`). A member
+ * given both ways with different values is refused. `occi.core.id` is compared with `id`.
+ *
+ * @returns the input without core attributes, and the id the attributes named (if any)
+ */
+export function liftCoreAttributes(input: EntityInput, id: string | undefined, pointer: string, problems: FieldProblem[]): { input: EntityInput; id?: string } {
+  const raw = input.attributes;
+  if (!raw) return id === undefined ? { input } : { input, id };
+  const flat = Object.keys(raw).some((name) => name.startsWith('occi.core.'));
+  const occi = raw.occi;
+  const nested = isPlainObject(occi) && isPlainObject(occi.core);
+  // Most requests carry none: look before copying.
+  if (!flat && !nested) return id === undefined ? { input } : { input, id };
+  const attributes = clientMap<unknown>();
+  Object.assign(attributes, raw);
+  const found = clientMap<{ value: unknown; at: string }>();
+  for (const name of Object.keys(raw)) {
+    if (!name.startsWith('occi.core.')) continue;
+    found[name] = { value: raw[name], at: `${pointer}/attributes/${name}` };
+    delete attributes[name];
+  }
+  if (nested) {
+    const core = { ...((occi as Record<string, unknown>).core as Record<string, unknown>) };
+    const rest = { ...(occi as Record<string, unknown>) };
+    delete rest.core;
+    for (const [key, value] of Object.entries(core)) {
+      // `source.kind` nests one level further in pyOCNI's shape.
+      if (isPlainObject(value) && (key === 'source' || key === 'target') && 'kind' in value) found[`occi.core.${key}.kind`] = { value: value.kind, at: `${pointer}/attributes/occi/core/${key}/kind` };
+      else found[`occi.core.${key}`] = { value, at: `${pointer}/attributes/occi/core/${key}` };
+    }
+    if (Object.keys(rest).length > 0) attributes.occi = rest;
+    else delete attributes.occi;
+  }
+  const out: EntityInput = { ...input, attributes };
+  for (const [name, member] of CORE_MEMBERS) {
+    const given = found[name];
+    if (!given) continue;
+    delete found[name];
+    if (given.value === null || given.value === undefined) continue;
+    if (typeof given.value !== 'string') {
+      problems.push({ pointer: given.at, message: `"${name}" must be a string` });
+      continue;
+    }
+    const top = out[member];
+    if (typeof top === 'string' && top !== given.value) problems.push({ pointer: given.at, message: `"${name}" is "${given.value}" but ${member} says "${top}"; give one value` });
+    else out[member] = given.value;
+  }
+  let outId = id;
+  const idGiven = found['occi.core.id'];
+  if (idGiven) {
+    delete found['occi.core.id'];
+    if (typeof idGiven.value !== 'string') problems.push({ pointer: idGiven.at, message: '"occi.core.id" must be a string' });
+    else if (id !== undefined && id !== idGiven.value) problems.push({ pointer: idGiven.at, message: `"occi.core.id" is "${idGiven.value}" but id says "${id}"; give one value` });
+    else outId = idGiven.value;
+  }
+  for (const [name, { at }] of Object.entries(found)) problems.push({ pointer: at, message: `"${name}" is no core attribute of OCCI (known: occi.core.id, ${CORE_MEMBERS.map(([n]) => n).join(', ')})` });
+  return outId === undefined ? { input: out } : { input: out, id: outId };
+}
+
 /** Moves core attributes given as attributes (text renderings) into the entity's members. */
 function liftCore(values: Record<string, unknown>, input: EntityInput): void {
   // Most requests carry none: look before touching (deleting keys is the costly part).
@@ -233,8 +308,8 @@ function liftCore(values: Record<string, unknown>, input: EntityInput): void {
   input.source ??= take('occi.core.source');
   input.target ??= take('occi.core.target');
   input.targetKind ??= take('occi.core.target.kind');
+  input.sourceKind ??= take('occi.core.source.kind');
   delete values['occi.core.id'];
-  delete values['occi.core.source.kind'];
 }
 
 /**
@@ -268,6 +343,7 @@ export function buildEntity(lookup: CategoryLookup, location: string, input: Ent
     entity.source = input.source!;
     entity.target = input.target!;
     if (input.targetKind) entity.targetKind = input.targetKind;
+    if (input.sourceKind) entity.sourceKind = input.sourceKind;
   }
   return entity;
 }
@@ -317,6 +393,8 @@ export function applyPartialUpdate(lookup: CategoryLookup, current: Entity, inpu
   else if (input.summary !== undefined) next.summary = input.summary;
   if (input.source !== undefined) next.source = input.source;
   if (input.target !== undefined) next.target = input.target;
+  if (input.sourceKind !== undefined) next.sourceKind = input.sourceKind;
+  if (input.targetKind !== undefined) next.targetKind = input.targetKind;
   return next;
 }
 
@@ -348,6 +426,7 @@ export function applyReplace(lookup: CategoryLookup, current: Entity, input: Ent
   if (current.source !== undefined) next.source = input.source ?? current.source;
   if (current.target !== undefined) next.target = input.target ?? current.target;
   if (current.targetKind !== undefined || input.targetKind) next.targetKind = input.targetKind ?? current.targetKind!;
+  if (current.sourceKind !== undefined || input.sourceKind) next.sourceKind = input.sourceKind ?? current.sourceKind!;
   return next;
 }
 

@@ -234,14 +234,15 @@ export function entityRoutes(router: Router, services: Services): void {
     negotiate(ctx);
     if (isInvocation(content, term)) {
       const changed = await entities.act(path, invocation(content, term), ifMatch(ctx), backendContext(ctx, config));
-      if (!redirectForm(ctx, content, path)) sendEntity(ctx, changed);
+      // GFD.223: the answer is the entity's rendering, its links included.
+      if (!redirectForm(ctx, content, path)) sendEntity(ctx, changed, (await entities.linksOf([changed])).get(path) ?? []);
       return;
     }
     const item = singleItem(content);
     // Links given with a partial update of a resource are new links from it, checked before
     // anything changes.
     const links = item.links.length > 0 ? await entities.prepareLinksFrom(path, item.links, requestOrigin(ctx, config), backendContext(ctx, config)) : [];
-    let updated = await entities.update(path, item, ifMatch(ctx), backendContext(ctx, config));
+    let updated = await entities.update(path, item, ifMatch(ctx), backendContext(ctx, config), requestOrigin(ctx, config));
     if (links.length > 0) {
       await entities.createPrepared(links, backendContext(ctx, config));
       updated = (await entities.read(path, backendContext(ctx, config))).entity;
@@ -266,7 +267,8 @@ export function entityRoutes(router: Router, services: Services): void {
     if ((await entities.occupant(path, backendContext(ctx, config))) === 'mine') {
       // OCCI 1.1: a full update carries no Link; the entity's links survive it.
       if (content.format === 'text' && item.links.length > 0) throw new ValidationError('a full update (PUT) may not carry Link lines; links are kept as they are', [{ pointer: 'Link', message: 'not allowed in a full update' }]);
-      sendEntity(ctx, await entities.replace(path, item, ifMatch(ctx), requestOrigin(ctx, config), backendContext(ctx, config)));
+      const replaced = await entities.replace(path, item, ifMatch(ctx), requestOrigin(ctx, config), backendContext(ctx, config));
+      sendEntity(ctx, replaced, (await entities.linksOf([replaced])).get(path) ?? []);
       return;
     }
     if (ctx.get('If-Match')) throw new OcciError('precondition-failed', `nothing exists at ${path} to match`);
