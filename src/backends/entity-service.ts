@@ -4,7 +4,8 @@
  * machines. Request-level rules live here (all-or-nothing batches, link ends, mixin membership);
  * HTTP details do not.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { INTERFACE_ATTRIBUTE, interfaceName, localMac, MAC_ATTRIBUTE, NETWORKINTERFACE_KIND } from '../model/server-assigned.ts';
 import { categoryId, type AttributeValue, type Kind, type Mixin } from '../model/category.ts';
 import {
   applyActionLocally,
@@ -290,11 +291,14 @@ export class EntityService {
     if (total > this.limits.itemsPerRequest) {
       throw new OcciError('payload-too-large', `a request may create at most ${this.limits.itemsPerRequest} entities, this one has ${total}`);
     }
+    const unnamed: Entity[] = [];
     const build = (item: EntityItem, location: string, source?: string) => {
       const { input } = normaliseInput(source ? { ...item, input: { ...item.input, source } } : item, origin, problems);
+      const assigned = this.#serverAssigned(input);
       try {
-        const entity = buildEntity(this.registry, location, input, item.pointer);
+        const entity = buildEntity(this.registry, location, assigned.input, item.pointer);
         if (owner !== undefined) entity.owner = owner;
+        if (assigned.unnamed) unnamed.push(entity);
         out.push(entity);
       } catch (err) {
         if (err instanceof ValidationError) problems.push(...err.problems);
@@ -337,7 +341,41 @@ export class EntityService {
     });
     if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer}: ${problems[0]!.message}`, problems);
     await this.#checkLinkEnds(out, ctx);
+    await this.#nameInterfaces(unnamed, out);
     return out;
+  }
+
+  /**
+   * Fills in what the server assigns when the client leaves it out: a network interface's MAC
+   * (random, locally administered) and, once its resource is known, its name (see #nameInterfaces).
+   */
+  #serverAssigned(input: EntityInput): { input: EntityInput; unnamed: boolean } {
+    if (!input.kind || !this.registry.kind(input.kind) || !this.registry.lineage(input.kind).some((k) => categoryId(k) === NETWORKINTERFACE_KIND)) return { input, unnamed: false };
+    const attributes: Record<string, unknown> = Object.assign(Object.create(null) as Record<string, unknown>, input.attributes);
+    if (attributes[MAC_ATTRIBUTE] === undefined || attributes[MAC_ATTRIBUTE] === null) attributes[MAC_ATTRIBUTE] = localMac(randomBytes(6));
+    const unnamed = attributes[INTERFACE_ATTRIBUTE] === undefined || attributes[INTERFACE_ATTRIBUTE] === null;
+    // A stand-in until the resource's other interfaces are counted.
+    if (unnamed) attributes[INTERFACE_ATTRIBUTE] = interfaceName(0);
+    return { input: { ...input, attributes }, unnamed };
+  }
+
+  /**
+   * Names unnamed network interfaces `ethN`, N counting the interfaces their resource already has
+   * and the ones before it in this request (names the request gives are skipped).
+   */
+  async #nameInterfaces(unnamed: Entity[], batch: Entity[]): Promise<void> {
+    if (unnamed.length === 0) return;
+    const nics = this.registry.kind(NETWORKINTERFACE_KIND)?.location ?? '/networkinterface/';
+    const existing = await this.store.getMany([...new Set(unnamed.map((e) => e.source!))]);
+    const count = new Map<string, number>();
+    for (const [location, resource] of existing) count.set(location, (resource.linkLocations ?? []).filter((l) => l.startsWith(nics)).length);
+    const given = new Set(batch.filter((e) => e.kind === NETWORKINTERFACE_KIND && !unnamed.includes(e)).map((e) => `${e.source!} ${String(e.attributes[INTERFACE_ATTRIBUTE])}`));
+    for (const e of unnamed) {
+      let n = count.get(e.source!) ?? 0;
+      while (given.has(`${e.source!} ${interfaceName(n)}`)) n += 1;
+      e.attributes[INTERFACE_ATTRIBUTE] = interfaceName(n);
+      count.set(e.source!, n + 1);
+    }
   }
 
   /**

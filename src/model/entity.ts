@@ -5,7 +5,7 @@
  */
 import { categoryId, ENTITY_KIND, LINK_KIND, type Action, type AttributeDefinition, type AttributeDefinitions, type AttributeValue, type Kind, type Mixin } from './category.ts';
 import { checkAttributeValue } from './attribute.ts';
-import { TRANSITIONS, actionEffects } from './state-machines.ts';
+import { SERVER_STATE_ATTRIBUTES, TRANSITIONS, actionEffects } from './state-machines.ts';
 import { ForbiddenError, ValidationError, type FieldProblem } from '../errors.ts';
 
 /** What the entity model needs to know about categories (the registry provides it). */
@@ -58,6 +58,12 @@ export interface EntityInput {
   target?: string;
   targetKind?: string;
   sourceKind?: string;
+  /**
+   * The attributes came from a text rendering, whose quoted values carry no type (rOCCI sends
+   * `occi.storage.size="1"`): a quoted value that is exactly a number or boolean is read as one
+   * where the attribute's definition says so.
+   */
+  textual?: boolean;
 }
 
 /** A partial entity description of a filter; an entity matches when every member given matches. */
@@ -326,6 +332,9 @@ export function buildEntity(lookup: CategoryLookup, location: string, input: Ent
   const definitions = definitionsFor(lookup, input.kind, mixins);
   const { values, pointers } = flattenAttributes(input.attributes ?? {}, definitions, `${pointer}/attributes`);
   liftCore(values, input);
+  if (input.textual) readTextValues(values, definitions);
+  // Server-managed state is never taken from the client: the kind's initial state applies.
+  for (const name of SERVER_STATE_ATTRIBUTES) delete values[name];
   checkValues(values, pointers, definitions, problems);
   const attributes = clientMap<AttributeValue>();
   for (const [name, value] of Object.entries(values)) if (value !== null) attributes[name] = value as AttributeValue;
@@ -364,6 +373,7 @@ function checkedChange(lookup: CategoryLookup, current: Entity, input: EntityInp
   const definitions = definitionsFor(lookup, current.kind, mixins);
   const { values, pointers } = flattenAttributes(input.attributes ?? {}, definitions, `${pointer}/attributes`);
   liftCore(values, input);
+  if (input.textual) readTextValues(values, definitions);
   const { immutable } = checkValues(values, pointers, definitions, problems, current.attributes);
   if (problems.length > 0) fail(problems);
   if (immutable.length > 0) throw new ForbiddenError(`${immutable[0]!.pointer}: ${immutable[0]!.message}`);
@@ -455,16 +465,28 @@ export interface ActionInvocation {
   /** The `?action=` term from the query string. */
   term?: string;
   parameters: Record<string, unknown>;
-  /** Parameters came as strings (an HTML form): read numbers and booleans by their definitions. */
+  /** Parameters came as strings (an HTML form, a text rendering's quoted values): read numbers and booleans by their definitions. */
   fromForm?: boolean;
 }
 
-/** A form's string value as its definition's type, when it reads as one. */
-function fromFormValue(value: unknown, definition: AttributeDefinition | undefined): unknown {
+/** A decimal number written out exactly (no spaces, no hex, no `Infinity`). */
+const DECIMAL = /^-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/**
+ * A form's or text rendering's string value as its definition's type, when it is exactly one:
+ * `"1"` for a number, `"true"`/`"false"` for a boolean. Anything else stays a string (and its
+ * check then says what is wrong).
+ */
+export function fromFormValue(value: unknown, definition: AttributeDefinition | undefined): unknown {
   if (typeof value !== 'string' || !definition) return value;
-  if (definition.type === 'number' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
+  if (definition.type === 'number' && DECIMAL.test(value) && Number.isFinite(Number(value))) return Number(value);
   if (definition.type === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
   return value;
+}
+
+/** Reads a text rendering's quoted numbers and booleans by their definitions, in place. */
+function readTextValues(values: Record<string, unknown>, definitions: AttributeDefinitions): void {
+  for (const [name, value] of Object.entries(values)) values[name] = fromFormValue(value, ownDefinition(definitions, name));
 }
 
 /**

@@ -155,7 +155,7 @@ export function entityFromLines(lines: TextBodyLine[]): EntityItem {
   const kinds = categories.filter((c) => c.class === 'kind');
   if (kinds.length > 1) throw new ParseError('an entity has exactly one kind; the request names several', [{ pointer: 'Category', message: 'more than one kind' }]);
   const attributes = attributesFromLines(lines);
-  const item: EntityItem = { input: { attributes }, links: [], pointer: '' };
+  const item: EntityItem = { input: { attributes, textual: true }, links: [], pointer: '' };
   if (kinds[0]) item.input.kind = kinds[0].scheme + kinds[0].term;
   item.input.mixins = categories.filter((c) => c.class === 'mixin').map((c) => c.scheme + c.term);
   if (typeof attributes['occi.core.id'] === 'string') item.id = attributes['occi.core.id'];
@@ -166,7 +166,8 @@ export function entityFromLines(lines: TextBodyLine[]): EntityItem {
     const linkAttributes: Record<string, ModelValue> = { ...link.attributes };
     const id = linkAttributes['occi.core.id'];
     delete linkAttributes['occi.core.id'];
-    const linked: EntityItem = { input: { kind: link.category?.[0] ?? '', mixins: link.category?.slice(1) ?? [], attributes: linkAttributes, target: link.target }, links: [], pointer: `Link ${i + 1}` };
+    const linked: EntityItem = { input: { kind: link.category?.[0] ?? '', mixins: link.category?.slice(1) ?? [], attributes: linkAttributes, target: link.target, textual: true }, links: [], pointer: `Link ${i + 1}` };
+    if (link.self) linked.self = link.self;
     if (link.rel[0]) linked.input.targetKind = link.rel[0];
     if (typeof id === 'string') linked.id = id;
     item.links.push(linked);

@@ -98,6 +98,8 @@ function invocation(content: RequestContent, term: string | undefined): ActionIn
   const out: ActionInvocation = { parameters: parsed.parameters };
   if (parsed.action) out.action = parsed.action;
   if (term) out.term = term;
+  // Quoted numbers and booleans of a text client are read by the parameter's definition.
+  if (content.format === 'text') out.fromForm = true;
   return out;
 }
 

@@ -31,10 +31,23 @@ export const QUERY_PATHS = ['/-/', '/.well-known/org/ogf/occi/-/'];
 
 type Json = Record<string, unknown>;
 
+/**
+ * GFD.223: POST and DELETE on `/-/` carry one category rendering or a collection. One bare kind,
+ * mixin or action object (`{"term", "scheme", …}`) is wrapped into the collection the category
+ * manager reads; its class follows from its members (GFD.226: `depends`/`applies` are a mixin's,
+ * `parent` a kind's, and an action has no `location`; a lone `location` is a user mixin, what
+ * the query interface's POST is for).
+ */
+export function wrapBareCategory(body: Json): Json {
+  if (typeof body.term !== 'string' || typeof body.scheme !== 'string' || 'kinds' in body || 'mixins' in body || 'actions' in body && Array.isArray(body.actions) && body.actions.some((a) => typeof a === 'object')) return body;
+  const key = 'depends' in body || 'applies' in body ? 'mixins' : 'parent' in body ? 'kinds' : 'location' in body ? 'mixins' : 'actions';
+  return { [key]: [body] };
+}
+
 /** The request's categories as the JSON body the category manager reads, whatever the format. */
 function categoriesBody(ctx: Context): Json {
   const content = readContent(ctx);
-  if (content.format === 'json') return content.json;
+  if (content.format === 'json') return wrapBareCategory(content.json);
   if (content.format === 'text') return categoriesFromLines(content.lines);
   throw new ValidationError('this request needs a body: categories in application/occi+json, text/plain or text/occi', [{ pointer: '/', message: 'is missing' }]);
 }
@@ -85,7 +98,7 @@ function refsOf(body: Json): CategoryRef[] {
 
 function deleteBody(ctx: Context): Json {
   const content = readContent(ctx);
-  if (content.format === 'json') return content.json;
+  if (content.format === 'json') return wrapBareCategory(content.json);
   if (content.format === 'text') {
     const body: Record<string, string[]> = {};
     for (const { id, class: cls } of categoryIdsFromLines(content.lines)) (body[`${cls}s`] ??= []).push(id);

@@ -27,6 +27,8 @@ export interface EntityItem {
   input: EntityInput;
   /** Client-chosen id, if any. */
   id?: string;
+  /** The link's own location, when a text `Link` line names it (`self`). */
+  self?: string;
   /** Links given inline with a resource (their source is that resource). */
   links: EntityItem[];
   pointer: string;
