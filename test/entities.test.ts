@@ -70,7 +70,7 @@ describe('the pyOCNI HowTo §4.2–4.4, from fixture files', () => {
     expect(locations((await call(base, 'GET', medium)).json)).toEqual(['/compute/vm1', '/compute/vm2', '/compute/vm3']);
     expect((await call(base, 'PUT', medium, { raw: fixture('pyocni/update_mixins.json') })).status).toBe(200);
     expect(locations((await call(base, 'GET', medium)).json)).toEqual(['/compute/vm1', '/compute/vm2']);
-    expect((await call(base, 'DELETE', medium, { raw: fixture('pyocni/dissociate_mixins.json') })).status).toBe(204);
+    expect((await call(base, 'DELETE', medium, { raw: fixture('pyocni/dissociate_mixins.json') })).status).toBe(200);
     expect(locations((await call(base, 'GET', medium)).json)).toEqual(['/compute/vm1']);
     expect(((await call(base, 'GET', '/compute/vm2')).json as Json).mixins).toEqual([]);
   });

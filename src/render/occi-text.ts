@@ -138,6 +138,23 @@ export function categoryIdsFromLines(lines: TextBodyLine[]): { id: string; class
   return each(lines, 'Category', (value, line) => parseCategoryLine(value, { line })).map((c) => ({ id: c.scheme + c.term, class: c.class }));
 }
 
+/**
+ * The categories a `Category` filter on `/-/` names. A line without `class` (a common client slip:
+ * GFD.185 requires it) is read leniently: it names the category of any class.
+ */
+export function categoryFilterFromLines(lines: TextBodyLine[]): { id: string; class?: CategoryLine['class'] }[] {
+  return each(lines, 'Category', (value, line) => {
+    try {
+      const c = parseCategoryLine(value, { line });
+      return { id: c.scheme + c.term, class: c.class };
+    } catch (err) {
+      if (!(err instanceof TextParseError) || !/missing class/.test(err.message)) throw err;
+      const c = parseCategoryLine(`${value}; class="kind"`, { line });
+      return { id: c.scheme + c.term };
+    }
+  });
+}
+
 /** Flat attributes of `X-OCCI-Attribute` lines. */
 function attributesFromLines(lines: TextBodyLine[]): Record<string, ModelValue> {
   // Names are the client's: a null-prototype object keeps `__proto__` an ordinary name.

@@ -13,6 +13,7 @@ import { assertSchema } from '../../render/occi-json/schemas.ts';
 import { parseActionInvocation, parseEntities, parseEntityFilter, parseLocationList, type EntityItem } from '../../render/occi-json/entities.ts';
 import { actionFromLines, entityFilterFromLines, entityFromLines, locationsFromLines } from '../../render/occi-text.ts';
 import type { Collection } from '../../backends/entity-service.ts';
+import type { CategoryRegistry } from '../../registry/registry.ts';
 import { negotiate } from '../negotiate.ts';
 import { backendContext, baseUrl, ifMatch, paging, queryValue, queryValues, requestOrigin } from '../request-context.ts';
 import { readContent, type RequestContent } from '../request-body.ts';
@@ -67,13 +68,32 @@ function singleItem(content: RequestContent): EntityItem {
 }
 
 /** A location list, whatever the format. */
-function locations(content: RequestContent): string[] {
+function locations(content: RequestContent, registry: CategoryRegistry): string[] {
   if (content.format === 'json') {
+    // GFD.223: association and replacement of a mixin collection also take an entity collection.
+    if (Array.isArray(content.json.resources) || Array.isArray(content.json.links)) {
+      assertSchema('entity-collection', content.json);
+      return locationsOfCollection(content.json, registry);
+    }
     assertSchema('location-list', content.json);
     return parseLocationList(content.json);
   }
   if (content.format === 'text') return locationsFromLines(content.lines);
   return missing('a list of locations');
+}
+
+/**
+ * The locations an entity collection rendering names: an entity's `location` (the ocni and pyOCNI
+ * profiles), else its kind's location and its `id` (GFD.226 renders no location).
+ */
+function locationsOfCollection(body: Record<string, unknown>, registry: CategoryRegistry): string[] {
+  const items = [...(Array.isArray(body.resources) ? body.resources : []), ...(Array.isArray(body.links) ? body.links : [])] as Record<string, unknown>[];
+  return items.map((item, i) => {
+    if (typeof item.location === 'string') return item.location;
+    const kindLocation = typeof item.kind === 'string' ? registry.kind(item.kind)?.location : undefined;
+    if (kindLocation && typeof item.id === 'string') return kindLocation + item.id;
+    throw new ValidationError(`entity ${i + 1} of the collection names neither its location nor its kind and id`, [{ pointer: `/resources/${i}`, message: 'needs location, or kind and id' }]);
+  });
 }
 
 /** True when the request invokes an action rather than creating or updating. */
@@ -160,6 +180,13 @@ export function entityRoutes(router: Router, services: Services): void {
     respond(ctx, renderer.collection(list, await linksOf(list), { ...context(ctx), ...(next ? { next } : {}) }));
   };
 
+  /** GFD.223: a dissociation answers 200 with the mixin collection as it now is (its first page). */
+  const sendMembers = async (ctx: Context, collection: Collection) => {
+    const { number } = paging(ctx, config);
+    const { entities: list } = await entities.list(collection, [], 0, number, backendContext(ctx, config));
+    await sendCollection(ctx, list);
+  };
+
   const sendCreated = async (ctx: Context, created: Entity[]) => {
     const renderer = negotiate(ctx, true);
     ctx.status = 201;
@@ -169,6 +196,9 @@ export function entityRoutes(router: Router, services: Services): void {
     // links created with them, so there is nothing to look up.
     const createdHere = new Set(created.map((e) => e.location));
     const top = created.filter((e) => e.source === undefined || !createdHere.has(e.source));
+    // `Location` holds one URL; every new location is listed (GFD.223: "location(s)") as text
+    // renderings list them, in `X-OCCI-Location`.
+    if (top.length > 1) ctx.set('X-OCCI-Location', top.map((e) => baseUrl(ctx, config) + e.location).join(', '));
     const inline = new Map<string, Entity[]>();
     for (const e of created) if (e.source !== undefined && createdHere.has(e.source)) inline.set(e.source, [...(inline.get(e.source) ?? []), e]);
     respond(ctx, renderer.created(top, (e) => inline.get(e.location) ?? [], context(ctx)));
@@ -246,7 +276,7 @@ export function entityRoutes(router: Router, services: Services): void {
         return;
       }
       if (collection.type === 'mixin') {
-        const members = await entities.associate(collection.mixin, locations(content), requestOrigin(ctx, config), backendContext(ctx, config));
+        const members = await entities.associate(collection.mixin, locations(content, registry), requestOrigin(ctx, config), backendContext(ctx, config));
         await sendCollection(ctx, members);
         return;
       }
@@ -281,7 +311,7 @@ export function entityRoutes(router: Router, services: Services): void {
       negotiate(ctx, true);
       const collection = entities.collection(path);
       if (collection.type !== 'mixin') methodNotAllowed(ctx, collection.type === 'kind' ? 'GET, HEAD, POST, DELETE' : 'GET, HEAD, DELETE');
-      const members = await entities.replaceMembership(collection.mixin, locations(content), requestOrigin(ctx, config), backendContext(ctx, config));
+      const members = await entities.replaceMembership(collection.mixin, locations(content, registry), requestOrigin(ctx, config), backendContext(ctx, config));
       await sendCollection(ctx, members);
       return;
     }
@@ -312,16 +342,17 @@ export function entityRoutes(router: Router, services: Services): void {
     const content = readContent(ctx);
     const listsLocations = (content.format === 'json' && !('resources' in content.json) && !('links' in content.json)) || (content.format === 'text' && content.lines.some((l) => l.name === 'X-OCCI-Location'));
     if (collection.type === 'mixin' && listsLocations) {
-      await entities.dissociate(collection.mixin, locations(content), requestOrigin(ctx, config), backendContext(ctx, config));
-      ctx.status = 204;
+      await entities.dissociate(collection.mixin, locations(content, registry), requestOrigin(ctx, config), backendContext(ctx, config));
+      await sendMembers(ctx, collection);
       return;
     }
     const patterns = readFilter(ctx, collection, content);
     if (collection.type === 'mixin') {
       await entities.dissociateAll(collection.mixin, patterns, requestOrigin(ctx, config), backendContext(ctx, config));
-    } else {
-      await entities.deleteCollection(collection, patterns, backendContext(ctx, config));
+      await sendMembers(ctx, collection);
+      return;
     }
+    await entities.deleteCollection(collection, patterns, backendContext(ctx, config));
     ctx.status = 204;
   });
 }

@@ -8,7 +8,7 @@ import { categoryId, type Category, type CategoryClass } from '../../model/categ
 import { ValidationError } from '../../errors.ts';
 import { assertSchema } from '../../render/occi-json/schemas.ts';
 import { parseCategoryCollection, parseCategoryFilter } from '../../render/occi-json/categories.ts';
-import { categoriesFromLines, categoryIdsFromLines } from '../../render/occi-text.ts';
+import { categoriesFromLines, categoryFilterFromLines, categoryIdsFromLines } from '../../render/occi-text.ts';
 import { filterCategories, type CategoryFilter } from '../../registry/category-filter.ts';
 import type { CategoryRef, ProviderUpdate } from '../../registry/category-manager.ts';
 import { negotiate } from '../negotiate.ts';
@@ -60,13 +60,14 @@ function readFilter(ctx: Context): CategoryFilter {
     assertSchema('category-filter', content.json);
     filter.byClass = parseCategoryFilter(content.json);
   } else if (content.format === 'text') {
-    const named = categoryIdsFromLines(content.lines);
+    const named = categoryFilterFromLines(content.lines);
     if (named.length > 0) {
-      // OCCI text filtering on /-/: only the named categories, each in its complete rendering.
+      // OCCI text filtering on /-/: only the named categories, each in its complete rendering; a
+      // line without class names the category whatever its class.
       filter.byClass = {};
       for (const { id, class: cls } of named) {
         const hash = id.indexOf('#');
-        (filter.byClass[cls] ??= []).push({ scheme: id.slice(0, hash + 1), term: id.slice(hash + 1) });
+        for (const c of cls ? [cls] : (['kind', 'mixin', 'action'] as const)) (filter.byClass[c] ??= []).push({ scheme: id.slice(0, hash + 1), term: id.slice(hash + 1) });
       }
     }
   }
