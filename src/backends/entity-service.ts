@@ -106,6 +106,13 @@ function checkValueSizes(items: EntityItem[], limit: number): void {
 /** A resolved collection: what a path ending in `/` means. */
 export type Collection = { type: 'kind'; kind: Kind } | { type: 'mixin'; mixin: Mixin } | { type: 'path'; path: string };
 
+/** An item whose id is given only as `occi.core.id` inside its attributes (flat or nested), with that id. */
+function withCoreId(item: EntityItem): EntityItem {
+  if (item.id !== undefined) return item;
+  const { id } = liftCoreAttributes(item.input, undefined, item.pointer, []);
+  return id === undefined ? item : { ...item, id };
+}
+
 /** Time-ordered ids suit CouchDB's B-tree: a millisecond timestamp prefix, then randomness. */
 export function newId(): string {
   return `${Date.now().toString(16).padStart(12, '0')}-${randomUUID().slice(9)}`;
@@ -313,8 +320,7 @@ export class EntityService {
         continue;
       }
       // `occi.core.id` inside `attributes` names the id as `id` does (a conflict is reported when the item is built).
-      const coreId = item.input.attributes?.['occi.core.id'];
-      if (item.id === undefined && typeof coreId === 'string') item = { ...item, id: coreId };
+      item = withCoreId(item);
       if (item.id !== undefined) {
         const why = checkId(item.id);
         if (why) {
@@ -330,8 +336,8 @@ export class EntityService {
           problems.push({ pointer: `${link.pointer}/kind`, message: `an inline link needs a link kind, not "${link.input.kind ?? ''}"` });
           continue;
         }
-        const linkCoreId = link.input.attributes?.['occi.core.id'];
-        build(link, `${linkKind.location}${link.id ?? (typeof linkCoreId === 'string' ? linkCoreId : newId())}`, location);
+        const named = withCoreId(link);
+        build(named, `${linkKind.location}${named.id ?? newId()}`, location);
       }
     }
     const seen = new Map<string, number>();
@@ -493,7 +499,7 @@ export class EntityService {
     if (input.source === undefined && input.target === undefined) return input;
     const current = await this.store.get(location);
     if (!mine(current, ctx)) throw new NotFoundError(`no entity at ${location}`);
-    if (current.source === undefined) return input;
+    if (current.source === undefined) throw new ValidationError(`${location} is a resource: it has no source or target`, [{ pointer: `${item.pointer}/${input.source !== undefined ? 'source' : 'target'}`, message: 'a resource has no link ends' }]);
     const moved = { ...current, source: input.source ?? current.source, target: input.target ?? current.target! };
     if (input.targetKind === undefined && input.target !== undefined && input.target !== current.target) delete moved.targetKind;
     else if (input.targetKind !== undefined) moved.targetKind = input.targetKind;

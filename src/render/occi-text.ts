@@ -65,6 +65,7 @@ function attributeLines(entity: Entity): HeaderLine[] {
     ['occi.core.source', entity.source],
     ['occi.core.target', entity.target],
     ['occi.core.target.kind', entity.targetKind],
+    ['occi.core.source.kind', entity.sourceKind],
   ];
   const lines = core.filter(([, v]) => v !== undefined).map(([name, value]) => ({ name: 'X-OCCI-Attribute', value: renderAttributeLine(name, value!) }));
   for (const [name, value] of Object.entries(entity.attributes)) lines.push({ name: 'X-OCCI-Attribute', value: renderAttributeLine(name, scalar(value)) });

@@ -181,8 +181,7 @@ export function entityRoutes(router: Router, services: Services): void {
   };
 
   /** GFD.223: a dissociation answers 200 with the mixin collection as it now is (its first page). */
-  const sendMembers = async (ctx: Context, collection: Collection) => {
-    const { number } = paging(ctx, config);
+  const sendMembers = async (ctx: Context, collection: Collection, number: number) => {
     const { entities: list } = await entities.list(collection, [], 0, number, backendContext(ctx, config));
     await sendCollection(ctx, list);
   };
@@ -340,16 +339,18 @@ export function entityRoutes(router: Router, services: Services): void {
     }
     const collection = entities.collection(path);
     const content = readContent(ctx);
+    // The answer's page size is checked before anything changes (a bad ?number is refused whole).
+    const { number } = paging(ctx, config);
     const listsLocations = (content.format === 'json' && !('resources' in content.json) && !('links' in content.json)) || (content.format === 'text' && content.lines.some((l) => l.name === 'X-OCCI-Location'));
     if (collection.type === 'mixin' && listsLocations) {
       await entities.dissociate(collection.mixin, locations(content, registry), requestOrigin(ctx, config), backendContext(ctx, config));
-      await sendMembers(ctx, collection);
+      await sendMembers(ctx, collection, number);
       return;
     }
     const patterns = readFilter(ctx, collection, content);
     if (collection.type === 'mixin') {
       await entities.dissociateAll(collection.mixin, patterns, requestOrigin(ctx, config), backendContext(ctx, config));
-      await sendMembers(ctx, collection);
+      await sendMembers(ctx, collection, number);
       return;
     }
     await entities.deleteCollection(collection, patterns, backendContext(ctx, config));

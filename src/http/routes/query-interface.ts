@@ -39,7 +39,9 @@ type Json = Record<string, unknown>;
  * the query interface's POST is for).
  */
 export function wrapBareCategory(body: Json): Json {
-  if (typeof body.term !== 'string' || typeof body.scheme !== 'string' || 'kinds' in body || 'mixins' in body || 'actions' in body && Array.isArray(body.actions) && body.actions.some((a) => typeof a === 'object')) return body;
+  // A kind's or mixin's own `actions` are identifiers; a collection's are objects.
+  const collectionActions = Array.isArray(body.actions) && body.actions.some((a) => typeof a === 'object');
+  if (typeof body.term !== 'string' || typeof body.scheme !== 'string' || 'kinds' in body || 'mixins' in body || collectionActions) return body;
   const key = 'depends' in body || 'applies' in body ? 'mixins' : 'parent' in body ? 'kinds' : 'location' in body ? 'mixins' : 'actions';
   return { [key]: [body] };
 }
