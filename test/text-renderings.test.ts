@@ -192,6 +192,10 @@ describe.each(['text/plain', 'text/occi'] as const)('an OCCI 1.1 text client in 
     const put = await send(mode, 'PUT', `/compute/abs-vm${tag}`, readLines.map(({ name, value }) => ({ name, value })));
     expect(put.status, put.text).toBe(200);
     expect(structures(mode, put).filter((l) => l.name === 'Link' && l.value.includes('self='))).toHaveLength(3);
+    // Quoted numbers in action parameters too: resize's size="2" is a number.
+    const resize = await send(mode, 'POST', `/storage/abs-disk${tag}?action=resize`, [line('Category', 'resize; scheme="http://schemas.ogf.org/occi/infrastructure/storage/action#"; class="action"'), attr('size="2"')]);
+    expect(resize.status, resize.text).toBe(200);
+    expect(attributes(structures(mode, resize))['occi.storage.size']).toBe(2);
     // A Link line that is not one of the entity's links is still refused in a full update.
     const foreign = await send(mode, 'PUT', `/compute/abs-vm${tag}`, [kind('compute'), line('Link', `</network/abs-net${tag}>; rel="${INFRA}network"; category="${INFRA}storagelink"; occi.storagelink.deviceid="vdz"`)]);
     expect(foreign.status).toBe(400);
