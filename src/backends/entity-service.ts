@@ -59,8 +59,25 @@ export interface RequestOrigin {
  * like JSON's `source`), then link ends that name this server become paths.
  */
 export function normaliseInput(item: EntityItem, origin: RequestOrigin, problems: FieldProblem[]): { input: EntityInput; id?: string } {
-  const lifted = liftCoreAttributes(item.input, item.id, item.pointer, problems);
   const isOwn = ownUrlTest(origin.origins);
+  const normal = (ref: string) => {
+    const end = normaliseLinkEnd(ref, isOwn);
+    return 'path' in end ? end.path : 'url' in end ? end.url : undefined;
+  };
+  // Both ways of giving an end are normalised before they are compared: `/compute/1` inside
+  // attributes and this server's URL for it as `source` are one end.
+  const given: EntityInput = { ...item.input };
+  const attributes = given.attributes;
+  if (attributes && ('occi.core.source' in attributes || 'occi.core.target' in attributes)) {
+    const copy: Record<string, unknown> = Object.assign(Object.create(null) as Record<string, unknown>, attributes);
+    for (const name of ['occi.core.source', 'occi.core.target']) {
+      const value = copy[name];
+      if (typeof value === 'string') copy[name] = normal(value) ?? value;
+    }
+    given.attributes = copy;
+  }
+  for (const end of ['source', 'target'] as const) if (given[end] !== undefined) given[end] = normal(given[end]) ?? given[end];
+  const lifted = liftCoreAttributes(given, item.id, item.pointer, problems);
   for (const end of ['source', 'target'] as const) {
     const ref = lifted.input[end];
     if (ref === undefined) continue;

@@ -58,6 +58,9 @@ describe('core attributes inside attributes (GFD.226, rOCCI-core)', () => {
     // The same value both ways is one value; a path and this server's URL for it are the same end.
     const same = await call(base, 'POST', '/storagelink/', { body: { kind: `${INFRA}storagelink`, id: 'same1', source: { location: `${base}/compute/r1` }, target: { location: '/storage/s1' }, attributes: { 'occi.core.source': `${base}/compute/r1`, 'occi.core.title': 't', 'occi.storagelink.deviceid': 'vdb' }, title: 't' } });
     expect(same.status, same.text).toBe(201);
+    // An inline link's source is its resource: this server's URL for it inside attributes agrees.
+    const inline = await call(base, 'POST', '/compute/', { body: { kind: `${INFRA}compute`, id: 'rt1', links: [{ kind: `${INFRA}storagelink`, target: { location: '/storage/s1' }, attributes: { 'occi.core.source': `${base}/compute/rt1`, 'occi.storagelink.deviceid': 'vde' } }] } });
+    expect(inline.status, inline.text).toBe(201);
   });
 
   it('refuses an occi.core name that is no core attribute', async () => {
