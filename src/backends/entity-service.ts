@@ -14,6 +14,7 @@ import {
   buildEntity,
   checkCategories,
   checkId,
+  idOf,
   isLinkKind,
   liftCoreAttributes,
   resolveAction,
@@ -472,6 +473,31 @@ export class EntityService {
       ctx,
       ifMatchRev,
     );
+  }
+
+  /**
+   * The links a full update (PUT) carries must be the entity's own (GFD.223: the rendering is an
+   * entity instance rendering, and links are left intact), so a client may send back what it
+   * read; a link the entity does not have is refused, since a full update creates none. A link is
+   * known by its location (text `self`), else its id, else its target and kind.
+   */
+  async checkOwnLinks(location: string, links: EntityItem[], origin: RequestOrigin, ctx: BackendContext): Promise<void> {
+    const { links: current } = await this.read(location, ctx);
+    const isOwn = ownUrlTest(origin.origins);
+    const pathOf = (ref: string | undefined) => {
+      if (ref === undefined) return undefined;
+      const end = normaliseLinkEnd(ref, isOwn);
+      return 'path' in end ? end.path : 'url' in end ? end.url : undefined;
+    };
+    const problems: FieldProblem[] = [];
+    links.forEach((link) => {
+      const self = pathOf(link.self);
+      const target = pathOf(link.input.target);
+      const id = withCoreId(link).id;
+      const own = current.some((l) => (self !== undefined ? l.location === self : id !== undefined ? idOf(l.location) === id : l.target === target && l.kind === link.input.kind));
+      if (!own) problems.push({ pointer: link.pointer, message: `the link to ${link.input.target ?? '?'} is not one of ${location}'s links: a full update (PUT) leaves links as they are; create a link with POST` });
+    });
+    if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer}: ${problems[0]!.message}`, problems);
   }
 
   /**

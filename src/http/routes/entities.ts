@@ -6,8 +6,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { categoryId, type AttributeDefinitions } from '../../model/category.ts';
 import { toPath, isReservedPath } from '../../model/location.ts';
-import { idOf, ownDefinition, type ActionInvocation, type Entity, type EntityPattern } from '../../model/entity.ts';
-import { normaliseLinkEnd, ownUrlTest } from '../../model/link-ends.ts';
+import { ownDefinition, type ActionInvocation, type Entity, type EntityPattern } from '../../model/entity.ts';
 import { NotFoundError, OcciError, ValidationError } from '../../errors.ts';
 import { assertSchema } from '../../render/occi-json/schemas.ts';
 import { parseActionInvocation, parseEntities, parseEntityFilter, parseLocationList, type EntityItem } from '../../render/occi-json/entities.ts';
@@ -203,26 +202,6 @@ export function entityRoutes(router: Router, services: Services): void {
     respond(ctx, renderer.created(top, (e) => inline.get(e.location) ?? [], context(ctx)));
   };
 
-  /** Refuses Link lines of a full update that are not the entity's own links (which stay as they are). */
-  const checkOwnLinks = async (ctx: Context, path: string, item: EntityItem) => {
-    const current = (await entities.read(path, backendContext(ctx, config))).links;
-    const origin = requestOrigin(ctx, config);
-    const isOwn = ownUrlTest(origin.origins);
-    const pathOf = (ref: string | undefined) => {
-      if (ref === undefined) return undefined;
-      const end = normaliseLinkEnd(ref, isOwn);
-      return 'path' in end ? end.path : 'url' in end ? end.url : undefined;
-    };
-    item.links.forEach((link, i) => {
-      const self = pathOf(link.self);
-      const target = pathOf(link.input.target);
-      const own = current.some((l) => (self !== undefined ? l.location === self : link.id !== undefined ? idOf(l.location) === link.id : l.target === target && l.kind === link.input.kind));
-      if (!own) {
-        throw new ValidationError(`Link ${i + 1} (to ${link.input.target ?? '?'}) is not one of ${path}'s links: a full update (PUT) leaves links as they are; create a link with POST`, [{ pointer: `Link ${i + 1}`, message: 'not a link of this entity' }]);
-      }
-    });
-  };
-
   /** An HTML form is answered with a redirect to the page of what it changed (POST-redirect-GET). */
   const redirectForm = (ctx: Context, content: RequestContent, location: string): boolean => {
     if (content.format !== 'form') return false;
@@ -319,7 +298,7 @@ export function entityRoutes(router: Router, services: Services): void {
     if ((await entities.occupant(path, backendContext(ctx, config))) === 'mine') {
       // GFD.223: a full update carries an entity rendering and leaves the links intact, so a
       // client may send back what it read; a Link the entity does not have is not created here.
-      if (content.format === 'text' && item.links.length > 0) await checkOwnLinks(ctx, path, item);
+      if (item.links.length > 0) await entities.checkOwnLinks(path, item.links, requestOrigin(ctx, config), backendContext(ctx, config));
       const replaced = await entities.replace(path, item, ifMatch(ctx), requestOrigin(ctx, config), backendContext(ctx, config));
       sendEntity(ctx, replaced, (await entities.linksOf([replaced])).get(path) ?? []);
       return;
