@@ -7,7 +7,7 @@ import { extendedProfile, renderCreated, renderEntityCollection, renderEntityDoc
 import type { RenderContext, Renderer } from './renderer.ts';
 
 function entityContext(ctx: RenderContext): EntityRenderContext {
-  return { baseUrl: ctx.baseUrl, lookup: ctx.lookup, profile: ctx.profile };
+  return { baseUrl: ctx.baseUrl, lookup: ctx.lookup, profile: ctx.profile, ...(ctx.linkCollection ? { linkCollection: true } : {}) };
 }
 
 /** Creates the JSON renderer for one of the two JSON media types. */

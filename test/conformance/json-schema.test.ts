@@ -93,6 +93,8 @@ describe('the default JSON output validates against the GFD.226 appendix schema'
     expect(computes).not.toHaveProperty('links');
     expectValid(await ok(call(base, 'GET', '/storagelink/', { headers: OCCI })), 'link_collection');
     expectValid(await ok(call(base, 'GET', '/ipnetwork-nothing/', { headers: OCCI })), 'resource_collection');
+    // An empty link kind's collection is a link collection.
+    expect(expectValid(await ok(call(base, 'GET', '/storagelink/?page=99', { headers: OCCI })), 'link_collection')).toEqual({ links: [] });
     // A mixed listing below a path is the schema's `model`.
     await ok(call(base, 'PUT', '/users/u1/vm', { headers: OCCI, body: { kind: `${INFRA}compute` } }), 201);
     await ok(call(base, 'PUT', '/users/u1/sl', { headers: OCCI, body: { kind: `${INFRA}storagelink`, source: '/users/u1/vm', target: '/storage/disk1', attributes: { 'occi.storagelink.deviceid': 'vdc' } } }), 201);

@@ -6,7 +6,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { categoryId, type AttributeDefinitions } from '../../model/category.ts';
 import { toPath, isReservedPath } from '../../model/location.ts';
-import { ownDefinition, type ActionInvocation, type Entity, type EntityPattern } from '../../model/entity.ts';
+import { isLinkKind, ownDefinition, type ActionInvocation, type Entity, type EntityPattern } from '../../model/entity.ts';
 import { NotFoundError, OcciError, ValidationError } from '../../errors.ts';
 import { assertSchema } from '../../render/occi-json/schemas.ts';
 import { parseActionInvocation, parseEntities, parseEntityFilter, parseLocationList, type EntityItem } from '../../render/occi-json/entities.ts';
@@ -174,9 +174,9 @@ export function entityRoutes(router: Router, services: Services): void {
     respond(ctx, renderer.entity(entity, links, context(ctx)));
   };
 
-  const sendCollection = async (ctx: Context, list: Entity[], next?: string) => {
+  const sendCollection = async (ctx: Context, list: Entity[], next?: string, linkCollection = false) => {
     const renderer = negotiate(ctx, true);
-    respond(ctx, renderer.collection(list, await linksOf(list), { ...context(ctx), ...(next ? { next } : {}) }));
+    respond(ctx, renderer.collection(list, await linksOf(list), { ...context(ctx), ...(next ? { next } : {}), ...(linkCollection ? { linkCollection } : {}) }));
   };
 
   /** GFD.223: a dissociation answers 200 with the mixin collection as it now is (its first page). */
@@ -236,7 +236,7 @@ export function entityRoutes(router: Router, services: Services): void {
       next = url.toString();
       ctx.set('Link', `<${next}>; rel="next"`);
     }
-    await sendCollection(ctx, list, next);
+    await sendCollection(ctx, list, next, collection.type === 'kind' && isLinkKind(registry, categoryId(collection.kind)));
   });
 
   // POST: create in a kind collection, associate with a mixin, act on a collection, or update / act on one entity.

@@ -131,6 +131,8 @@ export interface EntityRenderContext {
   baseUrl: string;
   lookup: CategoryLookup;
   profile: JsonProfile;
+  /** An empty collection of a link kind renders as `{"links": []}`. */
+  linkCollection?: boolean;
 }
 
 /** A path made absolute; external URLs stay as they are. */
@@ -231,8 +233,9 @@ export function renderEntityCollection(entities: Entity[], ctx: EntityRenderCont
   // GFD.226's resource and link collections hold one key each (`additionalProperties: false`): an
   // empty list of the other kind is left out; a mix is the schema's `model`, an empty one `{"resources": []}`.
   const out: Json = {};
-  if (resources.length > 0 || links.length === 0) out.resources = resources;
-  if (links.length > 0) out.links = links;
+  const empty = resources.length === 0 && links.length === 0;
+  if (resources.length > 0 || (empty && !ctx.linkCollection)) out.resources = resources;
+  if (links.length > 0 || (empty && ctx.linkCollection)) out.links = links;
   return out;
 }
 
