@@ -6,8 +6,12 @@
  */
 import { toPath } from './location.ts';
 
-/** Says whether an absolute URL names this server (its origin is one of ours). */
-export type OwnUrlTest = (url: URL) => boolean;
+/**
+ * Says whether an absolute URL names this server and, if so, the local path it names (the URL's
+ * path less the base's path prefix, e.g. `https://host/occi/compute/1` → `/compute/1` for the base
+ * `https://host/occi`); undefined for another server's URL.
+ */
+export type OwnUrlTest = (url: URL) => string | undefined;
 
 /** The test for a list of base URLs (`http://host:port`, optionally with a path prefix) that mean this server. */
 export function ownUrlTest(bases: string[]): OwnUrlTest {
@@ -19,7 +23,14 @@ export function ownUrlTest(bases: string[]): OwnUrlTest {
       return [];
     }
   });
-  return (url) => parsed.some((b) => url.origin === b.origin && (b.prefix === '' || url.pathname === b.prefix || url.pathname.startsWith(`${b.prefix}/`)));
+  return (url) => {
+    for (const b of parsed) {
+      if (url.origin !== b.origin) continue;
+      if (b.prefix === '') return url.pathname;
+      if (url.pathname.startsWith(`${b.prefix}/`)) return url.pathname.slice(b.prefix.length);
+    }
+    return undefined;
+  };
 }
 
 /** A normalised link end: a path here, or an external absolute URL. */
@@ -38,7 +49,8 @@ export function normaliseLinkEnd(ref: string, isOwn: OwnUrlTest): LinkEnd {
   } catch {
     return { error: `"${ref}" is neither a path of this server nor an absolute URL` };
   }
-  if (!isOwn(url)) return { url: trimmed };
+  const local = isOwn(url);
+  if (local === undefined) return { url: trimmed };
   if (url.search !== '' || url.hash !== '') return { error: `"${ref}" names this server but is no entity location (it has a query or fragment)` };
-  return toPath(url.pathname);
+  return toPath(local);
 }
