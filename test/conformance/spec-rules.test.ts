@@ -116,7 +116,9 @@ describe('GFD.223 on mixin collections', () => {
     const replace = await call(base, 'PUT', '/tags/tag/', { body: { resources: [{ kind: `${INFRA}compute`, id: 'r1' }] } });
     expect(replace.status, replace.text).toBe(200);
     expect((replace.json as { resources: Json[] }).resources.map((r) => r.id)).toEqual(['r1']);
-    await call(base, 'POST', '/tags/tag/', { body: ['/compute/r2'] });
+    // An association answers with the whole collection, not only what it added.
+    const more = await call(base, 'POST', '/tags/tag/', { body: ['/compute/r2'] });
+    expect((more.json as { resources: Json[] }).resources.map((r) => r.id).sort()).toEqual(['r1', 'r2']);
     const dissociate = await call(base, 'DELETE', '/tags/tag/', { body: { 'X-OCCI-Location': ['/compute/r1'] } });
     expect(dissociate.status).toBe(200);
     expect((dissociate.json as { resources: Json[] }).resources.map((r) => r.id)).toEqual(['r2']);

@@ -179,7 +179,7 @@ export function entityRoutes(router: Router, services: Services): void {
     respond(ctx, renderer.collection(list, await linksOf(list), { ...context(ctx), ...(next ? { next } : {}), ...(linkCollection ? { linkCollection } : {}) }));
   };
 
-  /** GFD.223: a dissociation answers 200 with the mixin collection as it now is (its first page). */
+  /** GFD.223: association and dissociation answer 200 with the mixin collection as it now is (its first page). */
   const sendMembers = async (ctx: Context, collection: Collection, number: number) => {
     const { entities: list } = await entities.list(collection, [], 0, number, backendContext(ctx, config));
     await sendCollection(ctx, list);
@@ -254,8 +254,10 @@ export function entityRoutes(router: Router, services: Services): void {
         return;
       }
       if (collection.type === 'mixin') {
-        const members = await entities.associate(collection.mixin, locations(content, registry), requestOrigin(ctx, config), backendContext(ctx, config));
-        await sendCollection(ctx, members);
+        // GFD.223: the answer is the mixin collection as it now is (its first page).
+        const { number } = paging(ctx, config);
+        await entities.associate(collection.mixin, locations(content, registry), requestOrigin(ctx, config), backendContext(ctx, config));
+        await sendMembers(ctx, collection, number);
         return;
       }
       const created = await entities.createInCollection(collection.kind, entityItems(content), requestOrigin(ctx, config), backendContext(ctx, config));
