@@ -403,6 +403,8 @@ export function applyPartialUpdate(lookup: CategoryLookup, current: Entity, inpu
   else if (input.summary !== undefined) next.summary = input.summary;
   if (input.source !== undefined) next.source = input.source;
   if (input.target !== undefined) next.target = input.target;
+  // A moved end's kind is the new end's (or none, for an external end given without one).
+  if (input.target !== undefined && input.target !== current.target) delete next.targetKind;
   if (input.sourceKind !== undefined) next.sourceKind = input.sourceKind;
   if (input.targetKind !== undefined) next.targetKind = input.targetKind;
   return next;
@@ -435,7 +437,9 @@ export function applyReplace(lookup: CategoryLookup, current: Entity, input: Ent
   if (typeof input.summary === 'string') next.summary = input.summary;
   if (current.source !== undefined) next.source = input.source ?? current.source;
   if (current.target !== undefined) next.target = input.target ?? current.target;
-  if (current.targetKind !== undefined || input.targetKind) next.targetKind = input.targetKind ?? current.targetKind!;
+  const targetMoved = input.target !== undefined && input.target !== current.target;
+  if (input.targetKind) next.targetKind = input.targetKind;
+  else if (current.targetKind !== undefined && !targetMoved) next.targetKind = current.targetKind;
   if (current.sourceKind !== undefined || input.sourceKind) next.sourceKind = input.sourceKind ?? current.sourceKind!;
   return next;
 }

@@ -82,6 +82,15 @@ describe("link ends' kinds (GFD.226 kinded_uri)", () => {
     const external = await call(base, 'POST', '/storagelink/', { body: { kind: `${INFRA}storagelink`, source: { location: '/compute/r1' }, target: { location: 'http://elsewhere.example/storage/9', kind: `${INFRA}storage` }, attributes: { 'occi.storagelink.deviceid': 'vdd' } } });
     expect(external.status).toBe(201);
     expect(external.json).toMatchObject({ target: { location: 'http://elsewhere.example/storage/9', kind: `${INFRA}storage` } });
+    // Moving a link's target to a local entity takes that entity's kind; to an external one without a kind, none.
+    const moved = await call(base, 'POST', '/storagelink/kinds1', { body: { target: { location: `${base}/compute/r2` } } });
+    expect(moved.status, moved.text).toBe(200);
+    expect((moved.json as Json).target).toEqual({ location: `${base}/compute/r2`, kind: `${INFRA}compute` });
+    const away = await call(base, 'PUT', '/storagelink/kinds1', { body: { kind: `${INFRA}storagelink`, target: { location: 'http://elsewhere.example/x' }, attributes: { 'occi.storagelink.deviceid': 'vdc' } } });
+    expect(away.status, away.text).toBe(200);
+    expect((away.json as Json).target).toEqual({ location: 'http://elsewhere.example/x' });
+    const missing = await call(base, 'POST', '/storagelink/kinds1', { body: { target: { location: '/storage/none' } } });
+    expect(missing.status).toBe(400);
   });
 });
 
