@@ -20,6 +20,9 @@ import { renderContext, respond } from '../respond.ts';
 import type { Services } from '../services.ts';
 
 
+/** Longest `X-OCCI-Location` list set on a creation's answer. */
+const MAX_LISTED_LOCATIONS_BYTES = 8 * 1024;
+
 /** The path of the request, checked: a collection ends in `/`, an entity does not. */
 function requestPath(ctx: Context): string {
   const result = toPath(ctx.path);
@@ -195,8 +198,13 @@ export function entityRoutes(router: Router, services: Services): void {
     const createdHere = new Set(created.map((e) => e.location));
     const top = created.filter((e) => e.source === undefined || !createdHere.has(e.source));
     // `Location` holds one URL; every new location is listed (GFD.223: "location(s)") as text
-    // renderings list them, in `X-OCCI-Location`.
-    if (top.length > 1) ctx.set('X-OCCI-Location', top.map((e) => baseUrl(ctx, config) + e.location).join(', '));
+    // renderings list them, in `X-OCCI-Location` — while that fits the 8 KiB of response head
+    // clients commonly accept (Node's own limit is 16 KiB); beyond it the body names them all
+    // (text: the URLs; JSON: kind and id, and `location` in the ocni profile).
+    if (top.length > 1) {
+      const listed = top.map((e) => baseUrl(ctx, config) + e.location).join(', ');
+      if (listed.length <= MAX_LISTED_LOCATIONS_BYTES) ctx.set('X-OCCI-Location', listed);
+    }
     const inline = new Map<string, Entity[]>();
     for (const e of created) if (e.source !== undefined && createdHere.has(e.source)) inline.set(e.source, [...(inline.get(e.source) ?? []), e]);
     respond(ctx, renderer.created(top, (e) => inline.get(e.location) ?? [], context(ctx)));
