@@ -164,6 +164,14 @@ describe('GFD.223 protocol rules', () => {
     expect(splitHeaderValues(res.headers.get('x-occi-location')!)).toEqual([`${base}/compute/many1`, `${base}/compute/many2`, `${base}/compute/many3`]);
   });
 
+  it('leaves the list out of the head when it would not fit 8 KiB (the body names them all)', async () => {
+    const resources = Array.from({ length: 250 }, (_v, i) => ({ kind: `${INFRA}compute`, id: `bulk-${String(i).padStart(4, '0')}` }));
+    const res = await call(base, 'POST', '/compute/', { body: { resources }, headers: OCNI });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('x-occi-location')).toBeNull();
+    expect((res.json as { resources: Json[] }).resources.map((r) => r.location)).toHaveLength(250);
+  });
+
   it('answers 501 to a client announcing an OCCI version it does not speak, and serves 1.1 and 1.2 clients', async () => {
     const future = await call(base, 'GET', '/-/', { headers: { 'user-agent': 'someclient/1.0 OCCI/2.0' } });
     expect(future.status).toBe(501);
