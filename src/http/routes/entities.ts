@@ -14,7 +14,7 @@ import { actionFromLines, entityFilterFromLines, entityFromLines, locationsFromL
 import type { Collection } from '../../backends/entity-service.ts';
 import type { CategoryRegistry } from '../../registry/registry.ts';
 import { negotiate } from '../negotiate.ts';
-import { backendContext, baseUrl, ifMatch, paging, queryValue, queryValues, requestOrigin } from '../request-context.ts';
+import { backendContext, baseUrl, idempotencyKey, ifMatch, paging, queryValue, queryValues, requestOrigin } from '../request-context.ts';
 import { readContent, type RequestContent } from '../request-body.ts';
 import { renderContext, respond } from '../respond.ts';
 import type { Services } from '../services.ts';
@@ -268,7 +268,7 @@ export function entityRoutes(router: Router, services: Services): void {
         await sendMembers(ctx, collection, number);
         return;
       }
-      const created = await entities.createInCollection(collection.kind, entityItems(content), requestOrigin(ctx, config), backendContext(ctx, config));
+      const created = await entities.createInCollection(collection.kind, entityItems(content), requestOrigin(ctx, config), backendContext(ctx, config), idempotencyKey(ctx));
       await sendCreated(ctx, created);
       return;
     }
