@@ -6,7 +6,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import bodyParser from 'koa-bodyparser';
 import { errorMiddleware } from './errors.ts';
-import { requestTypeGuard } from './negotiate.ts';
+import { occiProtocol, requestTypeGuard } from './negotiate.ts';
 import { requestLog } from './request-log.ts';
 import { queryInterfaceRoutes } from './routes/query-interface.ts';
 import { entityRoutes } from './routes/entities.ts';
@@ -30,6 +30,7 @@ export function createApp(services: Services): Koa {
   const limit = services.config.limits.bodyBytes;
   app.use(requestLog(services.logger, `ocni/${services.version} OCCI/1.2`));
   app.use(errorMiddleware());
+  app.use(occiProtocol());
   app.use(requestTypeGuard());
   app.use(
     bodyParser({

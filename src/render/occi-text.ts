@@ -66,6 +66,7 @@ function attributeLines(entity: Entity): HeaderLine[] {
     ['occi.core.source', entity.source],
     ['occi.core.target', entity.target],
     ['occi.core.target.kind', entity.targetKind],
+    ['occi.core.source.kind', entity.sourceKind],
   ];
   const lines = core.filter(([, v]) => v !== undefined).map(([name, value]) => ({ name: 'X-OCCI-Attribute', value: renderAttributeLine(name, value!) }));
   for (const [name, value] of Object.entries(entity.attributes)) lines.push({ name: 'X-OCCI-Attribute', value: renderAttributeLine(name, scalar(value)) });
@@ -139,6 +140,23 @@ export function categoryIdsFromLines(lines: TextBodyLine[]): { id: string; class
   return each(lines, 'Category', (value, line) => parseCategoryLine(value, { line })).map((c) => ({ id: c.scheme + c.term, class: c.class }));
 }
 
+/**
+ * The categories a `Category` filter on `/-/` names. A line without `class` (a common client slip:
+ * GFD.185 requires it) is read leniently: it names the category of any class.
+ */
+export function categoryFilterFromLines(lines: TextBodyLine[]): { id: string; class?: CategoryLine['class'] }[] {
+  return each(lines, 'Category', (value, line) => {
+    try {
+      const c = parseCategoryLine(value, { line });
+      return { id: c.scheme + c.term, class: c.class };
+    } catch (err) {
+      if (!(err instanceof TextParseError) || !/missing class/.test(err.message)) throw err;
+      const c = parseCategoryLine(`${value}; class="kind"`, { line });
+      return { id: c.scheme + c.term };
+    }
+  });
+}
+
 /** Flat attributes of `X-OCCI-Attribute` lines. */
 function attributesFromLines(lines: TextBodyLine[]): Record<string, ModelValue> {
   // Names are the client's: a null-prototype object keeps `__proto__` an ordinary name.
@@ -162,7 +180,7 @@ export function entityFromLines(lines: TextBodyLine[], classOf: ClassOf = () => 
   const kinds = categories.filter((c) => c.class === 'kind');
   if (kinds.length > 1) throw new ParseError('an entity has exactly one kind; the request names several', [{ pointer: 'Category', message: 'more than one kind' }]);
   const attributes = attributesFromLines(lines);
-  const item: EntityItem = { input: { attributes }, links: [], pointer: '' };
+  const item: EntityItem = { input: { attributes, textual: true }, links: [], pointer: '' };
   if (kinds[0]) item.input.kind = kinds[0].scheme + kinds[0].term;
   item.input.mixins = categories.filter((c) => c.class === 'mixin').map((c) => c.scheme + c.term);
   if (typeof attributes['occi.core.id'] === 'string') item.id = attributes['occi.core.id'];
@@ -173,7 +191,8 @@ export function entityFromLines(lines: TextBodyLine[], classOf: ClassOf = () => 
     const linkAttributes: Record<string, ModelValue> = { ...link.attributes };
     const id = linkAttributes['occi.core.id'];
     delete linkAttributes['occi.core.id'];
-    const linked: EntityItem = { input: { kind: link.category?.[0] ?? '', mixins: link.category?.slice(1) ?? [], attributes: linkAttributes, target: link.target }, links: [], pointer: `Link ${i + 1}` };
+    const linked: EntityItem = { input: { kind: link.category?.[0] ?? '', mixins: link.category?.slice(1) ?? [], attributes: linkAttributes, target: link.target, textual: true }, links: [], pointer: `Link ${i + 1}` };
+    if (link.self) linked.self = link.self;
     if (link.rel[0]) linked.input.targetKind = link.rel[0];
     if (typeof id === 'string') linked.id = id;
     item.links.push(linked);
