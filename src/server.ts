@@ -90,6 +90,12 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       persistence: new CategoryStore(couch, names.categories),
       entities,
       backendNames: backends.names(),
+      limits: {
+        categoryBytes: config.limits.categoryBytes,
+        valueBytes: config.limits.attributeValueBytes,
+        depth: config.limits.categoryDepth,
+        pattern: { bytes: config.limits.patternBytes, regexes: config.limits.patternRegexes },
+      },
       onFeedError: (err) => logger.warn({ err: (err as Error).message }, 'category changes feed failed; retrying'),
       onFeedChange: (event) => logger.debug({ event: event.type }, 'category change from the feed'),
     });

@@ -11,6 +11,7 @@ import { requestLog } from './request-log.ts';
 import { queryInterfaceRoutes } from './routes/query-interface.ts';
 import { entityRoutes } from './routes/entities.ts';
 import type { Services } from './services.ts';
+import { itemCountGuard } from './request-body.ts';
 import { callerView } from './caller.ts';
 import { createAuthenticator } from '../auth/authenticate.ts';
 
@@ -45,6 +46,7 @@ export function createApp(services: Services): Koa {
     }),
   );
 
+  app.use(itemCountGuard(services.config.limits.itemsPerRequest));
   app.use(callerView(createAuthenticator(services.config.auth), services.categories.registry, services.backends, services.config));
 
   const router = new Router();

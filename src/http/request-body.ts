@@ -51,6 +51,40 @@ function assertShallow(body: unknown): void {
 }
 
 /**
+ * Counts the items of a JSON body the way a request is limited: every entry of a top-level array
+ * (resources, links, kinds, mixins, actions, locations, or a bare array body) plus the inline
+ * `links` of those entries. Counting is one pass over two levels, whatever the body holds.
+ */
+export function itemCount(body: unknown): number {
+  const arrays = Array.isArray(body) ? [body] : typeof body === 'object' && body !== null ? Object.values(body).filter(Array.isArray) : [];
+  let count = 0;
+  for (const array of arrays) {
+    count += array.length;
+    for (const entry of array as unknown[]) {
+      const links = typeof entry === 'object' && entry !== null ? (entry as Json).links : undefined;
+      if (Array.isArray(links)) count += links.length;
+    }
+  }
+  return count;
+}
+
+/**
+ * Refuses (413) a JSON body with more items than `itemsPerRequest` before anything validates it:
+ * validation reports a problem per bad item, so a count found only afterwards would already have
+ * paid for thousands of them.
+ */
+export function itemCountGuard(max: number) {
+  return async function itemCountGuard(ctx: Context, next: () => Promise<unknown>): Promise<void> {
+    const body = (ctx.request as { body?: unknown }).body;
+    if (ctx.is(...REQUEST_TYPES.json)) {
+      const count = itemCount(body);
+      if (count > max) throw new OcciError('payload-too-large', `a request may hold at most ${max} items (entities, links, categories or locations), this one has ${count}`);
+    }
+    await next();
+  };
+}
+
+/**
  * Reads the request's content.
  *
  * @param allowForm - HTML forms are read only where a page posts them (action invocations); elsewhere

@@ -6,7 +6,7 @@
 import { categoryId, type Category, type Kind, type Provider } from '../model/category.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldProblem } from '../errors.ts';
 import type { ParsedCategories, ParsedCategory } from '../render/occi-json/categories.ts';
-import { checkCategories, StagedCategories, type RuleFindings } from './category-rules.ts';
+import { checkCategories, DEFAULT_DEFINITION_LIMITS, StagedCategories, type DefinitionLimits, type RuleFindings } from './category-rules.ts';
 import type { CategoryEvent, CategoryPersistence, CategoryWrite, EntityIndex } from './persistence.ts';
 import type { CategoryRegistry } from './registry.ts';
 import { ANONYMOUS_OPERATOR, type Principal } from '../auth/principal.ts';
@@ -75,6 +75,8 @@ export interface CategoryManagerOptions {
   entities: EntityIndex;
   /** The configured backend names a provider may use. */
   backendNames: ReadonlySet<string>;
+  /** Bounds on what one category may hold; the defaults of `config/default.json` when absent. */
+  limits?: DefinitionLimits;
   onFeedError?: (err: unknown) => void;
   onFeedChange?: (event: CategoryEvent) => void;
 }
@@ -137,7 +139,7 @@ export class CategoryManager {
     if (!principal.operator) for (const entry of parsed.mixins) entry.category.owner = principal.tenant!;
     const entries = [...parsed.actions, ...parsed.kinds, ...parsed.mixins];
     const staged = new StagedCategories(this.registry);
-    raise(checkCategories(entries, staged, true));
+    raise(checkCategories(entries, staged, true, this.#options.limits ?? DEFAULT_DEFINITION_LIMITS));
     await this.#assertLocationsFree(entries);
     const writes: CategoryWrite[] = [];
     for (const { category } of entries) {
@@ -183,7 +185,7 @@ export class CategoryManager {
       entries.push({ ...entry, category: merged });
     }
     const staged = new StagedCategories(this.registry);
-    const findings = checkCategories(entries, staged, false);
+    const findings = checkCategories(entries, staged, false, this.#options.limits ?? DEFAULT_DEFINITION_LIMITS);
     findings.invalid.unshift(...invalid);
     raise(findings);
 

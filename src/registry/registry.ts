@@ -232,15 +232,33 @@ export class CategoryRegistry {
     const held = this.#runtime.get(id);
     if (held && (held.rev === rev || generation(held.rev) > generation(rev))) return false;
     this.#runtime.set(id, { value: category, rev });
+    this.#unindex(id, held?.value);
+    if (category.class !== 'action' && category.location) this.#byLocation.set(category.location, id);
     this.#changed();
     return true;
   }
 
   /** Forgets a runtime category (deleted in the store). */
   removeStored(id: string): boolean {
-    if (!this.#runtime.delete(id)) return false;
+    const held = this.#runtime.get(id);
+    if (!held) return false;
+    this.#runtime.delete(id);
+    this.#unindex(id, held.value);
     this.#changed();
     return true;
+  }
+
+  /**
+   * Drops the location a runtime category held, giving it back to a built-in that has it (the
+   * index changes by one entry: re-indexing everything on each change made a request that adds
+   * many categories cost their square).
+   */
+  #unindex(id: string, category: Category | undefined): void {
+    if (category?.class === 'action' || !category?.location || this.#byLocation.get(category.location) !== id) return;
+    this.#byLocation.delete(category.location);
+    for (const builtin of this.#builtins.values()) {
+      if (builtin.class !== 'action' && builtin.location === category.location) this.#byLocation.set(category.location, categoryId(builtin));
+    }
   }
 
   /** Records a kind's provider read from the store. */
@@ -262,7 +280,6 @@ export class CategoryRegistry {
   #changed(): void {
     this.#version += 1;
     this.#kindMemo.clear();
-    this.#reindex();
   }
 
   #reindex(): void {

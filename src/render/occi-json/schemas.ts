@@ -37,10 +37,31 @@ function validatorFor(name: SchemaName): ValidateFunction {
   return validate;
 }
 
-/** Turns ajv's errors into field problems, dropping the noise that `oneOf`/`anyOf` branches add. */
+/** Most problems one answer lists; the rest are counted, not described. */
+export const MAX_PROBLEMS = 100;
+
+/** The pointers strictly above `pointer`, segment by segment (`/a/b` → `''`, `/a`). */
+function ancestors(pointer: string): string[] {
+  const out: string[] = [];
+  for (let i = pointer.lastIndexOf('/'); i >= 0; i = pointer.lastIndexOf('/', i - 1)) {
+    out.push(pointer.slice(0, i));
+    if (i === 0) break;
+  }
+  return out;
+}
+
+/**
+ * Turns ajv's errors into field problems, dropping the noise that `oneOf`/`anyOf` branches add,
+ * at most {@link MAX_PROBLEMS} of them. Linear in the errors: each is looked at once, and whether a
+ * more specific problem lies below a generic one is a set lookup, not a search of the list.
+ */
 export function problemsFromAjv(errors: ErrorObject[] | null | undefined): FieldProblem[] {
-  const problems: FieldProblem[] = [];
+  const problems: { raw: string; pointer: string; message: string }[] = [];
   const seen = new Set<string>();
+  /** Pointers with a problem strictly below them. */
+  const covered = new Set<string>();
+  /** How many problems sit exactly at each pointer. */
+  const at = new Map<string, number>();
   for (const error of errors ?? []) {
     let pointer = error.instancePath || '';
     let message = error.message ?? 'is invalid';
@@ -59,12 +80,19 @@ export function problemsFromAjv(errors: ErrorObject[] | null | undefined): Field
     const key = `${pointer}\u0000${message}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    problems.push({ pointer: pointer || '/', message });
+    problems.push({ raw: pointer, pointer: pointer || '/', message });
+    at.set(pointer, (at.get(pointer) ?? 0) + 1);
+    for (const above of ancestors(pointer)) {
+      if (covered.has(above)) break;
+      covered.add(above);
+    }
   }
-  // When a more specific problem exists below a pointer, the generic oneOf/anyOf line adds nothing.
-  return problems.filter(
-    (p) => !/must match (exactly one|a) schema/.test(p.message) || !problems.some((q) => q !== p && q.pointer.startsWith(p.pointer)),
-  );
+  // When a more specific problem exists at or below a pointer, the generic oneOf/anyOf line adds nothing.
+  const generic = /must match (exactly one|a) schema/;
+  const kept = problems.filter((p) => !generic.test(p.message) || !(covered.has(p.raw) || (at.get(p.raw) ?? 0) > 1));
+  const shown: FieldProblem[] = kept.slice(0, MAX_PROBLEMS).map(({ pointer, message }) => ({ pointer, message }));
+  if (kept.length > MAX_PROBLEMS) shown.push({ pointer: '/', message: `and ${kept.length - MAX_PROBLEMS} more problems not listed` });
+  return shown;
 }
 
 /**
