@@ -68,3 +68,61 @@ describe('text parsing is linear in the body (issue 12 item 1)', () => {
     expect(((created.json as Json).attributes as Json)['occi.compute.cores']).toBe(2);
   });
 });
+
+describe('error reporting is linear and counts come first (issue 12 item 5)', () => {
+  /** `{"resources":[{"target":1}, …]}` with as many invalid items as fit in `bytes`. */
+  function invalidItems(bytes: number): { body: string; count: number } {
+    const item = '{"target":1}';
+    const count = Math.floor((bytes - '{"resources":[]}'.length) / (item.length + 1));
+    return { body: `{"resources":[${Array.from({ length: count }, () => item).join(',')}]}`, count };
+  }
+
+  it('16,000 invalid items: 413 before any validation, other clients keep being answered', async () => {
+    const item = '{"target":1}';
+    const body = `{"resources":[${Array.from({ length: 16_000 }, () => item).join(',')}]}`;
+    const { result, report } = await whileProbing(s.url, '/-/?class=kind', () => call(s.url, 'POST', '/compute/', { raw: body }));
+    expect(result.status).toBe(413);
+    expect((result.json as Json).detail).toContain('at most 1000 items');
+    expect(report.maxDelayMs).toBeLessThan(STALL_BOUND_MS);
+  });
+
+  it('a body at the maximum size full of invalid items: 413, no stall', async () => {
+    const { body, count } = invalidItems(maxBody);
+    expect(count).toBeGreaterThan(16_000);
+    const { result, report } = await whileProbing(s.url, '/-/?class=kind', () => call(s.url, 'POST', '/compute/', { raw: body }));
+    expect(result.status).toBe(413);
+    expect(report.maxDelayMs).toBeLessThan(STALL_BOUND_MS);
+  });
+
+  it('with the item limit lifted, validation stops at the first bad item: linear, no stall', async () => {
+    const roomy = await startTestServer({ prefix, overrides: { limits: { itemsPerRequest: 1_000_000 } } });
+    try {
+      const { body, count } = invalidItems(maxBody);
+      expect(count).toBeGreaterThan(16_000);
+      const { result, report } = await whileProbing(roomy.url, '/-/?class=kind', () => call(roomy.url, 'POST', '/compute/', { raw: body }));
+      expect(result.status).toBe(400);
+      const errors = (result.json as { errors: { pointer: string; detail: string }[] }).errors;
+      expect(errors.length).toBeGreaterThan(0);
+      expect(errors.every((e) => e.pointer.startsWith('/resources/0/'))).toBe(true);
+      expect(report.maxDelayMs).toBeLessThan(STALL_BOUND_MS);
+    } finally {
+      await roomy.close();
+    }
+  });
+
+  it('a small body gets every problem listed, at most 100 of them', async () => {
+    const { body } = invalidItems(100 * 13 + 16);
+    const res = await call(s.url, 'POST', '/compute/', { raw: body });
+    expect(res.status).toBe(400);
+    const errors = (res.json as { errors: { pointer: string; detail: string }[] }).errors;
+    expect(errors).toHaveLength(101);
+    expect(errors.some((e) => e.pointer.startsWith('/resources/40/'))).toBe(true);
+    expect(errors.at(-1)!.detail).toMatch(/^and \d+ more problems not listed$/);
+  });
+
+  it('a location list or a mixin list longer than the item limit is refused the same way', async () => {
+    const locations = Array.from({ length: 1001 }, (_, i) => `/compute/x${i}`);
+    expect((await call(s.url, 'POST', '/-/', { body: { mixins: Array.from({ length: 1001 }, (_, i) => ({ term: `m${i}`, scheme: 'http://example.org/many#', location: `/m${i}/` })) } })).status).toBe(413);
+    expect((await call(s.url, 'PUT', '/compute/', { body: locations })).status).toBe(413);
+  });
+});

@@ -7,6 +7,7 @@ import type { Context } from 'koa';
 import { OcciError, ValidationError } from '../errors.ts';
 import { parseTextBody, splitHeaderValues, TextParseError, type TextBodyLine } from '../render/header-lines.ts';
 import { REQUEST_TYPES } from '../render/index.ts';
+import { itemCount } from '../render/occi-json/schemas.ts';
 import { ParseError } from '../errors.ts';
 
 type Json = Record<string, unknown>;
@@ -48,24 +49,6 @@ function assertShallow(body: unknown): void {
     }
     for (const [key, child] of Object.entries(value)) stack.push({ value: child, depth: depth + 1, pointer: `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}` });
   }
-}
-
-/**
- * Counts the items of a JSON body the way a request is limited: every entry of a top-level array
- * (resources, links, kinds, mixins, actions, locations, or a bare array body) plus the inline
- * `links` of those entries. Counting is one pass over two levels, whatever the body holds.
- */
-export function itemCount(body: unknown): number {
-  const arrays = Array.isArray(body) ? [body] : typeof body === 'object' && body !== null ? Object.values(body).filter(Array.isArray) : [];
-  let count = 0;
-  for (const array of arrays) {
-    count += array.length;
-    for (const entry of array as unknown[]) {
-      const links = typeof entry === 'object' && entry !== null ? (entry as Json).links : undefined;
-      if (Array.isArray(links)) count += links.length;
-    }
-  }
-  return count;
 }
 
 /**

@@ -21,20 +21,52 @@ export type SchemaName =
   | 'entity-filter'
   | 'location-list';
 
-const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
-for (const file of readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.json'))) {
-  ajv.addSchema(JSON.parse(readFileSync(new URL(file, SCHEMA_DIR), 'utf8')) as object);
+/**
+ * Two compilations of every schema. `first` stops at the first problem and costs time linear in
+ * the body. `every` lists every problem, but ajv appends the problems of each `$ref`'d item by
+ * copying the list so far, which is quadratic in the number of bad items: it runs only on bodies
+ * of at most {@link FULL_REPORT_ITEMS} items.
+ */
+function compileAll(allErrors: boolean): Ajv {
+  const ajv = new Ajv({ allErrors, strict: false, verbose: true });
+  for (const file of readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.json'))) {
+    ajv.addSchema(JSON.parse(readFileSync(new URL(file, SCHEMA_DIR), 'utf8')) as object);
+  }
+  return ajv;
 }
+const engines = { first: compileAll(false), every: compileAll(true) };
 const validators = new Map<string, ValidateFunction>();
 
-function validatorFor(name: SchemaName): ValidateFunction {
-  let validate = validators.get(name);
+/** Bodies with at most this many items get every problem listed; larger ones the first. */
+export const FULL_REPORT_ITEMS = 100;
+
+function validatorFor(name: SchemaName, mode: keyof typeof engines): ValidateFunction {
+  const key = `${mode} ${name}`;
+  let validate = validators.get(key);
   if (!validate) {
-    validate = ajv.getSchema(`${SCHEMA_BASE}${name}.json`);
+    validate = engines[mode].getSchema(`${SCHEMA_BASE}${name}.json`);
     if (!validate) throw new Error(`no schema ${name}.json in schemas/`);
-    validators.set(name, validate);
+    validators.set(key, validate);
   }
   return validate;
+}
+
+/**
+ * Counts the items of a JSON body the way a request is limited: every entry of a top-level array
+ * (resources, links, kinds, mixins, actions, locations, or a bare array body) plus the inline
+ * `links` of those entries. One pass over two levels, whatever the body holds.
+ */
+export function itemCount(body: unknown): number {
+  const arrays = Array.isArray(body) ? [body] : typeof body === 'object' && body !== null ? Object.values(body).filter(Array.isArray) : [];
+  let count = 0;
+  for (const array of arrays) {
+    count += array.length;
+    for (const entry of array as unknown[]) {
+      const links = typeof entry === 'object' && entry !== null ? (entry as { links?: unknown }).links : undefined;
+      if (Array.isArray(links)) count += links.length;
+    }
+  }
+  return count;
 }
 
 /** Most problems one answer lists; the rest are counted, not described. */
@@ -98,15 +130,22 @@ export function problemsFromAjv(errors: ErrorObject[] | null | undefined): Field
 /**
  * Validates a parsed request body against one of the schemas.
  *
- * @throws ValidationError naming every violation with a JSON pointer
+ * @throws ValidationError naming the violations with JSON pointers: every one (at most
+ *   {@link MAX_PROBLEMS}) for bodies of up to {@link FULL_REPORT_ITEMS} items, else the first
  */
 export function assertSchema(name: SchemaName, body: unknown): void {
-  const validate = validatorFor(name);
-  if (!validate(body)) {
-    const problems = problemsFromAjv(validate.errors);
-    const first = problems[0];
+  const first = validatorFor(name, 'first');
+  if (!first(body)) {
+    let errors = first.errors;
+    if (itemCount(body) <= FULL_REPORT_ITEMS) {
+      const every = validatorFor(name, 'every');
+      every(body);
+      errors = every.errors;
+    }
+    const problems = problemsFromAjv(errors);
+    const top = problems[0];
     throw new ValidationError(
-      first ? `the request body does not fit ${name}: ${first.pointer} ${first.message}` : `the request body does not fit ${name}`,
+      top ? `the request body does not fit ${name}: ${top.pointer} ${top.message}` : `the request body does not fit ${name}`,
       problems,
     );
   }
