@@ -48,6 +48,8 @@ export interface Config {
     patternBytes: number;
     /** Most regular expressions in one attribute pattern. */
     patternRegexes: number;
+    /** Most bytes one request may make the store hold (entities as JSON, defaults included). */
+    storedBytesPerRequest: number;
   };
   auth: AuthConfig;
   log: {
@@ -101,6 +103,7 @@ const CONFIG_SCHEMA = {
         categoryDepth: { type: 'integer', minimum: 3 },
         patternBytes: { type: 'integer', minimum: 64 },
         patternRegexes: { type: 'integer', minimum: 1 },
+        storedBytesPerRequest: { type: 'integer', minimum: 1024 },
       },
     },
     auth: {

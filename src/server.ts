@@ -105,7 +105,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       if (added > 0) logger.info({ file, added }, 'example categories added to a new store');
     }
 
-    const entityService = new EntityService(registry, entities, { itemsPerRequest: config.limits.itemsPerRequest, attributeValueBytes: config.limits.attributeValueBytes }, backends);
+    const entityService = new EntityService(registry, entities, { itemsPerRequest: config.limits.itemsPerRequest, attributeValueBytes: config.limits.attributeValueBytes, storedBytesPerRequest: config.limits.storedBytesPerRequest }, backends);
     if (config.auth.mode === 'none') {
       logger.warn('authentication is OFF (auth.mode "none"): every caller is an operator; for local development only');
     }

@@ -168,6 +168,28 @@ describe('limits apply to definitions and defaults (issue 12 item 11)', () => {
     expect((await call(s.url, 'GET', '/-/?class=mixin')).text).not.toContain('/fat/');
   });
 
+  it('defaults cannot make one small request store more than the per-request budget', async () => {
+    const budget = s.services.config.limits.storedBytesPerRequest;
+    const valueBytes = s.services.config.limits.attributeValueBytes;
+    const tag = { term: 'plump', scheme: SCHEME, location: '/plump/', attributes: { 'ex.plump.v': { type: 'string', mutable: true, default: 'x'.repeat(valueBytes - 100) } } };
+    expect((await call(s.url, 'POST', '/-/', { body: { mixins: [tag] } })).status).toBe(200);
+    const count = Math.ceil(budget / (valueBytes - 100)) + 1;
+    const resources = Array.from({ length: count }, (_, i) => ({ kind: 'http://schemas.ogf.org/occi/infrastructure#compute', id: `plump${i}`, mixins: [`${SCHEME}plump`] }));
+    const body = JSON.stringify({ resources });
+    expect(body.length).toBeLessThan(64 * 1024);
+    const res = await call(s.url, 'POST', '/compute/', { raw: body });
+    expect(res.status).toBe(413);
+    expect(detail(res)).toContain(`limit of ${budget}`);
+    expect((await call(s.url, 'GET', '/compute/plump0')).status).toBe(404);
+    // Associating the mixin afterwards with as many entities is bounded the same way.
+    const plain = Array.from({ length: count }, (_, i) => ({ kind: 'http://schemas.ogf.org/occi/infrastructure#compute', id: `lean${i}` }));
+    expect((await call(s.url, 'POST', '/compute/', { body: { resources: plain } })).status).toBe(201);
+    const associate = await call(s.url, 'POST', '/plump/', { body: { 'X-OCCI-Location': plain.map((p) => `/compute/${p.id}`) } });
+    expect(associate.status).toBe(413);
+    const lean = await call(s.url, 'GET', '/compute/lean0');
+    expect((lean.json as Json).mixins ?? []).not.toContain(`${SCHEME}plump`);
+  });
+
   it('a pattern or a category larger than its limit is refused', async () => {
     const { patternBytes, categoryBytes, patternRegexes } = s.services.config.limits;
     const big = await addKind('bigpattern', { pattern: { type: 'string', enum: Array.from({ length: patternBytes / 8 }, (_, i) => `value${i}`) } });
