@@ -185,9 +185,16 @@ interface Param {
   quoted: boolean;
 }
 
+/**
+ * Most parameters one Category or Link value may carry. Real ones carry a handful; the cap keeps
+ * a megabyte of `; a1=1; a2=1 …` from costing a full parse per parameter before it is refused.
+ */
+export const MAX_PARAMETERS = 1024;
+
 /** Splits a Category or Link value into its head (term or `<target>`) and `name=value` parameters. */
 function splitParams(text: string, what: string, line: number): { head: string; params: Param[] } {
   const [head = '', ...rest] = splitTopLevel(text, ';', line);
+  if (rest.length > MAX_PARAMETERS) throw new TextParseError(`${what}: more than ${MAX_PARAMETERS} parameters (${rest.length})`, line);
   const params = rest.filter((segment) => segment !== '').map((segment): Param => {
     const eq = segment.indexOf('=');
     if (eq < 0) throw new TextParseError(`${what}: expected a name=value parameter, got "${segment}"`, line);

@@ -1,6 +1,6 @@
 import type { ErrorObject } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { MAX_PROBLEMS, problemsFromAjv } from './schemas.ts';
+import { problemsFromAjv } from './schemas.ts';
 
 const error = (instancePath: string, message: string, keyword = 'type'): ErrorObject => ({ instancePath, message, keyword, schemaPath: '#', params: {} });
 
@@ -19,7 +19,7 @@ describe('problemsFromAjv', () => {
     ]);
   });
 
-  it('is linear in the errors and caps what it lists', () => {
+  it('is linear in the errors', () => {
     const errors: ErrorObject[] = [];
     for (let i = 0; i < 20_000; i++) {
       errors.push(error(`/resources/${i}`, 'must match exactly one schema in oneOf', 'oneOf'), error(`/resources/${i}/target`, 'must be string'));
@@ -28,8 +28,7 @@ describe('problemsFromAjv', () => {
     const problems = problemsFromAjv(errors);
     // Generous: the quadratic version needed minutes for this many.
     expect(performance.now() - started).toBeLessThan(5000);
-    expect(problems).toHaveLength(MAX_PROBLEMS + 1);
+    expect(problems).toHaveLength(20_000);
     expect(problems[0]).toEqual({ pointer: '/resources/0/target', message: 'must be string' });
-    expect(problems.at(-1)).toEqual({ pointer: '/', message: `and ${20_000 - MAX_PROBLEMS} more problems not listed` });
   });
 });

@@ -69,9 +69,6 @@ export function itemCount(body: unknown): number {
   return count;
 }
 
-/** Most problems one answer lists; the rest are counted, not described. */
-export const MAX_PROBLEMS = 100;
-
 /** The pointers strictly above `pointer`, segment by segment (`/a/b` → `''`, `/a`). */
 function ancestors(pointer: string): string[] {
   const out: string[] = [];
@@ -83,8 +80,8 @@ function ancestors(pointer: string): string[] {
 }
 
 /**
- * Turns ajv's errors into field problems, dropping the noise that `oneOf`/`anyOf` branches add,
- * at most {@link MAX_PROBLEMS} of them. Linear in the errors: each is looked at once, and whether a
+ * Turns ajv's errors into field problems, dropping the noise that `oneOf`/`anyOf` branches add
+ * (the error document lists at most the first hundred). Linear in the errors: each is looked at once, and whether a
  * more specific problem lies below a generic one is a set lookup, not a search of the list.
  */
 export function problemsFromAjv(errors: ErrorObject[] | null | undefined): FieldProblem[] {
@@ -121,17 +118,16 @@ export function problemsFromAjv(errors: ErrorObject[] | null | undefined): Field
   }
   // When a more specific problem exists at or below a pointer, the generic oneOf/anyOf line adds nothing.
   const generic = /must match (exactly one|a) schema/;
-  const kept = problems.filter((p) => !generic.test(p.message) || !(covered.has(p.raw) || (at.get(p.raw) ?? 0) > 1));
-  const shown: FieldProblem[] = kept.slice(0, MAX_PROBLEMS).map(({ pointer, message }) => ({ pointer, message }));
-  if (kept.length > MAX_PROBLEMS) shown.push({ pointer: '/', message: `and ${kept.length - MAX_PROBLEMS} more problems not listed` });
-  return shown;
+  return problems
+    .filter((p) => !generic.test(p.message) || !(covered.has(p.raw) || (at.get(p.raw) ?? 0) > 1))
+    .map(({ pointer, message }) => ({ pointer, message }));
 }
 
 /**
  * Validates a parsed request body against one of the schemas.
  *
- * @throws ValidationError naming the violations with JSON pointers: every one (at most
- *   {@link MAX_PROBLEMS}) for bodies of up to {@link FULL_REPORT_ITEMS} items, else the first
+ * @throws ValidationError naming the violations with JSON pointers: every one for bodies of up
+ *   to {@link FULL_REPORT_ITEMS} items, else the first
  */
 export function assertSchema(name: SchemaName, body: unknown): void {
   const first = validatorFor(name, 'first');
