@@ -103,7 +103,13 @@ const DIALECTS: Record<string, () => Ajv> = {
   '2019-09': () => new Ajv2019(OPTIONS),
   '2020-12': () => new Ajv2020(OPTIONS),
 };
-const engines = new Map<string, Ajv>();
+const engines = new Map<string, { ajv: Ajv; compiles: number }>();
+/**
+ * ajv keeps what every compilation shares (compiled expressions, referenced functions) in its
+ * instance for good; an engine is replaced after this many compilations, so that memory stays
+ * bounded too. Validators already compiled keep working: they hold what they use.
+ */
+const COMPILES_PER_ENGINE = 1000;
 
 /** The dialect a `$schema` names (http or https, with or without the empty fragment). */
 function dialectOf(schema: ValueSchema): string | PatternProblem {
@@ -118,12 +124,13 @@ function dialectOf(schema: ValueSchema): string | PatternProblem {
 }
 
 function engineFor(dialect: string): Ajv {
-  let ajv = engines.get(dialect);
-  if (!ajv) {
-    ajv = DIALECTS[dialect]!();
-    engines.set(dialect, ajv);
+  let engine = engines.get(dialect);
+  if (!engine || engine.compiles >= COMPILES_PER_ENGINE) {
+    engine = { ajv: DIALECTS[dialect]!(), compiles: 0 };
+    engines.set(dialect, engine);
   }
-  return ajv;
+  engine.compiles++;
+  return engine.ajv;
 }
 
 type Json = { [key: string]: unknown };
