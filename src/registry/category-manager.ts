@@ -217,6 +217,7 @@ export class CategoryManager {
     const refs = given.filter((ref, i) => given.findIndex((r) => r.id === ref.id) === i);
     const ids = new Set(refs.map((r) => r.id));
     const targets: Category[] = [];
+    const referrers = this.registry.referrersOf(ids);
     for (const ref of refs) {
       const category = this.registry.get(ref.id);
       if (!category) throw new NotFoundError(`${ref.pointer}: category "${ref.id}" does not exist`);
@@ -224,7 +225,7 @@ export class CategoryManager {
       if (!principal.operator && (category.class !== 'mixin' || category.owner !== principal.tenant)) {
         throw new ForbiddenError(`${ref.pointer}: users may delete only their own mixins, and "${ref.id}" is not one`);
       }
-      const users = this.registry.referrers(ref.id).filter((c) => !ids.has(categoryId(c)));
+      const users = (referrers.get(ref.id) ?? []).filter((c) => !ids.has(categoryId(c)));
       if (users.length > 0) {
         throw new ConflictError(`${ref.pointer}: "${ref.id}" is still used by ${users.map(categoryId).join(', ')}; delete or change those first`, [{ pointer: ref.pointer, message: 'is still referenced' }]);
       }
