@@ -27,6 +27,11 @@ describe('value schemas on the linear-time engine', () => {
     expect(regexProblem('^[a-z]+$')).toBeUndefined();
   });
 
+  it('refuses a pattern whose program would cost too much per character', () => {
+    expect(patternProblems({ type: 'string', pattern: '(a|b|ab|ba){1000}x' })[0]?.message).toContain('RE2 instructions');
+    expect(patternProblems({ type: 'string', pattern: '(a|b|ab|ba){100}x' })).toEqual([]);
+  });
+
   it('anchors regex strings around alternations', () => {
     const validate = compileValueSchema({ type: 'string', pattern: anchored('inactive|active') });
     expect(validate('active')).toBe(true);

@@ -49,18 +49,31 @@ export class PatternEngineError extends Error {
  * lookaround; what it does run, it runs in time linear in the input, whatever the expression.
  */
 export function regexProblem(expression: string): string | undefined {
+  const checked = checkRegex(expression);
+  return typeof checked === 'string' ? checked : undefined;
+}
+
+/** {@link regexProblem}, or the size of RE2's program for the expression (its cost per input character). */
+function checkRegex(expression: string): string | number {
   try {
     new RegExp(expression, 'u');
   } catch (err) {
     return `is not a valid regular expression: ${(err as Error).message}`;
   }
   try {
-    RE2JS.compile(RE2JS.translateRegExp(expression));
+    return RE2JS.compile(RE2JS.translateRegExp(expression)).programSize();
   } catch (err) {
-    return `cannot run on the linear-time engine (RE2 has no backreferences or lookaround): ${(err as Error).message}`;
+    return `cannot run on the linear-time engine (RE2 has no backreferences, no lookaround, no repeat count above 1000): ${(err as Error).message}`;
   }
-  return undefined;
 }
+
+/**
+ * Most RE2 program instructions the regular expressions of one pattern may add up to. Matching is
+ * linear in the input but, at worst, proportional to the program too: `(a|b|ab|ba){1000}x` (9,003
+ * instructions) needed about a second per 64 KiB value. Real patterns need tens to hundreds (the
+ * built-in IPv4-or-IPv6 address pattern, the largest, about 1,150).
+ */
+export const MAX_PROGRAM_SIZE = 2000;
 
 /** A regular expression compiled by RE2, shaped as ajv expects (`test`, and `toString` as its cache key). */
 class LinearRegExp {
@@ -153,7 +166,7 @@ const PAIRWISE_UNIQUE_MAX = 256;
  * regular expressions RE2 cannot run. Data-holding keywords (`enum`, `const`, `default`,
  * `examples`) are not schemas and are not walked.
  */
-function walk(schema: unknown, pointer: string, root: boolean, found: PatternProblem[], regexes: { count: number }): void {
+function walk(schema: unknown, pointer: string, root: boolean, found: PatternProblem[], regexes: { count: number; size: number }): void {
   if (!isObject(schema)) return;
   for (const keyword of REFERENCES) {
     const ref = schema[keyword];
@@ -167,17 +180,15 @@ function walk(schema: unknown, pointer: string, root: boolean, found: PatternPro
       found.push({ pointer: `${pointer}/${keyword}`, message: 'is not allowed below the root of a pattern: a nested identifier would let its references reach elsewhere' });
     }
   }
-  if (typeof schema.pattern === 'string') {
+  const regex = (expression: string, at: string): void => {
     regexes.count++;
-    const problem = regexProblem(schema.pattern);
-    if (problem) found.push({ pointer: `${pointer}/pattern`, message: `${JSON.stringify(schema.pattern)} ${problem}` });
-  }
+    const checked = checkRegex(expression);
+    if (typeof checked === 'string') found.push({ pointer: at, message: `${JSON.stringify(expression)} ${checked}` });
+    else regexes.size += checked;
+  };
+  if (typeof schema.pattern === 'string') regex(schema.pattern, `${pointer}/pattern`);
   if (isObject(schema.patternProperties)) {
-    for (const key of Object.keys(schema.patternProperties)) {
-      regexes.count++;
-      const problem = regexProblem(key);
-      if (problem) found.push({ pointer: `${pointer}/patternProperties/${token(key)}`, message: `${JSON.stringify(key)} ${problem}` });
-    }
+    for (const key of Object.keys(schema.patternProperties)) regex(key, `${pointer}/patternProperties/${token(key)}`);
   }
   if (schema.uniqueItems === true) {
     const items = schema.items;
@@ -211,9 +222,12 @@ export function patternProblems(schema: ValueSchema, limits: PatternLimits = DEF
   const dialect = dialectOf(schema);
   if (typeof dialect !== 'string') return [dialect];
   const found: PatternProblem[] = [];
-  const regexes = { count: 0 };
+  const regexes = { count: 0, size: 0 };
   walk(schema, '', true, found, regexes);
   if (regexes.count > limits.regexes) found.push({ pointer: '', message: `holds ${regexes.count} regular expressions, more than the limit of ${limits.regexes}` });
+  if (regexes.size > MAX_PROGRAM_SIZE) {
+    found.push({ pointer: '', message: `its regular expressions compile to ${regexes.size} RE2 instructions, more than the limit of ${MAX_PROGRAM_SIZE} (each costs time on every character checked)` });
+  }
   if (found.length > 0) return found;
   try {
     compileValueSchema(schema);
