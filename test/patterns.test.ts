@@ -245,6 +245,13 @@ describe('no cycles in depends or parents, and bounded chains (issue 12 item 12)
     const deepMixins = await call(s.url, 'POST', '/-/', { body: { mixins } });
     expect(deepMixins.status).toBe(400);
     expect(detail(deepMixins)).toContain(`limit of ${depth}`);
+    // Re-parenting the root of one chain onto another lengthens every chain built on it.
+    expect((await call(s.url, 'POST', '/-/', { body: { kinds: chain(20, 'upper') } })).status).toBe(200);
+    expect((await call(s.url, 'POST', '/-/', { body: { kinds: chain(15, 'lower') } })).status).toBe(200);
+    const regraft = await call(s.url, 'PUT', '/-/', { body: { kinds: [{ term: 'upper0', scheme: SCHEME, parent: `${SCHEME}lower14` }] } });
+    expect(regraft.status).toBe(400);
+    expect(detail(regraft)).toContain(`more than the limit of ${depth}`);
+    expect((await call(s.url, 'PUT', '/-/', { body: { kinds: [{ term: 'upper0', scheme: SCHEME, parent: `${SCHEME}lower3` }] } })).status).toBe(200);
     const items = s.services.config.limits.itemsPerRequest;
     const { result, report } = await whileProbing(s.url, '/-/?class=kind', () => call(s.url, 'POST', '/-/', { body: { kinds: chain(items, 'long') } }));
     expect(result.status).toBe(400);

@@ -49,6 +49,11 @@ export class StagedCategories {
     this.#removed.delete(categoryId(category));
   }
 
+  /** The identifiers of the categories staged so far. */
+  stagedIds(): string[] {
+    return [...this.#staged.keys()];
+  }
+
   remove(id: string): void {
     this.#removed.add(id);
     this.#staged.delete(id);
@@ -156,6 +161,45 @@ class DependsWalk {
   }
 }
 
+/**
+ * The longest chain of categories built on each one (kinds descending from it, mixins depending on
+ * it), itself included. Who points at whom is indexed in one pass over the registry, then walked
+ * with a memo and at most `depth + 1` levels deep.
+ */
+class ChainsAbove {
+  readonly #above = new Map<string, string[]>();
+  readonly #memo = new Map<string, number>();
+  readonly #onPath = new Set<string>();
+  constructor(
+    staged: StagedCategories,
+    readonly depth: number,
+  ) {
+    const ids = new Set([...staged.registry.all().map(categoryId), ...staged.stagedIds()]);
+    for (const id of ids) {
+      const category = staged.get(id);
+      const below = category?.class === 'kind' ? (category.parent ? [category.parent] : []) : category?.class === 'mixin' ? category.depends : [];
+      for (const target of below) {
+        const list = this.#above.get(target);
+        if (list) list.push(id);
+        else this.#above.set(target, [id]);
+      }
+    }
+  }
+
+  length(id: string): number {
+    const known = this.#memo.get(id);
+    if (known !== undefined) return known;
+    // A cycle is reported elsewhere; past the limit the exact length no longer matters.
+    if (this.#onPath.has(id) || this.#onPath.size > this.depth) return 1;
+    this.#onPath.add(id);
+    let longest = 1;
+    for (const next of this.#above.get(id) ?? []) longest = Math.max(longest, 1 + this.length(next));
+    this.#onPath.delete(id);
+    this.#memo.set(id, longest);
+    return longest;
+  }
+}
+
 function checkReferences(category: Category, pointer: string, staged: StagedCategories, depth: number, invalid: FieldProblem[]): void {
   const expect = (ids: string[], member: string, cls: Category['class'], what: string) => {
     ids.forEach((id, i) => {
@@ -232,13 +276,24 @@ export function checkCategories(
   }
   for (const { category } of entries) staged.stage(category);
   const depends = new DependsWalk(staged, limits.depth);
+  // A changed category may lengthen the chains of those built on it; a new one has none yet.
+  const above = isNew ? undefined : new ChainsAbove(staged, limits.depth);
   for (const { category, pointer } of entries) {
+    const before = invalid.length;
     checkReferences(category, pointer, staged, limits.depth, invalid);
     if (category.class === 'kind') checkLineage(category, pointer, staged, limits.depth, invalid);
     if (category.class === 'mixin') {
       const height = depends.height(categoryId(category));
       if (height === 'too-deep') invalid.push({ pointer: `${pointer}/depends`, message: `the chain of depends is longer than the limit of ${limits.depth} mixins` });
       else if (typeof height !== 'number') invalid.push({ pointer: `${pointer}/depends`, message: `the depends form a cycle: ${height.cycle.join(' → ')}` });
+    }
+    if (above && invalid.length === before && category.class !== 'action') {
+      const below = category.class === 'kind' ? staged.lineage(categoryId(category), limits.depth + 1).length : (depends.height(categoryId(category)) as number);
+      const longest = below + above.length(categoryId(category)) - 1;
+      if (longest > limits.depth) {
+        const member = category.class === 'kind' ? 'parent' : 'depends';
+        invalid.push({ pointer: `${pointer}/${member}`, message: `the ${category.class}s built on it would form a chain of ${longest} ${category.class}s, more than the limit of ${limits.depth}` });
+      }
     }
     checkDefinitions(category.attributes, pointer, limits, invalid);
   }
