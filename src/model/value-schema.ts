@@ -6,9 +6,6 @@
  * its cost is bounded before it is compiled. Compiled patterns live in one bounded LRU cache.
  */
 import { Ajv, type CodeOptions, type Options, type ValidateFunction } from 'ajv';
-import { Ajv2019 } from 'ajv/dist/2019.js';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import AjvDraft04 from 'ajv-draft-04';
 import { LRUCache } from 'lru-cache';
 import { createRequire } from 'node:module';
 import { RE2JS } from 're2js';
@@ -104,17 +101,20 @@ const linearRegExp: NonNullable<CodeOptions['regExp']> = Object.assign(
 
 const OPTIONS: Options = { strict: false, allErrors: false, validateSchema: true, logger: false, code: { regExp: linearRegExp } };
 
+// The other dialects' classes are loaded when a pattern first asks for them, not at start-up.
+const load = createRequire(import.meta.url);
+
 /** One ajv per dialect, created on first use; each compiles only self-contained patterns. */
 const DIALECTS: Record<string, () => Ajv> = {
-  'draft-04': () => new AjvDraft04(OPTIONS),
+  'draft-04': () => new (load('ajv-draft-04') as typeof import('ajv-draft-04')).default(OPTIONS),
   'draft-06': () => {
     const ajv = new Ajv(OPTIONS);
-    ajv.addMetaSchema(createRequire(import.meta.url)('ajv/dist/refs/json-schema-draft-06.json') as object);
+    ajv.addMetaSchema(load('ajv/dist/refs/json-schema-draft-06.json') as object);
     return ajv;
   },
   'draft-07': () => new Ajv(OPTIONS),
-  '2019-09': () => new Ajv2019(OPTIONS),
-  '2020-12': () => new Ajv2020(OPTIONS),
+  '2019-09': () => new (load('ajv/dist/2019.js') as typeof import('ajv/dist/2019.js')).Ajv2019(OPTIONS),
+  '2020-12': () => new (load('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js')).Ajv2020(OPTIONS),
 };
 const engines = new Map<string, { ajv: Ajv; compiles: number }>();
 /**
