@@ -50,6 +50,16 @@ export interface Config {
     tagsPerTenant: number;
     /** Most entities one user tenant may own. */
     entitiesPerTenant: number;
+    /** Largest category (kind, mixin, action) as JSON text. */
+    categoryBytes: number;
+    /** Longest chain of parents (kinds) or depends (mixins). */
+    categoryDepth: number;
+    /** Largest attribute pattern as JSON text. */
+    patternBytes: number;
+    /** Most regular expressions in one attribute pattern. */
+    patternRegexes: number;
+    /** Most bytes one request may make the store hold (entities as JSON, defaults included). */
+    storedBytesPerRequest: number;
   };
   auth: AuthConfig;
   log: {
@@ -58,8 +68,8 @@ export interface Config {
     pretty: boolean | null;
   };
   render: {
-    /** Default application/occi+json output: OCCI 1.2, or pyOCNI's shapes for pyOCNI clients. */
-    jsonProfile: 'occi' | 'pyocni';
+    /** Default application/occi+json output: OCCI 1.2 exactly, with ocni's extensions, or pyOCNI's shapes. */
+    jsonProfile: 'occi' | 'ocni' | 'pyocni';
   };
   /**
    * Category files (OCCI JSON, paths relative to the working directory) added once to a new store,
@@ -102,6 +112,11 @@ const CONFIG_SCHEMA = {
         filterTerms: { type: 'integer', minimum: 1 },
         tagsPerTenant: { type: 'integer', minimum: 0 },
         entitiesPerTenant: { type: 'integer', minimum: 0 },
+        categoryBytes: { type: 'integer', minimum: 1024 },
+        categoryDepth: { type: 'integer', minimum: 3 },
+        patternBytes: { type: 'integer', minimum: 64 },
+        patternRegexes: { type: 'integer', minimum: 1 },
+        storedBytesPerRequest: { type: 'integer', minimum: 1024 },
       },
     },
     auth: {
@@ -160,7 +175,7 @@ const CONFIG_SCHEMA = {
     },
     render: {
       type: 'object',
-      properties: { jsonProfile: { enum: ['occi', 'pyocni'] } },
+      properties: { jsonProfile: { enum: ['occi', 'ocni', 'pyocni'] } },
     },
     seedCategories: { type: 'array', items: { type: 'string', minLength: 1 } },
     backends: {

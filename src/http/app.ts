@@ -6,13 +6,15 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import bodyParser from 'koa-bodyparser';
 import { errorMiddleware } from './errors.ts';
-import { requestTypeGuard } from './negotiate.ts';
+import { occiProtocol, requestTypeGuard } from './negotiate.ts';
 import { requestLog } from './request-log.ts';
 import { pathNormaliser } from './path-normaliser.ts';
 import { loggableError } from './error-log.ts';
 import { queryInterfaceRoutes } from './routes/query-interface.ts';
 import { entityRoutes } from './routes/entities.ts';
+import { cycladesDriftRoutes } from './routes/cyclades-drift.ts';
 import type { Services } from './services.ts';
+import { itemCountGuard } from './request-body.ts';
 import { callerView } from './caller.ts';
 import { createAuthenticator } from '../auth/authenticate.ts';
 
@@ -34,6 +36,7 @@ export function createApp(services: Services): Koa {
   const limit = services.config.limits.bodyBytes;
   app.use(requestLog(services.logger, `ocni/${services.version} OCCI/1.2`));
   app.use(errorMiddleware());
+  app.use(occiProtocol());
   app.use(pathNormaliser());
   app.use(requestTypeGuard());
   app.use(
@@ -51,10 +54,12 @@ export function createApp(services: Services): Koa {
     }),
   );
 
+  app.use(itemCountGuard(services.config.limits.itemsPerRequest));
   app.use(callerView(createAuthenticator(services.config.auth), services.categories.registry, services.backends, services.config));
 
   const router = new Router();
   queryInterfaceRoutes(router, services);
+  cycladesDriftRoutes(router, services);
   entityRoutes(router, services);
   app.use(router.routes());
   app.use(router.allowedMethods());

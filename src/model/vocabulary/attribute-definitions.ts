@@ -1,11 +1,12 @@
 /**
  * @module Attribute definitions on the wire. Two vocabularies are read: OCCI 1.2 JSON (flat, keys
  * are dotted names, `pattern` a JSON Schema, `mutable` defaults to false per GFD.226) and pyOCNI
- * (nested by name segments, `pattern` a regular expression, `minimum`/`maximum`, and — since
+ * (nested by name segments, `pattern` a regular expression that must match the whole value, `minimum`/`maximum`, and — since
  * pyOCNI enforced nothing and OCCI 1.1 text marks only `{immutable}` — `mutable` defaults to true).
  * Output is always OCCI 1.2.
  */
 import { ATTRIBUTE_TYPES, type AttributeDefinition, type AttributeDefinitions, type AttributeType, type ValueSchema } from '../category.ts';
+import { anchored, regexProblem } from '../value-schema.ts';
 import type { FieldProblem } from '../../errors.ts';
 
 const DEFINITION_KEYS = new Set(['type', 'mutable', 'required', 'default', 'pattern', 'description', 'minimum', 'maximum', 'title']);
@@ -71,13 +72,14 @@ function valueSchema(raw: Json, type: AttributeType, pointer: string, problems: 
   let schema: ValueSchema | undefined;
   if (isObject(pattern)) schema = { ...pattern };
   else if (typeof pattern === 'string') {
-    try {
-      new RegExp(pattern, 'u');
-    } catch (err) {
-      problems.push({ pointer: `${pointer}/pattern`, message: `is not a valid regular expression: ${(err as Error).message}` });
+    const problem = regexProblem(pattern);
+    if (problem) {
+      problems.push({ pointer: `${pointer}/pattern`, message: `${JSON.stringify(pattern)} ${problem}` });
       return undefined;
     }
-    schema = { type: 'string', pattern };
+    // A regular expression written as a string constrains the whole value (pyOCNI, OCCI 1.1);
+    // only GFD.226's JSON Schema object keeps JSON Schema's unanchored `pattern`.
+    schema = { type: 'string', pattern: anchored(pattern) };
   } else if (pattern !== undefined) {
     problems.push({ pointer: `${pointer}/pattern`, message: 'must be a JSON Schema object or a regular expression string' });
     return undefined;
@@ -173,12 +175,18 @@ export function parsePartialAttributeDefinitions(tree: unknown, pointer: string,
   return out;
 }
 
-/** Renders definitions in OCCI 1.2 JSON (flat names, every property explicit). */
-export function renderAttributeDefinitions(definitions: AttributeDefinitions): Record<string, Json> {
+/**
+ * Renders definitions in OCCI 1.2 JSON (flat names, every property explicit). GFD.226's appendix
+ * schema allows only a number, string or boolean `default`; an array or object default (its text
+ * allows the attribute's own type) is rendered only when `structuredDefaults` asks for it (the
+ * `ocni` profile). The server applies it either way.
+ */
+export function renderAttributeDefinitions(definitions: AttributeDefinitions, structuredDefaults = true): Record<string, Json> {
   const out: Record<string, Json> = {};
   for (const [name, d] of Object.entries(definitions)) {
     const rendered: Json = { type: d.type, mutable: d.mutable, required: d.required };
-    if (d.default !== undefined) rendered.default = d.default;
+    const scalar = typeof d.default === 'string' || typeof d.default === 'number' || typeof d.default === 'boolean';
+    if (d.default !== undefined && d.default !== null && (scalar || structuredDefaults)) rendered.default = d.default;
     if (d.pattern) rendered.pattern = d.pattern;
     if (d.description !== undefined) rendered.description = d.description;
     out[name] = rendered;
