@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import nano, { type DocumentScope, type MangoQuery, type ServerScope } from 'nano';
 import { loadConfig } from '../../src/config.ts';
 import { CouchClient, type CouchRequestRecord } from '../../src/store/couch.ts';
-import { databaseNames, ENTITY_DESIGN, ENTITY_INDEXES } from '../../src/store/databases.ts';
+import { databaseNames, warmIndexes } from '../../src/store/databases.ts';
 import { EntityStore, type EntityDoc } from '../../src/store/entity-store.ts';
 import type { CategoryRegistry } from '../../src/registry/registry.ts';
 import { newId } from '../../src/backends/entity-service.ts';
@@ -429,10 +429,7 @@ async function main(cleanup: Cleanup): Promise<{ rows: Row[]; notes: string[]; s
   // that no measurement pays the one-time build over the seeded documents. ($in, not $gt: null,
   // which PouchDB's planner refuses on single-field indexes.)
   t = performance.now();
-  await Promise.all([
-    ...ENTITY_INDEXES.map((index) => db.find({ selector: { [index.fields[0]]: { $in: ['/bench-warm-up'] } }, limit: 1, use_index: [index.ddoc, index.name] } as MangoQuery)),
-    ...Object.keys(ENTITY_DESIGN.views).map((view) => db.view(ENTITY_DESIGN._id.slice('_design/'.length), view, { limit: 1 })),
-  ]);
+  await warmIndexes(new CouchClient({ url: store.url, requestTimeoutMs: 30 * 60_000 }), names, { tenancy: false }, 30 * 60_000);
   say(`Mango indexes and views built in ${num((performance.now() - t) / 1000, 1)} s`);
 
   // --- The filtered query: capture ocni's store requests for it, verify both sides find 10 --------
@@ -442,7 +439,7 @@ async function main(cleanup: Cleanup): Promise<{ rows: Row[]; notes: string[]; s
   // The same EntityStore.list call ocni's route makes for this URL, so the requests are ocni's own.
   const filterRequests = await capture(client, () =>
     entityStore.list({
-      scope: { kinds: registry.descendants(COMPUTE) },
+      scope: { kind: COMPUTE, kinds: registry.descendants(COMPUTE) },
       patterns: [{ attributes: { 'occi.compute.cores': MATCH_CORES } }],
       skip: 0,
       limit: config.limits.pageSizeDefault,
