@@ -373,7 +373,7 @@ async function main(cleanup: Cleanup): Promise<{ rows: Row[]; notes: string[]; s
   const before = new Set(childPids());
   const store = await startStore(process.env.COUCHDB_URL || undefined, join(dir, 'store'));
   cleanup.add('stop the store', () => store.close());
-  const storePid = childPids().find((pid) => !before.has(pid) && commandOf(pid).includes('embedded/child.ts'));
+  const storePid = childPids().find((pid) => !before.has(pid) && commandOf(pid).includes('embedded/child.mjs'));
   const couch = nano({ url: store.url });
   const welcome = (await couch.relax({ path: '' })) as { version?: string; vendor?: { name?: string } };
   const storeLabel =

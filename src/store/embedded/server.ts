@@ -1,5 +1,5 @@
 /**
- * @module Starts and stops the embedded CouchDB-compatible store (see `child.ts`) as a child process.
+ * @module Starts and stops the embedded CouchDB-compatible store (see `child.mjs`) as a child process.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,7 @@ export interface EmbeddedStoreOptions {
   startTimeoutMs?: number;
 }
 
-const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
+const CHILD = fileURLToPath(new URL('./child.mjs', import.meta.url));
 
 /**
  * Starts the embedded store and resolves once it listens on 127.0.0.1.
@@ -32,8 +32,9 @@ const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
  */
 export function startEmbeddedStore(options: EmbeddedStoreOptions): Promise<EmbeddedStore> {
   const child: ChildProcess = fork(CHILD, [], {
-    // The child is TypeScript too: load it through tsx whatever runs the parent (tsx, vitest).
-    execArgv: ['--import', 'tsx'],
+    // The child is plain JavaScript: bare Node, without the parent's TypeScript loader (fork
+    // would otherwise pass on the parent's own --import tsx).
+    execArgv: [],
     env: {
       ...process.env,
       OCNI_EMBEDDED_DIR: options.dataDir,
