@@ -293,9 +293,18 @@ export class EntityStore {
     let skip = after ? 0 : query.skip;
     const start = after?.stream ?? 0;
     const resume: unknown = after?.key;
+    const fromOf = (i: number) => (i === start && resume !== undefined ? { key: resume, skipFirst: true } : { key: streams[i]!.startkey, skipFirst: false });
+    // Several streams (sub-kinds, alternatives): their first batches are asked for at once, so a
+    // listing costs one round trip more than a single kind's, not one per kind.
+    const first = new Map<number, Promise<ViewRow[]>>();
+    if (skip === 0 && streams.length - start > 1) {
+      for (let i = start; i < streams.length; i += 1) first.set(i, this.#rows(streams[i]!, fromOf(i), Math.min(BATCH, query.limit + 1), true));
+      // Every promise is awaited below or abandoned with the listing; none may reject unobserved.
+      for (const pending of first.values()) pending.catch(() => undefined);
+    }
     for (let i = start; i < streams.length && out.length <= query.limit; i += 1) {
       const stream = streams[i]!;
-      let from: { key: unknown; skipFirst: boolean } = i === start && resume !== undefined ? { key: resume, skipFirst: true } : { key: stream.startkey, skipFirst: false };
+      let from: { key: unknown; skipFirst: boolean } = fromOf(i);
       if (skip > 0 && stream.exact) {
         const passed = await this.#passOver(stream, from, skip);
         skip -= passed.count;
@@ -303,8 +312,10 @@ export class EntityStore {
         from = { key: passed.last, skipFirst: true };
       }
       for (;;) {
-        const need = Math.min(BATCH, skip + query.limit + 1 - out.length);
-        const rows = await this.#rows(stream, from, need, true);
+        const prefetched = first.get(i);
+        first.delete(i);
+        const need = prefetched ? Math.min(BATCH, query.limit + 1) : Math.min(BATCH, skip + query.limit + 1 - out.length);
+        const rows = await (prefetched ?? this.#rows(stream, from, need, true));
         for (const row of rows) {
           if (!row.doc || !keep(row.doc, i)) continue;
           if (skip > 0) skip -= 1;
