@@ -133,6 +133,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
           });
           categories.stop();
           await backends.dispose();
+          await couch.close();
           await embedded?.close();
         })();
         return closing;

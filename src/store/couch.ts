@@ -2,8 +2,12 @@
  * @module The one door to CouchDB: every request goes through {@link CouchClient.request}, which
  * bounds it in time, records it (tests prove no request reads a whole database) and turns transport
  * failures into {@link StoreUnavailableError}. Only documented CouchDB 3 API is used.
+ *
+ * Requests go out through undici's `request` on a keep-alive connection pool: nano's transport
+ * (WHATWG `fetch`) cost ocni more CPU per store request than a whole `GET` of a resource costs the
+ * store (issue 10's profile), and ocni needs nothing of nano beyond sending JSON.
  */
-import nano, { type ServerScope } from 'nano';
+import { Agent, request as send } from 'undici';
 import { StoreUnavailableError, ConfigError } from '../errors.ts';
 
 /** One request as sent, for observers (tests, debugging). */
@@ -47,15 +51,40 @@ export interface CouchRequest {
 
 type Listener = (record: CouchRequestRecord) => void;
 
-/** A thin, bounded wrapper around nano's raw request function. */
+/** Query parameters CouchDB reads as JSON (the others are plain strings). */
+const JSON_PARAMS = new Set(['startkey', 'endkey', 'key', 'keys', 'start_key', 'end_key']);
+
+/** The query string of a request, JSON-encoding the view keys as CouchDB expects. */
+function queryString(qs: Record<string, unknown> | undefined): string {
+  if (!qs) return '';
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(qs)) {
+    if (value === undefined) continue;
+    params.set(name, JSON_PARAMS.has(name) || typeof value === 'object' ? JSON.stringify(value) : String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+/** A thin, bounded client for CouchDB's HTTP API. */
 export class CouchClient {
-  readonly server: ServerScope;
   readonly #timeoutMs: number;
   readonly #listeners = new Set<Listener>();
+  readonly #base: string;
+  readonly #headers: Record<string, string> = { accept: 'application/json' };
+  readonly #agent: Agent;
 
   constructor(options: CouchClientOptions) {
-    this.server = nano({ url: options.url });
+    const url = new URL(options.url);
+    if (url.username) {
+      this.#headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+      url.username = '';
+      url.password = '';
+    }
+    this.#base = url.toString().replace(/\/+$/, '');
     this.#timeoutMs = options.requestTimeoutMs;
+    // Keep-alive connections, reused across requests; the changes feed's long-poll holds one.
+    this.#agent = new Agent({ keepAliveTimeout: 30_000, connections: 32 });
   }
 
   /** Calls `listener` for every request sent until the returned function is called. */
@@ -76,17 +105,28 @@ export class CouchClient {
     for (const listener of this.#listeners) listener(record);
     const timeout = AbortSignal.timeout(req.timeoutMs ?? this.#timeoutMs);
     const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+    let url = this.#base;
+    if (req.db) url += `/${encodeURIComponent(req.db)}`;
+    if (req.path) url += `/${req.path}`;
+    url += queryString(req.qs);
+    const headers = req.body === undefined ? this.#headers : { ...this.#headers, 'content-type': 'application/json' };
     try {
-      return (await this.server.relax({
-        db: req.db,
-        method: record.method,
-        path: req.path,
-        qs: req.qs,
-        body: req.body,
+      const res = await send(url, {
+        method: record.method.toUpperCase() as 'GET',
+        headers,
+        ...(req.body !== undefined ? { body: typeof req.body === 'string' ? req.body : JSON.stringify(req.body) } : {}),
         signal,
-      } as Parameters<ServerScope['relax']>[0])) as T;
+        dispatcher: this.#agent,
+      });
+      const text = await res.body.text();
+      const parsed: unknown = text ? JSON.parse(text) : undefined;
+      if (res.statusCode >= 400) {
+        const answer = (parsed ?? {}) as { error?: string; reason?: string };
+        throw Object.assign(new Error(answer.reason ?? `status ${res.statusCode}`), { statusCode: res.statusCode, error: answer.error, reason: answer.reason });
+      }
+      return parsed as T;
     } catch (err) {
-      throw translate(err, record, req.signal?.aborted ?? false);
+      throw translate(err, record, req.signal?.aborted ?? false, timeout.aborted);
     }
   }
 
@@ -94,16 +134,21 @@ export class CouchClient {
   async info(): Promise<{ version?: string; vendor?: { name?: string } }> {
     return this.request({ db: '', path: '' });
   }
+
+  /** Closes the pooled connections (a stopped server keeps none open). */
+  close(): Promise<void> {
+    return this.#agent.close();
+  }
 }
 
-function translate(err: unknown, record: CouchRequestRecord, abortedByCaller: boolean): Error {
+function translate(err: unknown, record: CouchRequestRecord, abortedByCaller: boolean, timedOut: boolean): Error {
   const e = err as { statusCode?: number; error?: string; reason?: string; message?: string; name?: string };
   if (abortedByCaller) return err as Error;
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new CouchStatusError(e.statusCode, e.error ?? 'error', e.reason ?? e.message ?? '');
   }
   const what = `${record.method.toUpperCase()} /${record.db}${record.path ? `/${record.path}` : ''}`;
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return new StoreUnavailableError(`the store did not answer ${what} in time`, err);
+  if (timedOut || e.name === 'TimeoutError' || e.name === 'AbortError') return new StoreUnavailableError(`the store did not answer ${what} in time`, err);
   if (typeof e.statusCode === 'number') return new StoreUnavailableError(`the store failed ${what} with ${e.statusCode}`, err);
   return new StoreUnavailableError(`the store cannot be reached (${e.message ?? 'connection failed'})`, err);
 }
