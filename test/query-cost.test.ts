@@ -236,3 +236,22 @@ describe('single reads and deletes', () => {
     expect((lookups[0]!.body as { keys: unknown[] }).keys).toEqual([['source', '/compute/doomed'], ['target', '/compute/doomed']]);
   });
 });
+
+describe('indexes', () => {
+  it('keep the tenant-keyed view only when authentication is on, and declare no Mango index', async () => {
+    const mine = await s.couch.request<{ views: Record<string, unknown> }>({ db: `${prefix}entities`, path: '_design/ocni-owner' });
+    expect(Object.keys(mine.views)).toEqual(['owned']);
+    const open = freshPrefix('costnone');
+    const none = await startTestServer({ prefix: open, overrides: { auth: { mode: 'none' } } });
+    try {
+      const missing = await none.couch.request({ db: `${open}entities`, path: '_design/ocni-owner' }).then(() => 'present', (err: { statusCode?: number }) => err.statusCode);
+      expect(missing).toBe(404);
+      // No Mango index is declared any more: every query reads the generic view.
+      const indexes = await none.couch.request<{ indexes: { name: string }[] }>({ db: `${open}entities`, path: '_index' });
+      expect(indexes.indexes.map((i) => i.name)).toEqual(['_all_docs']);
+    } finally {
+      await none.close();
+      await dropDatabases(open);
+    }
+  });
+});
