@@ -69,6 +69,8 @@ interface BulkResult {
 }
 
 const BATCH = 500;
+/** Most rows one listing request asks for: a whole page of the largest size in one round trip. */
+const PAGE_BATCH = 2001;
 /** Rows passed over per request when a page is asked for by number and rows need not be read. */
 const SKIP_BATCH = 5000;
 const MAX_RETRIES = 25;
@@ -298,7 +300,7 @@ export class EntityStore {
     // listing costs one round trip more than a single kind's, not one per kind.
     const first = new Map<number, Promise<ViewRow[]>>();
     if (skip === 0 && streams.length - start > 1) {
-      for (let i = start; i < streams.length; i += 1) first.set(i, this.#rows(streams[i]!, fromOf(i), Math.min(BATCH, query.limit + 1), true));
+      for (let i = start; i < streams.length; i += 1) first.set(i, this.#rows(streams[i]!, fromOf(i), Math.min(PAGE_BATCH, query.limit + 1), true));
       // Every promise is awaited below or abandoned with the listing; none may reject unobserved.
       for (const pending of first.values()) pending.catch(() => undefined);
     }
@@ -314,7 +316,7 @@ export class EntityStore {
       for (;;) {
         const prefetched = first.get(i);
         first.delete(i);
-        const need = prefetched ? Math.min(BATCH, query.limit + 1) : Math.min(BATCH, skip + query.limit + 1 - out.length);
+        const need = prefetched ? Math.min(PAGE_BATCH, query.limit + 1) : Math.min(PAGE_BATCH, skip + query.limit + 1 - out.length);
         const rows = await (prefetched ?? this.#rows(stream, from, need, true));
         for (const row of rows) {
           if (!row.doc || !keep(row.doc, i)) continue;

@@ -27,7 +27,7 @@ const DEEP_PAGE = 50;
 const PAGE_SIZE = 50;
 /** The large listing. */
 const LARGE_PAGE = 1000;
-const LIST_SECONDS = 4;
+const LIST_SECONDS = 8;
 
 /** Throughput of `GET /compute/<id>` against `GET /<db>/<id>`, same connections, ABBA. */
 export async function measureGet(b: Bench): Promise<Row> {
@@ -270,7 +270,8 @@ export async function measureList(b: Bench): Promise<Row> {
   // Per 100 listed at 10 connections: the time one request's answer takes, per 100 of its entities,
   // and the time the server spends per 100 entities (throughput), the figure the target is about.
   const rate = (list: Throughput[]) => list.reduce((n, r) => n + r.rps, 0) / list.length;
-  const per100 = 100_000 / (rate(runs.ocni) * LARGE_PAGE);
+  if (runs.ocni.some((r) => r.requests === 0)) b.notes.push(`[${num(b.size)}] A ${LIST_SECONDS} s run of ?number=${LARGE_PAGE} at ${GET_CONNECTIONS} connections got no answer in time: ocni's figure is then an upper bound of its rate.`);
+  const per100 = 100_000 / (Math.max(rate(runs.ocni), 1 / (2 * LIST_SECONDS)) * LARGE_PAGE);
   const direct100 = 100_000 / (rate(runs.direct) * LARGE_PAGE);
   say(`list ${LARGE_PAGE} at ${num(b.size)}: ocni ${num(per100, 2)} ms per 100 listed (latency ${num(o)} ms), store ${num(direct100, 2)} ms`);
   return {

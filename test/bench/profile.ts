@@ -1,6 +1,6 @@
 /**
- * @module `npx tsx test/bench/profile.ts [get|list|query]`: a V8 CPU profile of ocni serving one
- * kind of request (GET one resource, a 1,000-member listing, or `GET /-/`) for a few seconds, and
+ * @module `npx tsx test/bench/profile.ts [get|list|query|bulk]`: a V8 CPU profile of ocni serving one
+ * kind of request (GET one resource, a 1,000-member listing, `GET /-/`, creates of 1,000) for a few seconds, and
  * the functions that took the most time, by self time, grouped by file. Written for issue 10's
  * "say where the time went"; the profile itself lands in the folder named by `PROFILE_DIR`.
  */
@@ -29,9 +29,20 @@ const ocni = await startOcniChild({ couchUrl: store.url, configFile, dataDir: jo
 try {
   const resources = Array.from({ length: 1000 }, (_, i) => ({ kind: COMPUTE, id: `c${i}`, attributes: computeAttributes(i) }));
   await fetchJson(`${ocni.url}/compute/`, { method: 'POST', headers: { 'content-type': JSON_TYPE, accept: JSON_TYPE }, body: JSON.stringify({ resources }), expect: 201 });
-  const paths = what === 'list' ? ['/compute/?number=1000'] : what === 'query' ? ['/-/'] : ['/compute/c1', '/compute/c500', '/compute/c999'];
-  const result = await throughput({ base: ocni.url, paths, headers: { accept: JSON_TYPE }, connections: 10, seconds: 5 });
-  process.stdout.write(`${what}: ${result.rps.toFixed(1)} req/s, mean ${result.latencyMeanMs.toFixed(1)} ms\n`);
+  if (what === 'bulk') {
+    // Sequential creates of 1,000 for five seconds.
+    const started = performance.now();
+    let n = 0;
+    for (let round = 1; performance.now() - started < 5000; round += 1, n += 1) {
+      const batch = Array.from({ length: 1000 }, (_, i) => ({ kind: COMPUTE, attributes: computeAttributes(round * 1000 + i) }));
+      await fetchJson(`${ocni.url}/compute/`, { method: 'POST', headers: { 'content-type': JSON_TYPE, accept: JSON_TYPE }, body: JSON.stringify({ resources: batch }), expect: 201 });
+    }
+    process.stdout.write(`bulk: ${n} creates of 1,000, ${((performance.now() - started) / n).toFixed(0)} ms each\n`);
+  } else {
+    const paths = what === 'list' ? ['/compute/?number=1000'] : what === 'query' ? ['/-/'] : ['/compute/c1', '/compute/c500', '/compute/c999'];
+    const result = await throughput({ base: ocni.url, paths, headers: { accept: JSON_TYPE }, connections: 10, seconds: 5 });
+    process.stdout.write(`${what}: ${result.rps.toFixed(1)} req/s, mean ${result.latencyMeanMs.toFixed(1)} ms\n`);
+  }
 } finally {
   await ocni.close();
   await store.close();
