@@ -308,6 +308,15 @@ export class EntityStore {
       const stream = streams[i]!;
       let from: { key: unknown; skipFirst: boolean } = fromOf(i);
       if (skip > 0 && stream.exact) {
+        // The store passes over the rows itself (its `skip`, no documents read); only when the
+        // range ends among them must they be counted, row keys only.
+        const page = await this.#rows(stream, from, Math.min(PAGE_BATCH, query.limit + 1), true, skip);
+        if (page.length > 0) {
+          skip = 0;
+          first.set(i, Promise.resolve(page));
+        }
+      }
+      if (skip > 0 && stream.exact) {
         const passed = await this.#passOver(stream, from, skip);
         skip -= passed.count;
         if (passed.last === undefined) continue;
@@ -338,10 +347,9 @@ export class EntityStore {
   }
 
   /** Up to `limit` rows of a stream from a key (exclusive with `skipFirst`: the documented `startkey` + `skip=1` continuation). */
-  async #rows(stream: Stream, from: { key: unknown; skipFirst: boolean }, limit: number, docs: boolean): Promise<ViewRow[]> {
-    // nano JSON-encodes startkey and endkey.
+  async #rows(stream: Stream, from: { key: unknown; skipFirst: boolean }, limit: number, docs: boolean, passOver = 0): Promise<ViewRow[]> {
     const qs: Record<string, unknown> = { startkey: from.key, endkey: stream.endkey, limit, include_docs: docs };
-    if (from.skipFirst) qs.skip = 1;
+    if (from.skipFirst || passOver > 0) qs.skip = passOver + (from.skipFirst ? 1 : 0);
     if (stream.path !== '_all_docs') qs.reduce = false;
     const page = await this.client.request<{ rows: ViewRow[] }>({ db: this.db, path: stream.path, qs });
     return page.rows;
