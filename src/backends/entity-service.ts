@@ -5,7 +5,7 @@
  * HTTP details do not.
  */
 import { randomUUID } from 'node:crypto';
-import { categoryId, type AttributeValue, type Kind, type Mixin } from '../model/category.ts';
+import { categoryId, ENTITY_KIND, type AttributeValue, type Kind, type Mixin } from '../model/category.ts';
 import {
   applyActionLocally,
   applyPartialUpdate,
@@ -24,7 +24,6 @@ import { ConflictError, NotFoundError, OcciError, ValidationError, type FieldPro
 import type { EntityItem } from '../render/occi-json/entities.ts';
 import type { CategoryRegistry } from '../registry/registry.ts';
 import type { EntityStore, ListPage, ListScope } from '../store/entity-store.ts';
-import { ENTITY_KIND } from '../store/entity-views.ts';
 import { withOutcome, type Backend, type BackendContext, type BackendOutcome } from './backend.ts';
 import { ANONYMOUS_OPERATOR, canChange, type Principal } from '../auth/principal.ts';
 

@@ -6,7 +6,8 @@
  */
 import type { EntityPattern } from '../model/entity.ts';
 import { OcciError } from '../errors.ts';
-import { ENTITY_KIND, LINK_KIND, MEMBER_FIELD, RESOURCE_KIND, VIEWS, keyValue } from './entity-views.ts';
+import { ENTITY_KIND, LINK_KIND, RESOURCE_KIND } from '../model/category.ts';
+import { MEMBER_FIELD, VIEWS, keyValue } from './entity-views.ts';
 
 /** Which entities a listing covers; `kinds` (the scope's kinds and sub-kinds) lets filters use the per-kind rows. */
 export type ListScope = { kind?: string; kinds: string[] } | { mixin: string; kinds?: string[] } | { below: string; kinds?: string[] };

@@ -14,11 +14,7 @@
  * PouchDB Server and CouchDB 3.x narrow the same way. Mango cannot do this: `$in` on an indexed field
  * and selectors on unindexed attributes read the whole kind.
  */
-
-/** OCCI core kinds every entity descends from: the roots of the membership rows. */
-export const RESOURCE_KIND = 'http://schemas.ogf.org/occi/core#resource';
-export const LINK_KIND = 'http://schemas.ogf.org/occi/core#link';
-export const ENTITY_KIND = 'http://schemas.ogf.org/occi/core#entity';
+import { LINK_KIND, RESOURCE_KIND } from '../model/category.ts';
 
 /** Longest string kept in a key; longer values are matched on this prefix, then checked in full. */
 export const KEY_STRING_MAX = 200;
