@@ -23,7 +23,8 @@ function same(a: unknown, b: unknown): boolean {
 export function matchesPattern(doc: Matchable, pattern: EntityPattern): boolean {
   if (pattern.kind !== undefined && doc.kind !== pattern.kind) return false;
   if (pattern.mixins && !pattern.mixins.every((m) => doc.mixins.includes(m))) return false;
-  for (const [name, value] of Object.entries(pattern.attributes ?? {})) if (!same(doc.attributes[name], value)) return false;
+  // Own members only: a filter on `__proto__` or `constructor` must not meet Object.prototype.
+  for (const [name, value] of Object.entries(pattern.attributes ?? {})) if (!same(Object.hasOwn(doc.attributes, name) ? doc.attributes[name] : undefined, value)) return false;
   if (pattern.title !== undefined && doc.title !== pattern.title) return false;
   if (pattern.summary !== undefined && doc.summary !== pattern.summary) return false;
   if (pattern.id !== undefined && !doc._id.endsWith(`/${pattern.id}`)) return false;

@@ -29,18 +29,23 @@ export interface Continuation {
   key: unknown;
 }
 
-const CORE_MEMBERS: Record<string, 'title' | 'summary' | 'id'> = { 'occi.core.title': 'title', 'occi.core.summary': 'summary', 'occi.core.id': 'id' };
+const CORE_MEMBERS = new Map<string, 'title' | 'summary' | 'id'>([
+  ['occi.core.title', 'title'],
+  ['occi.core.summary', 'summary'],
+  ['occi.core.id', 'id'],
+]);
 
 /**
  * A pattern with the core attributes clients send as attributes (`?attribute=occi.core.title`)
- * turned into the members they are stored as.
+ * turned into the members they are stored as. Attribute names are the client's (`__proto__` is an
+ * ordinary name here): a null-prototype object keeps every one as given.
  */
 export function normalizePattern(pattern: EntityPattern): EntityPattern {
   const attributes = pattern.attributes;
-  if (!attributes || !Object.keys(attributes).some((name) => name in CORE_MEMBERS)) return pattern;
-  const out: EntityPattern = { ...pattern, attributes: {} };
+  if (!attributes || !Object.keys(attributes).some((name) => CORE_MEMBERS.has(name))) return pattern;
+  const out: EntityPattern = { ...pattern, attributes: Object.create(null) as Record<string, unknown> };
   for (const [name, value] of Object.entries(attributes)) {
-    const member = CORE_MEMBERS[name];
+    const member = CORE_MEMBERS.get(name);
     if (member !== undefined && typeof value === 'string' && out[member] === undefined) out[member] = value;
     else out.attributes![name] = value;
   }
