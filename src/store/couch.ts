@@ -84,7 +84,9 @@ export class CouchClient {
     this.#base = url.toString().replace(/\/+$/, '');
     this.#timeoutMs = options.requestTimeoutMs;
     // Keep-alive connections, reused across requests; the changes feed's long-poll holds one.
-    this.#agent = new Agent({ keepAliveTimeout: 30_000, connections: 32 });
+    // Every request is bounded by its own timeout (below): undici's own 300 s header and body
+    // timeouts would cut a long view build short.
+    this.#agent = new Agent({ keepAliveTimeout: 30_000, connections: 32, headersTimeout: 0, bodyTimeout: 0 });
   }
 
   /** Calls `listener` for every request sent until the returned function is called. */
