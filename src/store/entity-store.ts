@@ -378,19 +378,23 @@ export class EntityStore {
     return entities;
   }
 
-  /** Document rows of one collection's membership range (a kind or a mixin, every tenant). */
-  async #members(collection: string, limit: number, docs: boolean): Promise<ViewRow[]> {
+  /**
+   * Rows of one range of the generic view, every tenant: a mixin's members (field `""`), or the
+   * entities of exactly one kind (field `i`, which every entity has once, under its own kind only;
+   * a root kind's membership rows would hold its sub-kinds too).
+   */
+  async #range(collection: string, field: '' | 'i', limit: number, docs: boolean): Promise<ViewRow[]> {
     const page = await this.client.request<{ rows: ViewRow[] }>({
       db: this.db,
       path: VIEWS.entities,
-      qs: { startkey: [collection, '', null], endkey: [collection, '', null, {}], limit, include_docs: docs, reduce: false },
+      qs: { startkey: [collection, field], endkey: [collection, field, {}], limit, include_docs: docs, reduce: false },
     });
     return page.rows;
   }
 
-  /** True when at least one entity has one of these kinds (one membership row per kind at most). */
+  /** True when at least one entity has one of these kinds (one index row per kind at most). */
   async anyOfKinds(kindIds: string[]): Promise<boolean> {
-    for (const kind of kindIds) if ((await this.#members(kind, 1, false)).length > 0) return true;
+    for (const kind of kindIds) if ((await this.#range(kind, 'i', 1, false)).length > 0) return true;
     return false;
   }
 
@@ -405,7 +409,7 @@ export class EntityStore {
   async deleteOfKind(kindId: string): Promise<number> {
     let total = 0;
     for (;;) {
-      const docs = (await this.#members(kindId, BATCH, true)).flatMap((row) => (row.doc && row.doc.kind === kindId ? [row.doc] : []));
+      const docs = (await this.#range(kindId, 'i', BATCH, true)).flatMap((row) => (row.doc ? [row.doc] : []));
       if (docs.length === 0) return total;
       total += (await this.deleteWithLinks(docs.map(fromDoc))).length;
     }
@@ -419,7 +423,7 @@ export class EntityStore {
     let total = 0;
     for (let attempt = 0; attempt < 1000; attempt += 1) {
       // Every tenant's members: the mixin itself is gone.
-      const rows = await this.#members(mixinId, BATCH, true);
+      const rows = await this.#range(mixinId, '', BATCH, true);
       if (rows.length === 0) return total;
       const docs = rows.flatMap((r) => (r.doc?.mixins?.includes(mixinId) ? [{ ...r.doc, mixins: r.doc.mixins.filter((m) => m !== mixinId) }] : []));
       const results = await this.client.request<BulkResult[]>({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs } });
