@@ -28,6 +28,12 @@ export interface Config {
     url: string | null;
     dbPrefix: string;
     requestTimeoutMs: number;
+    /**
+     * The embedded store only: `synced` (default) acknowledges a write once LevelDB synced it to
+     * disk, so it survives an OS crash or power loss; `relaxed` once it is in the OS's cache
+     * (faster, but the last writes before a crash of the machine may be lost).
+     */
+    embeddedDurability?: 'synced' | 'relaxed';
   };
   limits: {
     bodyBytes: number;
@@ -48,8 +54,8 @@ export interface Config {
     pretty: boolean | null;
   };
   render: {
-    /** Default application/occi+json output: OCCI 1.2, or pyOCNI's shapes for pyOCNI clients. */
-    jsonProfile: 'occi' | 'pyocni';
+    /** Default application/occi+json output: OCCI 1.2 exactly, with ocni's extensions, or pyOCNI's shapes. */
+    jsonProfile: 'occi' | 'ocni' | 'pyocni';
   };
   /**
    * Category files (OCCI JSON, paths relative to the working directory) added once to a new store,
@@ -77,6 +83,7 @@ const CONFIG_SCHEMA = {
         url: { type: ['string', 'null'], pattern: '^https?://' },
         dbPrefix: { type: 'string', pattern: '^[a-z][a-z0-9_$()+/-]*$' },
         requestTimeoutMs: { type: 'integer', minimum: 100 },
+        embeddedDurability: { enum: ['synced', 'relaxed'] },
       },
     },
     limits: {
@@ -134,7 +141,7 @@ const CONFIG_SCHEMA = {
     },
     render: {
       type: 'object',
-      properties: { jsonProfile: { enum: ['occi', 'pyocni'] } },
+      properties: { jsonProfile: { enum: ['occi', 'ocni', 'pyocni'] } },
     },
     seedCategories: { type: 'array', items: { type: 'string', minLength: 1 } },
     backends: {

@@ -5,7 +5,8 @@
  *
  * Requests go out through undici's `request` on a keep-alive connection pool: nano's transport
  * (WHATWG `fetch`) cost ocni more CPU per store request than a whole `GET` of a resource costs the
- * store (issue 10's profile), and ocni needs nothing of nano beyond sending JSON.
+ * store (issue 10's profile), and ocni needs nothing of nano beyond sending JSON. undici also gives
+ * every answer's status, which tells a confirmed write (201) from an accepted one (202).
  */
 import { Agent, request as send } from 'undici';
 import { StoreUnavailableError, ConfigError } from '../errors.ts';
@@ -31,6 +32,11 @@ export class CouchStatusError extends Error {
   }
 }
 
+/** The store did not answer within the request's time bound (it may still have done the work). */
+export class StoreTimeoutError extends StoreUnavailableError {
+  override name = 'StoreTimeoutError';
+}
+
 /** Options of a CouchDB client. */
 export interface CouchClientOptions {
   url: string;
@@ -50,6 +56,17 @@ export interface CouchRequest {
 }
 
 type Listener = (record: CouchRequestRecord) => void;
+
+/** An answer with its HTTP status. */
+export interface CouchAnswer<T> {
+  /**
+   * 201 when a write reached its quorum; 202 when fewer copies of a cluster accepted it, so that
+   * it may still lose to a concurrent write (CouchDB docs, "Cluster theory" and the 202 of
+   * `PUT /{db}/{docid}` and `POST /{db}/_bulk_docs`).
+   */
+  status: number;
+  body: T;
+}
 
 /** Query parameters CouchDB reads as JSON (the others are plain strings). */
 const JSON_PARAMS = new Set(['startkey', 'endkey', 'key', 'keys', 'start_key', 'end_key']);
@@ -102,6 +119,16 @@ export class CouchClient {
    * reached, times out or fails (5xx)
    */
   async request<T>(req: CouchRequest): Promise<T> {
+    return (await this.exchange<T>(req)).body;
+  }
+
+  /**
+   * Sends one request and also returns the HTTP status, which tells a write a cluster confirmed
+   * (201) from one it only accepted (202).
+   *
+   * @throws as {@link request}
+   */
+  async exchange<T>(req: CouchRequest): Promise<CouchAnswer<T>> {
     const record: CouchRequestRecord = { method: req.method ?? 'get', db: req.db, path: req.path ?? '', qs: req.qs ?? {} };
     if (req.body !== undefined) record.body = req.body;
     for (const listener of this.#listeners) listener(record);
@@ -112,6 +139,8 @@ export class CouchClient {
     if (req.path) url += `/${req.path}`;
     url += queryString(req.qs);
     const headers = req.body === undefined ? this.#headers : { ...this.#headers, 'content-type': 'application/json' };
+    let status: number;
+    let text: string;
     try {
       const res = await send(url, {
         method: record.method.toUpperCase() as 'GET',
@@ -120,37 +149,51 @@ export class CouchClient {
         signal,
         dispatcher: this.#agent,
       });
-      const text = await res.body.text();
-      const parsed: unknown = text ? JSON.parse(text) : undefined;
-      if (res.statusCode >= 400) {
-        const answer = (parsed ?? {}) as { error?: string; reason?: string };
-        throw Object.assign(new Error(answer.reason ?? `status ${res.statusCode}`), { statusCode: res.statusCode, error: answer.error, reason: answer.reason });
-      }
-      return parsed as T;
+      status = res.statusCode;
+      text = await res.body.text();
     } catch (err) {
-      throw translate(err, record, req.signal?.aborted ?? false, timeout.aborted);
+      if (timeout.aborted && !(req.signal?.aborted ?? false)) throw new StoreTimeoutError(`the store did not answer ${describe(record)} in time`, err);
+      throw translate(err, record, req.signal?.aborted ?? false);
     }
-  }
-
-  /** The server's welcome document; used to check that CouchDB is reachable. */
-  async info(): Promise<{ version?: string; vendor?: { name?: string } }> {
-    return this.request({ db: '', path: '' });
+    let answer: unknown;
+    try {
+      answer = text ? JSON.parse(text) : undefined;
+    } catch {
+      answer = undefined;
+    }
+    if (status >= 400) {
+      const refusal = (answer ?? {}) as { error?: string; reason?: string };
+      throw translate({ statusCode: status, error: refusal.error, reason: refusal.reason, message: `status ${status}` }, record, false);
+    }
+    // Every answer ocni asks for is a JSON object or array; a body cut off in transit must not
+    // pass for an answer.
+    if (typeof answer !== 'object' || answer === null) throw new StoreUnavailableError(`the store's answer to ${describe(record)} was cut off or is not JSON`);
+    return { status, body: answer as T };
   }
 
   /** Closes the pooled connections (a stopped server keeps none open). */
   close(): Promise<void> {
     return this.#agent.close();
   }
+
+  /** The server's welcome document; used to check that CouchDB is reachable. */
+  async info(): Promise<{ version?: string; vendor?: { name?: string } }> {
+    return this.request({ db: '', path: '' });
+  }
 }
 
-function translate(err: unknown, record: CouchRequestRecord, abortedByCaller: boolean, timedOut: boolean): Error {
+function describe(record: CouchRequestRecord): string {
+  return `${record.method.toUpperCase()} /${record.db}${record.path ? `/${record.path}` : ''}`;
+}
+
+function translate(err: unknown, record: CouchRequestRecord, abortedByCaller: boolean): Error {
   const e = err as { statusCode?: number; error?: string; reason?: string; message?: string; name?: string };
   if (abortedByCaller) return err as Error;
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new CouchStatusError(e.statusCode, e.error ?? 'error', e.reason ?? e.message ?? '');
   }
-  const what = `${record.method.toUpperCase()} /${record.db}${record.path ? `/${record.path}` : ''}`;
-  if (timedOut || e.name === 'TimeoutError' || e.name === 'AbortError') return new StoreUnavailableError(`the store did not answer ${what} in time`, err);
+  const what = describe(record);
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return new StoreUnavailableError(`the store did not answer ${what} in time`, err);
   if (typeof e.statusCode === 'number') return new StoreUnavailableError(`the store failed ${what} with ${e.statusCode}`, err);
   return new StoreUnavailableError(`the store cannot be reached (${e.message ?? 'connection failed'})`, err);
 }

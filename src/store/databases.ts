@@ -86,5 +86,6 @@ export async function ensureDatabases(client: CouchClient, names: DatabaseNames,
 export async function warmIndexes(client: CouchClient, names: DatabaseNames, options: IndexOptions, timeoutMs: number): Promise<void> {
   const views = [VIEWS.entities, VIEWS.linkEnds, ...(options.tenancy ? [VIEWS.owned] : [])];
   // Any query brings a view up to date; an empty key range reads nothing more.
-  for (const path of views) await client.request({ db: names.entities, path, qs: { startkey: '~warm', endkey: '~warm', limit: 1 }, timeoutMs });
+  // All sent at once (and so before the caller goes on): the store builds them side by side.
+  await Promise.all(views.map((path) => client.request({ db: names.entities, path, qs: { startkey: '~warm', endkey: '~warm', limit: 1 }, timeoutMs })));
 }

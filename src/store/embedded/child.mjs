@@ -18,12 +18,16 @@
 import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { syncEveryWrite } from './durability.mjs';
 
 const require = createRequire(import.meta.url);
 
 const dataDir = process.env.OCNI_EMBEDDED_DIR ?? '';
 const inMemory = dataDir === ':memory:';
 const port = Number(process.env.OCNI_EMBEDDED_PORT ?? '0');
+// Acknowledged means on disk unless the operator chose otherwise (see durability.mjs).
+const synced = !inMemory && process.env.OCNI_EMBEDDED_DURABILITY !== 'relaxed';
+if (synced) syncEveryWrite({ db: require('leveldown'), batch: require('leveldown/chained-batch') });
 
 let PouchDB = require('pouchdb-core')
   .plugin(require('pouchdb-adapter-http'))
@@ -63,7 +67,7 @@ app.use(expressPouchDB(PouchDB, { mode: 'custom', overrideMode: { include: PARTS
 const server = app.listen(port, '127.0.0.1', () => {
   const address = server.address();
   const actual = typeof address === 'object' && address ? address.port : port;
-  process.send?.({ ready: true, port: actual });
+  process.send?.({ ready: true, port: actual, durability: inMemory ? 'memory' : synced ? 'synced' : 'relaxed' });
 });
 // Keep-alive connections outlive one request: ocni's agent reuses them.
 server.keepAliveTimeout = 60_000;
