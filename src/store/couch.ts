@@ -150,8 +150,15 @@ export class CouchClient {
         dispatcher: this.#agent,
       });
       status = res.statusCode;
-      text = await res.body.text();
+      try {
+        text = await res.body.text();
+      } catch (err) {
+        if (timeout.aborted || req.signal?.aborted) throw err;
+        // Headers came, the body did not: the answer was cut off in transit.
+        throw new StoreUnavailableError(`the store's answer to ${describe(record)} was cut off`, err);
+      }
     } catch (err) {
+      if (err instanceof StoreUnavailableError) throw err;
       if (timeout.aborted && !(req.signal?.aborted ?? false)) throw new StoreTimeoutError(`the store did not answer ${describe(record)} in time`, err);
       throw translate(err, record, req.signal?.aborted ?? false);
     }
