@@ -21,6 +21,7 @@ function isTemplateSource(backend: Backend): backend is Backend & TemplateSource
 import { createCycladesBackend, CYCLADES_BACKEND } from './cyclades/cyclades-backend.ts';
 import { createRemoteBackend, REMOTE_BACKEND } from './remote/remote-backend.ts';
 import { createStoreBackend, STORE_BACKEND } from './store/store-backend.ts';
+import { instrumentBackend } from './instrumented.ts';
 
 /** What factories may need besides their own configuration. */
 export interface BackendDeps {
@@ -51,7 +52,7 @@ export class BackendRouter {
     const backends = configs.map((config) => {
       const factory = BACKEND_FACTORIES.get(config.type);
       if (!factory) throw new ConfigError(`backend "${config.name}" has type "${config.type}", which is not one of: ${[...BACKEND_FACTORIES.keys()].join(', ')}`);
-      return factory(config, deps);
+      return instrumentBackend(factory(config, deps));
     });
     return new BackendRouter(backends);
   }

@@ -5,6 +5,7 @@
  */
 import nano, { type ServerScope } from 'nano';
 import { StoreUnavailableError, ConfigError } from '../errors.ts';
+import { storeRequestDuration, storeRequests } from '../metrics.ts';
 
 /** One request as sent, for observers (tests, debugging). */
 export interface CouchRequestRecord {
@@ -76,8 +77,10 @@ export class CouchClient {
     for (const listener of this.#listeners) listener(record);
     const timeout = AbortSignal.timeout(req.timeoutMs ?? this.#timeoutMs);
     const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+    // Long-polls wait on purpose: their time is not latency.
+    const timer = req.qs?.feed === undefined ? storeRequestDuration.startTimer({ method: record.method }) : undefined;
     try {
-      return (await this.server.relax({
+      const answer = (await this.server.relax({
         db: req.db,
         method: record.method,
         path: req.path,
@@ -85,8 +88,14 @@ export class CouchClient {
         body: req.body,
         signal,
       } as Parameters<ServerScope['relax']>[0])) as T;
+      storeRequests.inc({ method: record.method, outcome: 'ok' });
+      return answer;
     } catch (err) {
-      throw translate(err, record, req.signal?.aborted ?? false);
+      const translated = translate(err, record, req.signal?.aborted ?? false);
+      if (!(req.signal?.aborted ?? false)) storeRequests.inc({ method: record.method, outcome: translated instanceof CouchStatusError ? 'refused' : 'failed' });
+      throw translated;
+    } finally {
+      timer?.();
     }
   }
 

@@ -65,6 +65,14 @@ export function toDoc(entity: Entity): EntityDoc {
   return doc;
 }
 
+/**
+ * The tombstone of a deleted entity: CouchDB keeps a deleted document's body, so it says which
+ * collections and tenant the entity left (change streams match deletions by it).
+ */
+export function tombstone(entity: Pick<Entity, 'location' | 'rev' | 'kind' | 'mixins' | 'owner'>): Record<string, unknown> {
+  return { _id: entity.location, _rev: entity.rev, _deleted: true, type: 'entity', kind: entity.kind, mixins: entity.mixins, ...(entity.owner !== undefined ? { owner: entity.owner } : {}) };
+}
+
 /** The entity of a document. */
 export function fromDoc(doc: EntityDoc): Entity {
   const entity: Entity = { location: doc._id, kind: doc.kind, mixins: doc.mixins ?? [], attributes: doc.attributes ?? {} };
@@ -132,7 +140,8 @@ export class EntityStore {
     const results = await this.client.request<BulkResult[]>({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs } });
     const failed = results.find((r) => r.error);
     if (!failed) return entities.map((e, i) => ({ ...e, rev: results[i]!.rev! }));
-    const undo = results.filter((r) => r.rev && !r.error).map((r) => ({ _id: r.id, _rev: r.rev!, _deleted: true }));
+    const byLocation = new Map(entities.map((e) => [e.location, e]));
+    const undo = results.filter((r) => r.rev && !r.error).map((r) => tombstone({ ...(byLocation.get(r.id) ?? { kind: '', mixins: [] }), location: r.id, rev: r.rev! }));
     if (undo.length > 0) await this.client.request({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs: undo } });
     if (failed.error === 'conflict') throw new ConflictError(`${failed.id} already exists; nothing was created`);
     throw new OcciError('bad-request', `${failed.id} could not be stored (${failed.error}: ${failed.reason ?? ''}); nothing was created`);
@@ -240,7 +249,8 @@ export class EntityStore {
         db: this.db,
         method: 'post',
         path: '_bulk_docs',
-        body: { docs: pending.map((e) => ({ _id: e.location, _rev: e.rev, _deleted: true })) },
+        // Tombstones keep kind, mixins and owner: change streams match deletions by them.
+        body: { docs: pending.map((e) => tombstone(e)) },
       });
       const conflicted = results.filter((r) => r.error === 'conflict').map((r) => r.id);
       if (conflicted.length === 0) break;
@@ -390,5 +400,24 @@ export class EntityStore {
       total += results.filter((r) => !r.error).length;
     }
     return total;
+  }
+
+  /** The locations of a mixin's members (of one tenant, or every tenant), from the `by-mixin` view keys. */
+  async memberLocations(mixinId: string, owner?: string): Promise<string[]> {
+    const prefix = owner === undefined ? [mixinId] : [mixinId, owner];
+    const out: string[] = [];
+    let startkey: unknown = prefix;
+    let skip = 0;
+    for (;;) {
+      const page = await this.client.request<{ rows: { id: string; key: unknown }[] }>({
+        db: this.db,
+        path: '_design/ocni/_view/by-mixin',
+        qs: { startkey, endkey: [...prefix, {}], limit: BATCH, skip },
+      });
+      for (const row of page.rows) out.push(row.id);
+      if (page.rows.length < BATCH) return out;
+      startkey = page.rows[page.rows.length - 1]!.key;
+      skip = 1;
+    }
   }
 }

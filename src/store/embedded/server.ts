@@ -9,6 +9,11 @@ import { ConfigError } from '../../errors.ts';
 export interface EmbeddedStore {
   /** Base URL, e.g. `http://127.0.0.1:41234`. */
   url: string;
+  /**
+   * True while the store's process runs and is connected to this one. Readiness (`/readyz`) reads
+   * it; a supervisor that restarts the store keeps it true again once the store is back.
+   */
+  isUp(): boolean;
   /** Stops the store and waits for its process to exit. */
   close(): Promise<void>;
 }
@@ -63,6 +68,7 @@ export function startEmbeddedStore(options: EmbeddedStoreOptions): Promise<Embed
       const exited = new Promise<void>((done) => child.once('exit', () => done()));
       resolve({
         url: `http://127.0.0.1:${ready.port}`,
+        isUp: () => child.exitCode === null && child.signalCode === null && child.connected,
         close: async () => {
           if (child.exitCode === null && child.connected) child.send('shutdown');
           else if (child.exitCode === null) child.kill('SIGTERM');

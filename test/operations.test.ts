@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashToken } from '../src/auth/authenticate.ts';
+import type { RunningServer } from '../src/server.ts';
+import { call, dropDatabases, freshPrefix, startTestServer } from './support/harness.ts';
+
+const COMPUTE = 'http://schemas.ogf.org/occi/infrastructure#compute';
+const users = [
+  { name: 'alice', tenant: 'tenant-a', token: hashToken('alice-token') },
+  { name: 'olga', operator: true, token: hashToken('olga-token') },
+];
+
+/** The value of one series in Prometheus text format, or undefined. */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const body = line.slice(name.length + 1, line.indexOf('}'));
+    const have = Object.fromEntries(body.split(',').map((pair) => pair.split('=')).map(([k, v]) => [k, v?.replace(/^"|"$/g, '')]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return undefined;
+}
+
+describe('health, readiness and metrics', () => {
+  const prefix = freshPrefix('ops');
+  let open: RunningServer;
+  let secured: RunningServer;
+  beforeAll(async () => {
+    open = await startTestServer({ prefix });
+    secured = await startTestServer({ prefix, overrides: { auth: { mode: 'static', realm: 'ocni', users } } });
+  });
+  afterAll(async () => {
+    await open.close();
+    await secured.close();
+    await dropDatabases(prefix);
+  });
+
+  it('answers /healthz and /readyz without credentials, even when authentication is on', async () => {
+    const health = await call(secured.url, 'GET', '/healthz');
+    expect(health.status).toBe(200);
+    expect(health.json).toEqual({ status: 'ok' });
+    const ready = await call(secured.url, 'GET', '/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.json).toEqual({ status: 'ready', checks: { store: 'ok', registry: 'ok', 'categories-feed': 'ok', 'entities-feed': 'ok' } });
+  });
+
+  it('does not let /healthz, /readyz or /metrics be taken as entity locations', async () => {
+    const put = await call(open.url, 'PUT', '/healthz', { body: { kind: COMPUTE } });
+    expect(put.status).toBe(404);
+    expect((await call(open.url, 'GET', '/healthz')).json).toEqual({ status: 'ok' });
+  });
+
+  it('serves Prometheus metrics to operators only', async () => {
+    expect((await call(secured.url, 'GET', '/metrics')).status).toBe(401);
+    expect((await call(secured.url, 'GET', '/metrics', { headers: { 'x-auth-token': 'alice-token' } })).status).toBe(403);
+    const res = await call(secured.url, 'GET', '/metrics', { headers: { 'x-auth-token': 'olga-token', accept: 'text/plain' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    for (const name of ['ocni_http_request_duration_seconds', 'ocni_store_requests_total', 'ocni_changes_feed_lag_seconds', 'ocni_backend_calls_total', 'ocni_conflicts_resolved_total', 'ocni_embedded_store_restarts_total', 'ocni_watch_streams']) {
+      expect(res.text).toContain(`# TYPE ${name} `);
+    }
+  });
+
+  it('counts requests by route template, never by raw path, and backend calls by backend and outcome', async () => {
+    const before = await call(open.url, 'GET', '/metrics');
+    expect(before.status).toBe(200);
+    const created = sample(before.text, 'ocni_backend_calls_total', { backend: 'local', operation: 'create', outcome: 'ok' }) ?? 0;
+    const entityGets = sample(before.text, 'ocni_http_request_duration_seconds_count', { route: '<entity>', method: 'GET', status: '200' }) ?? 0;
+    for (const id of ['m1', 'm2', 'm3']) expect((await call(open.url, 'PUT', `/compute/${id}`, { body: { kind: COMPUTE } })).status).toBe(201);
+    for (const id of ['m1', 'm2', 'm3']) expect((await call(open.url, 'GET', `/compute/${id}`)).status).toBe(200);
+    expect((await call(open.url, 'GET', '/compute/')).status).toBe(200);
+    expect((await call(open.url, 'GET', '/no/such/thing')).status).toBe(404);
+    const after = (await call(open.url, 'GET', '/metrics')).text;
+    expect(sample(after, 'ocni_backend_calls_total', { backend: 'local', operation: 'create', outcome: 'ok' })).toBe(created + 3);
+    expect(sample(after, 'ocni_http_request_duration_seconds_count', { route: '<entity>', method: 'GET', status: '200' })).toBe(entityGets + 3);
+    expect(sample(after, 'ocni_http_request_duration_seconds_count', { route: '<kind>/', method: 'GET', status: '200' })).toBeGreaterThan(0);
+    expect(sample(after, 'ocni_http_request_duration_seconds_count', { route: '/-/', method: 'GET', status: '200' })).toBeUndefined();
+    expect(after).not.toContain('/compute/m1');
+    expect(sample(after, 'ocni_store_requests_total', { method: 'put', outcome: 'ok' })).toBeGreaterThan(0);
+    expect(sample(after, 'ocni_changes_feed_lag_seconds', { feed: 'categories' })).toBe(0);
+  });
+});
