@@ -138,23 +138,25 @@ export class ChangesFollower<D> {
     let seq = since;
     let read = 0;
     for (;;) {
+      // One more than allowed tells "too many" from "exactly max".
+      const limit = Math.min(this.#batch, max + 1 - read);
       let page: ChangesPage<D>;
       try {
         page = await this.#client.request<ChangesPage<D>>({
           db: this.#db,
           path: '_changes',
-          qs: { since: seq, include_docs: true, limit: this.#batch },
+          qs: { since: seq, include_docs: true, limit },
           ...(signal ? { signal } : {}),
         });
       } catch (err) {
         if (err instanceof CouchStatusError && err.statusCode === 400) throw new ValidationError(`Last-Event-ID is not a change sequence this store knows (${err.reason})`, [{ pointer: 'Last-Event-ID', message: 'unknown sequence' }]);
         throw err;
       }
-      for (const row of page.results) onChange(toChange(row));
       read += page.results.length;
+      if (read > max) return false;
+      for (const row of page.results) onChange(toChange(row));
       seq = String(page.last_seq);
-      if (page.results.length < this.#batch) return true;
-      if (read >= max) return false;
+      if (page.results.length < limit) return true;
     }
   }
 

@@ -132,6 +132,8 @@ function openStream(ctx: Context, services: Services, principal: Principal, coll
   ctx.status = 200;
   ctx.type = EVENT_STREAM;
   ctx.set('Cache-Control', 'no-store');
+  // The connection ends with the stream: nothing waits on an idle keep-alive socket at shutdown.
+  ctx.set('Connection', 'close');
   // Proxies (nginx) must pass events on as they come.
   ctx.set('X-Accel-Buffering', 'no');
   ctx.body = stream.body;
