@@ -1,7 +1,47 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../src/auth/authenticate.ts';
 import type { RunningServer } from '../src/server.ts';
-import { call, dropDatabases, freshPrefix, startTestServer } from './support/harness.ts';
+import { call, couchUrl, dropDatabases, freshPrefix, startTestServer } from './support/harness.ts';
+
+/** A TCP relay to the store that the test can cut and restore, on a fixed loopback port. */
+class Relay {
+  #server: Server | undefined;
+  readonly #sockets = new Set<Socket>();
+  port = 0;
+
+  async open(): Promise<void> {
+    const target = new URL(couchUrl());
+    this.#server = createServer((client) => {
+      const upstream = connect(Number(target.port), target.hostname);
+      for (const s of [client, upstream]) {
+        this.#sockets.add(s);
+        s.on('error', () => undefined);
+        s.on('close', () => {
+          this.#sockets.delete(s);
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((done) => this.#server!.listen(this.port, '127.0.0.1', () => done()));
+    const address = this.#server.address();
+    if (typeof address === 'object' && address) this.port = address.port;
+  }
+
+  async cut(): Promise<void> {
+    const closed = new Promise<void>((done) => this.#server?.close(() => done()));
+    for (const s of this.#sockets) s.destroy();
+    await closed;
+  }
+
+  url(): string {
+    const target = new URL(couchUrl());
+    target.host = `127.0.0.1:${this.port}`;
+    return target.toString().replace(/\/$/, '');
+  }
+}
 
 const COMPUTE = 'http://schemas.ogf.org/occi/infrastructure#compute';
 const users = [
@@ -77,5 +117,45 @@ describe('health, readiness and metrics', () => {
     expect(after).not.toContain('/compute/m1');
     expect(sample(after, 'ocni_store_requests_total', { method: 'put', outcome: 'ok' })).toBeGreaterThan(0);
     expect(sample(after, 'ocni_changes_feed_lag_seconds', { feed: 'categories' })).toBe(0);
+  });
+
+  it('is not ready (503) while the store cannot be reached, asks the store at most about once a second, and is ready again when it returns', async () => {
+    const relay = new Relay();
+    await relay.open();
+    const server = await startTestServer({ prefix, overrides: { couchdb: { url: relay.url(), dbPrefix: prefix, requestTimeoutMs: 2000 } } });
+    try {
+      const pings: number[] = [];
+      const stop = server.couch.observe((r) => {
+        if (r.db === `${prefix}entities` && r.path === '') pings.push(Date.now());
+      });
+      const answers = await Promise.all(Array.from({ length: 20 }, () => call(server.url, 'GET', '/readyz')));
+      expect(answers.every((r) => r.status === 200)).toBe(true);
+      stop();
+      expect(pings.length).toBeGreaterThanOrEqual(1);
+      expect(pings.length).toBeLessThanOrEqual(2);
+
+      await relay.cut();
+      let down = await call(server.url, 'GET', '/readyz');
+      for (let i = 0; i < 40 && down.status === 200; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        down = await call(server.url, 'GET', '/readyz');
+      }
+      expect(down.status).toBe(503);
+      expect(down.json).toMatchObject({ status: 'not ready', checks: { registry: 'ok' } });
+      expect((down.json as { checks: Record<string, string> }).checks.store).toMatch(/store/);
+      // The process itself lives.
+      expect((await call(server.url, 'GET', '/healthz')).status).toBe(200);
+
+      await relay.open();
+      let up = down;
+      for (let i = 0; i < 60 && up.status !== 200; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        up = await call(server.url, 'GET', '/readyz');
+      }
+      expect(up.status).toBe(200);
+    } finally {
+      await server.close();
+      await relay.cut();
+    }
   });
 });
