@@ -327,9 +327,9 @@ export function withCredentials(couchdb: Config['couchdb']): string | null {
   } catch {
     throw new ConfigError('couchdb.url is not a valid URL');
   }
-  // The URL setters percent-encode every character that would end the user-info part.
-  parsed.username = username ?? '';
-  parsed.password = password ?? '';
+  // Encoded whole: the URL setters leave '%' alone, so '%20' in a password would read as a space.
+  parsed.username = encodeURIComponent(username ?? '');
+  parsed.password = encodeURIComponent(password ?? '');
   return parsed.toString().replace(/\/$/, '');
 }
 
