@@ -3,7 +3,10 @@ import { Readiness } from './health.ts';
 
 describe('Readiness', () => {
   it('is ready when every check is, and says what is wrong otherwise (a thrown error too)', async () => {
-    const ready = await new Readiness([{ name: 'a', check: () => undefined }, { name: 'b', check: async () => undefined }]).evaluate();
+    const ready = await new Readiness([
+      { name: 'a', check: () => undefined },
+      { name: 'b', check: () => Promise.resolve(undefined) },
+    ]).evaluate();
     expect(ready).toEqual({ ready: true, checks: { a: 'ok', b: 'ok' } });
     const failing = await new Readiness([
       { name: 'a', check: () => undefined },
@@ -20,7 +23,7 @@ describe('Readiness', () => {
 
   it('runs the checks at most once per interval, sharing one run between concurrent callers', async () => {
     let runs = 0;
-    const readiness = new Readiness([{ name: 'store', check: async () => void (runs += 1) }], 200);
+    const readiness = new Readiness([{ name: 'store', check: () => Promise.resolve(void (runs += 1)) }], 200);
     await Promise.all([readiness.evaluate(), readiness.evaluate(), readiness.evaluate()]);
     await readiness.evaluate();
     expect(runs).toBe(1);

@@ -46,11 +46,11 @@ export class Readiness {
 
   async #run(): Promise<ReadinessReport> {
     const results = await Promise.all(
-      this.#checks.map(async ({ name, check }) => {
+      this.#checks.map(async (c) => {
         try {
-          return [name, (await check()) ?? 'ok'] as const;
+          return [c.name, (await c.check()) ?? 'ok'] as const;
         } catch (err) {
-          return [name, err instanceof Error ? err.message : String(err)] as const;
+          return [c.name, err instanceof Error ? err.message : String(err)] as const;
         }
       }),
     );

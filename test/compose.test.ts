@@ -157,7 +157,7 @@ describe('docker-compose.cluster.yml (three CouchDB nodes, two ocni replicas, HA
 describe('Dockerfile', () => {
   const dockerfile = text('Dockerfile');
 
-  it('makes /data the node user\'s before declaring the volume, and checks readiness', () => {
+  it("makes /data the node user's before declaring the volume, and checks readiness", () => {
     const chown = dockerfile.indexOf('chown node:node /data');
     expect(chown).toBeGreaterThan(0);
     expect(chown).toBeLessThan(dockerfile.indexOf('VOLUME ["/data"]'));
@@ -184,7 +184,10 @@ describe('the compose health check, run by hand against a real server', () => {
     });
 
   it('succeeds against a ready ocni and fails where none listens', async () => {
-    for (const [file, service] of [['docker-compose.yml', 'ocni'], ['docker-compose.cluster.yml', 'ocni1']] as const) {
+    for (const [file, service] of [
+      ['docker-compose.yml', 'ocni'],
+      ['docker-compose.cluster.yml', 'ocni1'],
+    ] as const) {
       const command = shellCommand(compose(file).services[service]!);
       expect(await run(command, new URL(server.url).port)).toBe(0);
       expect(await run(command, '1')).toBe(1);

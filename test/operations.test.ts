@@ -54,8 +54,8 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`)) continue;
     const body = line.slice(name.length + 1, line.indexOf('}'));
-    const have = Object.fromEntries(body.split(',').map((pair) => pair.split('=')).map(([k, v]) => [k, v?.replace(/^"|"$/g, '')]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(line.slice(line.lastIndexOf(' ') + 1));
+    const have = new Map(body.split(',').map((pair): [string, string] => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1).replace(/^"|"$/g, '')]));
+    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return undefined;
 }
@@ -95,7 +95,15 @@ describe('health, readiness and metrics', () => {
     const res = await call(secured.url, 'GET', '/metrics', { headers: { 'x-auth-token': 'olga-token', accept: 'text/plain' } });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-    for (const name of ['ocni_http_request_duration_seconds', 'ocni_store_requests_total', 'ocni_changes_feed_lag_seconds', 'ocni_backend_calls_total', 'ocni_conflicts_resolved_total', 'ocni_embedded_store_restarts_total', 'ocni_watch_streams']) {
+    for (const name of [
+      'ocni_http_request_duration_seconds',
+      'ocni_store_requests_total',
+      'ocni_changes_feed_lag_seconds',
+      'ocni_backend_calls_total',
+      'ocni_conflicts_resolved_total',
+      'ocni_embedded_store_restarts_total',
+      'ocni_watch_streams',
+    ]) {
       expect(res.text).toContain(`# TYPE ${name} `);
     }
   });

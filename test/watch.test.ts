@@ -41,7 +41,7 @@ describe('change streams over two ocni processes on one store', () => {
     await dropDatabases(prefix);
   });
 
-  it('shows a write on one process as added, changed and removed events on the other\'s stream', async () => {
+  it("shows a write on one process as added, changed and removed events on the other's stream", async () => {
     const stream = await watch(b.url, '/compute/?watch=true', as('olga-token'));
     expect(stream.status).toBe(200);
     expect(stream.headers['content-type']).toMatch(/^text\/event-stream/);
@@ -130,7 +130,7 @@ describe('change streams over two ocni processes on one store', () => {
     expect(again?.status).toBe(200);
   });
 
-  it('reports a mixin collection\'s members joining and leaving', async () => {
+  it("reports a mixin collection's members joining and leaving", async () => {
     const mixin = { mixins: [{ term: 'gold', scheme: 'http://example.com/tags#', location: '/tags/gold/' }] };
     expect((await call(a.url, 'POST', '/-/', { body: mixin, headers: as('olga-token') })).status).toBe(200);
     expect((await call(a.url, 'PUT', '/compute/g1', { body: { kind: COMPUTE }, headers: as('olga-token') })).status).toBe(201);
@@ -150,7 +150,7 @@ describe('change streams over two ocni processes on one store', () => {
     expect((await stream.next(about('/compute/g2'))).event).toBe('removed');
   });
 
-  it('streams category changes on /-/?watch=true, hiding other tenants\' tags', async () => {
+  it("streams category changes on /-/?watch=true, hiding other tenants' tags", async () => {
     const olga = await watch(b.url, '/-/?watch=true', as('olga-token'));
     const bob = await watch(b.url, '/-/?watch=true', as('bob-token'));
     const tag = { mixins: [{ term: 'mine', scheme: 'http://example.com/alice#', location: '/tags/alice/mine/' }] };

@@ -22,7 +22,7 @@ function outcomeOf(err: unknown): string {
 export function instrumentBackend(backend: Backend): Backend {
   const counted = new Map<string | symbol, unknown>();
   for (const operation of OPERATIONS) {
-    const call = backend[operation] as (...args: unknown[]) => Promise<unknown>;
+    const call = Reflect.get(backend, operation) as (...args: unknown[]) => Promise<unknown>;
     counted.set(operation, async (...args: unknown[]) => {
       try {
         const result = await call.apply(backend, args);

@@ -149,7 +149,8 @@ export class ChangesFollower<D> {
           ...(signal ? { signal } : {}),
         });
       } catch (err) {
-        if (err instanceof CouchStatusError && err.statusCode === 400) throw new ValidationError(`Last-Event-ID is not a change sequence this store knows (${err.reason})`, [{ pointer: 'Last-Event-ID', message: 'unknown sequence' }]);
+        if (err instanceof CouchStatusError && err.statusCode === 400)
+          throw new ValidationError(`Last-Event-ID is not a change sequence this store knows (${err.reason})`, [{ pointer: 'Last-Event-ID', message: 'unknown sequence' }]);
         throw err;
       }
       read += page.results.length;

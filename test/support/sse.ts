@@ -36,8 +36,7 @@ export interface SseStream {
 /** Opens `path?watch=true` (the path is given whole) with the headers given. */
 export function openStream(base: string, path: string, headers: Record<string, string> = {}): Promise<SseStream> {
   return new Promise((resolve, reject) => {
-    let req: ClientRequest | undefined;
-    req = request(new URL(path, base), { method: 'GET', headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+    const req: ClientRequest = request(new URL(path, base), { method: 'GET', headers: { accept: 'text/event-stream', ...headers } }, (res) => {
       const waiters = new Set<() => void>();
       let buffer = '';
       let endedResolve!: () => void;
@@ -83,7 +82,7 @@ export function openStream(base: string, path: string, headers: Record<string, s
           });
         },
         close() {
-          req?.destroy();
+          req.destroy();
         },
       };
       res.setEncoding('utf8');

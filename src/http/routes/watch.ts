@@ -159,7 +159,14 @@ interface Follower<D> {
  * mixin's members) and while the changes missed since `since` are replayed; then the held ones are
  * sent, except those the replay already sent at the same or a later revision.
  */
-async function pump<D>(stream: EventStream, follower: Follower<D>, since: string | undefined, replayMax: number, deliver: (change: DocChange<D>) => void, prepare?: () => Promise<void>): Promise<void> {
+async function pump<D>(
+  stream: EventStream,
+  follower: Follower<D>,
+  since: string | undefined,
+  replayMax: number,
+  deliver: (change: DocChange<D>) => void,
+  prepare?: () => Promise<void>,
+): Promise<void> {
   let held: DocChange<D>[] | undefined = [];
   const unsubscribe = await follower.subscribe((change) => {
     if (stream.ended) return;
@@ -210,7 +217,10 @@ export function watchRoutes(router: Router, services: Services): void {
   const json = rendererFor('application/occi+json');
 
   const watchEntities = async (ctx: Context, next: Next) => {
-    if (isReservedPath(ctx.path) || !wantsWatch(ctx)) return next();
+    if (isReservedPath(ctx.path) || !wantsWatch(ctx)) {
+      await next();
+      return;
+    }
     const checked = toPath(ctx.path);
     if ('error' in checked) throw new NotFoundError(`nothing is at ${ctx.path}`);
     const path = checked.path;
@@ -251,14 +261,20 @@ export function watchRoutes(router: Router, services: Services): void {
       stream.event(event.type, event.seq, { type: event.type, location, etag: event.rev, entity: rendered });
     };
     const mixin = 'mixin' in scope ? scope.mixin : undefined;
-    const prepare = mixin === undefined ? undefined : async () => {
-      for (const location of await services.entities.memberLocations(mixin, owner)) members.add(location);
-    };
+    const prepare =
+      mixin === undefined
+        ? undefined
+        : async () => {
+            for (const location of await services.entities.memberLocations(mixin, owner)) members.add(location);
+          };
     runDetached(stream, services, () => pump(stream, services.watch.entities, since, config.watch.replayMax, deliver, prepare));
   };
 
   const watchCategories = async (ctx: Context, next: Next) => {
-    if (!wantsWatch(ctx)) return next();
+    if (!wantsWatch(ctx)) {
+      await next();
+      return;
+    }
     const since = streamPrologue(ctx);
     const principal = principalOf(ctx);
     ctx.state.routeTemplate = `${ctx.path}?watch=true`;
