@@ -19,7 +19,7 @@ import { EntityStore } from './store/entity-store.ts';
 import type { Services } from './http/services.ts';
 import { ConfigError } from './errors.ts';
 import { assertSchema } from './render/occi-json/schemas.ts';
-import { parseCategoryCollection, type ParsedCategories } from './render/occi-json/categories.ts';
+import { parseCategoryCollection, type ParsedCategories } from './model/vocabulary/categories.ts';
 import { EntityService } from './backends/entity-service.ts';
 import { BackendRouter } from './backends/backends.ts';
 import { Readiness } from './health.ts';

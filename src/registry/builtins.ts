@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Category } from '../model/category.ts';
-import { parseCategoryCollection } from '../render/occi-json/categories.ts';
+import { parseCategoryCollection } from '../model/vocabulary/categories.ts';
 
 const FILES = ['core.json', 'infrastructure.json', 'templates.json'];
 

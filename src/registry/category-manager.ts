@@ -5,7 +5,7 @@
  */
 import { categoryId, type Category, type Kind, type Provider } from '../model/category.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldProblem } from '../errors.ts';
-import type { ParsedCategories, ParsedCategory } from '../render/occi-json/categories.ts';
+import type { ParsedCategories, ParsedCategory } from '../model/vocabulary/categories.ts';
 import { checkCategories, StagedCategories, type RuleFindings } from './category-rules.ts';
 import type { CategoryEvent, CategoryPersistence, CategoryWrite, EntityIndex } from './persistence.ts';
 import type { CategoryRegistry } from './registry.ts';

@@ -2,7 +2,7 @@
  * @module `application/occi+json` and `application/json`: OCCI 1.2 JSON (GFD.226), or pyOCNI's
  * shapes when the profile asks for them; problems as `application/problem+json`.
  */
-import { renderCategoryCollection } from './occi-json/categories.ts';
+import { renderCategoryCollection } from '../model/vocabulary/categories.ts';
 import { renderCreated, renderEntityCollection, renderEntityDocument, type EntityRenderContext } from './occi-json/entities.ts';
 import type { RenderContext, Renderer } from './renderer.ts';
 

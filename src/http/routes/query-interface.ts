@@ -7,7 +7,7 @@ import type { Context } from 'koa';
 import { categoryId, type Category, type CategoryClass } from '../../model/category.ts';
 import { ValidationError } from '../../errors.ts';
 import { assertSchema } from '../../render/occi-json/schemas.ts';
-import { parseCategoryCollection, parseCategoryFilter } from '../../render/occi-json/categories.ts';
+import { parseCategoryCollection, parseCategoryFilter } from '../../model/vocabulary/categories.ts';
 import { categoriesFromLines, categoryIdsFromLines } from '../../render/occi-text.ts';
 import { filterCategories, type CategoryFilter } from '../../registry/category-filter.ts';
 import type { CategoryRef, ProviderUpdate } from '../../registry/category-manager.ts';

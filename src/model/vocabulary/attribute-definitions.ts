@@ -5,7 +5,7 @@
  * pyOCNI enforced nothing and OCCI 1.1 text marks only `{immutable}` — `mutable` defaults to true).
  * Output is always OCCI 1.2.
  */
-import { ATTRIBUTE_TYPES, type AttributeDefinition, type AttributeDefinitions, type AttributeType, type ValueSchema } from '../../model/category.ts';
+import { ATTRIBUTE_TYPES, type AttributeDefinition, type AttributeDefinitions, type AttributeType, type ValueSchema } from '../category.ts';
 import type { FieldProblem } from '../../errors.ts';
 
 const DEFINITION_KEYS = new Set(['type', 'mutable', 'required', 'default', 'pattern', 'description', 'minimum', 'maximum', 'title']);

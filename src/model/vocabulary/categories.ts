@@ -1,9 +1,9 @@
 /**
- * @module Categories in application/occi+json: reading OCCI 1.2 and pyOCNI descriptions into the
+ * @module The category vocabulary of application/occi+json (shared by the JSON renderer and the registry): reading OCCI 1.2 and pyOCNI descriptions into the
  * model, and rendering the model as OCCI 1.2 (GFD.226) kinds, mixins and actions.
  */
-import type { Action, Category, CategoryClass, CategoryPattern, Kind, Mixin, Provider } from '../../model/category.ts';
-import { toPath } from '../../model/location.ts';
+import type { Action, Category, CategoryClass, CategoryPattern, Kind, Mixin, Provider } from '../category.ts';
+import { toPath } from '../location.ts';
 import { ValidationError, type FieldProblem } from '../../errors.ts';
 import { parseAttributeDefinitions, parsePartialAttributeDefinitions, renderAttributeDefinitions } from './attribute-definitions.ts';
 
