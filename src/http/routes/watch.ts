@@ -13,7 +13,6 @@ import { isReservedPath, toPath } from '../../model/location.ts';
 import { canSee, type Principal } from '../../auth/principal.ts';
 import { NotFoundError, OcciError, ValidationError } from '../../errors.ts';
 import { watchEvents, watchStreams } from '../../metrics.ts';
-import { renderCategoryCollection } from '../../render/occi-json/categories.ts';
 import { rendererFor } from '../../render/index.ts';
 import { checkSeq, type DocChange } from '../../store/changes-follower.ts';
 import { concerns, toEntityChange, type EntityChange } from '../../store/entity-changes.ts';
@@ -278,6 +277,7 @@ export function watchRoutes(router: Router, services: Services): void {
     const since = streamPrologue(ctx);
     const principal = principalOf(ctx);
     ctx.state.routeTemplate = `${ctx.path}?watch=true`;
+    const context = renderContext(ctx, config, registry);
     // Removals name only the category: they go to callers who could see it.
     const known = new Set(registry.withRequestView({ mixins: [], viewer: principal }, () => registry.all().map(categoryId)));
     const stream = openStream(ctx, services, principal, 'categories');
@@ -292,8 +292,8 @@ export function watchRoutes(router: Router, services: Services): void {
       if (!category || !canSee(principal, category.owner)) return;
       const type = known.has(id) ? 'changed' : 'added';
       known.add(id);
-      const rendered = renderCategoryCollection([category]);
-      const item = [...(rendered.kinds as unknown[]), ...(rendered.mixins as unknown[]), ...(rendered.actions as unknown[])][0];
+      const rendered = json.categories([category], context).body as Record<'kinds' | 'mixins' | 'actions', unknown[]>;
+      const item = [...rendered.kinds, ...rendered.mixins, ...rendered.actions][0];
       stream.event(type, change.seq, { type, id, etag: change.rev, category: item });
     };
     runDetached(stream, services, () => pump(stream, services.watch.categories, since, config.watch.replayMax, deliver));
