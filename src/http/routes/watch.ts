@@ -126,7 +126,8 @@ function openStream(ctx: Context, services: Services, principal: Principal, coll
     release();
     watchStreams.dec({ collection });
   });
-  ctx.req.on('close', () => stream.end());
+  // The response closes when the client goes away (the request may have closed long before).
+  ctx.res.on('close', () => stream.end());
   ctx.req.socket.setNoDelay(true);
   ctx.status = 200;
   ctx.type = EVENT_STREAM;
