@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../src/auth/authenticate.ts';
@@ -52,6 +56,7 @@ const users = [
 /** The value of one series in Prometheus text format, or undefined. */
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
   for (const line of text.split('\n')) {
+    if (line.startsWith(`${name} `) && Object.keys(labels).length === 0) return Number(line.slice(name.length + 1));
     if (!line.startsWith(`${name}{`)) continue;
     const body = line.slice(name.length + 1, line.indexOf('}'));
     const have = new Map(body.split(',').map((pair): [string, string] => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1).replace(/^"|"$/g, '')]));
@@ -164,6 +169,58 @@ describe('health, readiness and metrics', () => {
     } finally {
       await server.close();
       await relay.cut();
+    }
+  });
+
+  it("counts a failing backend's calls by backend and outcome", async () => {
+    const backends = [
+      { name: 'local', type: 'store' },
+      { name: 'peer', type: 'remote', url: 'http://127.0.0.1:1', timeoutMs: 1000 },
+    ];
+    const server = await startTestServer({ prefix: freshPrefix('opsbackend'), overrides: { backends } });
+    try {
+      const labels = { backend: 'peer', operation: 'create' };
+      const before = (await call(server.url, 'GET', '/metrics')).text;
+      const provider = { providers: [{ kind: COMPUTE, provider: { local: [], remote: ['peer'] } }] };
+      expect((await call(server.url, 'PUT', '/-/', { body: provider })).status).toBe(200);
+      const created = await call(server.url, 'PUT', '/compute/remote1', { body: { kind: COMPUTE } });
+      expect(created.status).toBeGreaterThanOrEqual(502);
+      const code = (created.json as { code: string }).code;
+      const after = (await call(server.url, 'GET', '/metrics')).text;
+      expect(sample(after, 'ocni_backend_calls_total', { ...labels, outcome: code })).toBe((sample(before, 'ocni_backend_calls_total', { ...labels, outcome: code }) ?? 0) + 1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('is not ready while the embedded store it runs is down', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ocni-ops-embedded-'));
+    const server = await startTestServer({ prefix: freshPrefix('opsembedded'), overrides: { couchdb: { url: null, dbPrefix: 'ocni_' }, dataDir: dir } });
+    try {
+      const ready = await call(server.url, 'GET', '/readyz');
+      expect(ready.status).toBe(200);
+      expect((ready.json as { checks: Record<string, string> }).checks['embedded-store']).toBe('ok');
+      // The embedded store is this test process's only child: the server forked it.
+      const children = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+        .split('\n')
+        .map((line) => line.trim().split(/\s+/))
+        .filter(([pid, command]) => Number(pid) > 0 && command !== 'ps')
+        .map(([pid]) => Number(pid));
+      expect(children).toHaveLength(1);
+      const restartsBefore = sample((await call(server.url, 'GET', '/metrics')).text, 'ocni_embedded_store_restarts_total', {}) ?? 0;
+      process.kill(children[0]!, 'SIGKILL');
+      // Not ready until it is back: a supervisor that restarts it counts the restart.
+      let seen: 'not ready' | 'restarted' | undefined;
+      for (let i = 0; i < 50 && !seen; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const res = await call(server.url, 'GET', '/readyz');
+        if (res.status === 503 && (res.json as { checks: Record<string, string> }).checks['embedded-store'] === 'the embedded store is down') seen = 'not ready';
+        else if ((sample((await call(server.url, 'GET', '/metrics')).text, 'ocni_embedded_store_restarts_total', {}) ?? 0) > restartsBefore) seen = 'restarted';
+      }
+      expect(seen).toBeDefined();
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
