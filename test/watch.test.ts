@@ -1,7 +1,11 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../src/auth/authenticate.ts';
 import type { RunningServer } from '../src/server.ts';
-import { call, dropDatabases, freshPrefix, startTestServer } from './support/harness.ts';
+import { call, couchUrl, dropDatabases, freshPrefix, startTestServer } from './support/harness.ts';
 import { openStream, type SseEvent, type SseStream } from './support/sse.ts';
 
 const INFRA = 'http://schemas.ogf.org/occi/infrastructure#';
@@ -62,6 +66,42 @@ describe('change streams over two ocni processes on one store', () => {
     expect((await call(a.url, 'PUT', '/compute/w0', { body: { kind: COMPUTE }, headers: as('olga-token') })).status).toBe(201);
     await stream.next(about('/compute/w0'));
     expect(stream.events.some(about('/network/n1'))).toBe(false);
+  });
+
+  it('works across operating-system processes: ocni started as `npm start` does, and one in this process', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ocni-watch-'));
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ couchdb: { dbPrefix: prefix }, auth, watch: watchConfig, log: { pretty: false } }));
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OCNI_') && !k.startsWith('COUCHDB_')));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: new URL('..', import.meta.url).pathname,
+      env: { ...clean, OCNI_CONFIG: file, OCNI_PORT: '0', COUCHDB_URL: couchUrl() },
+    });
+    const exited = new Promise<void>((done) => child.on('exit', () => done()));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`ocni did not start: ${out}`)), 30_000);
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)".*"msg":"ocni listening"/.exec(out);
+          if (match) {
+            clearTimeout(timer);
+            resolve(match[1]!);
+          }
+        });
+      });
+      const there = await watch(url, '/compute/?watch=true', as('olga-token'));
+      const here = await watch(b.url, '/compute/?watch=true', as('olga-token'));
+      expect((await call(b.url, 'PUT', '/compute/os1', { body: { kind: COMPUTE }, headers: as('olga-token') })).status).toBe(201);
+      expect((await there.next(about('/compute/os1'))).event).toBe('added');
+      expect((await call(url, 'PUT', '/compute/os2', { body: { kind: COMPUTE }, headers: as('olga-token') })).status).toBe(201);
+      expect((await here.next(about('/compute/os2'))).event).toBe('added');
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('resumes with Last-Event-ID: what happened while away, and nothing before', async () => {
