@@ -168,10 +168,15 @@ async function pump<D>(
   prepare?: () => Promise<void>,
 ): Promise<void> {
   let held: DocChange<D>[] | undefined = [];
+  const expire = () => {
+    stream.event('expired', undefined, { reason: `more than ${replayMax} changes happened since Last-Event-ID; list the collection again and watch from now` });
+    stream.end();
+  };
   const unsubscribe = await follower.subscribe((change) => {
     if (stream.ended) return;
-    if (held) held.push(change);
-    else deliver(change);
+    if (!held) deliver(change);
+    // Changes held while the stream prepares are bounded like a replay.
+    else if (held.push(change) > replayMax) expire();
   });
   stream.onEnd(unsubscribe);
   // Without Last-Event-ID the stream starts where the follower is: the client gets that position
@@ -190,11 +195,11 @@ async function pump<D>(
       replayMax,
     );
     if (!complete) {
-      stream.event('expired', undefined, { reason: `more than ${replayMax} changes happened since Last-Event-ID; list the collection again and watch from now` });
-      stream.end();
+      expire();
       return;
     }
   }
+  if (stream.ended) return;
   const backlog = held;
   held = undefined;
   for (const change of backlog) if ((sent.get(change.id) ?? -1) < generation(change.rev)) deliver(change);
