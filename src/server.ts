@@ -26,6 +26,7 @@ import { Readiness } from './health.ts';
 import { ChangesFollower } from './store/changes-follower.ts';
 import { createEntityFollower } from './store/entity-changes.ts';
 import { WatchHub, type CategoryDoc } from './http/watch-hub.ts';
+import { embeddedStoreRestarts } from './metrics.ts';
 
 /** The package version, for the `Server` header. */
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -36,6 +37,14 @@ export interface RunningServer {
   url: string;
   services: Services;
   couch: CouchClient;
+  /**
+   * False while the embedded store's process is down (between its death and its restart); true
+   * otherwise, and always with an external CouchDB (whose health only a request can tell).
+   * For readiness checks.
+   */
+  storeIsUp(): boolean;
+  /** The embedded store, when this server runs one. */
+  embedded?: EmbeddedStore;
   /** Stops accepting, lets in-flight requests finish, stops the changes feed and the embedded store. */
   close(): Promise<void>;
 }
@@ -76,9 +85,20 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   let couchUrl = config.couchdb.url;
   if (!couchUrl) {
     const dataDir = resolve(config.dataDir);
-    embedded = await startEmbeddedStore({ dataDir: join(dataDir, 'store') });
+    embedded = await startEmbeddedStore({
+      dataDir: join(dataDir, 'store'),
+      durability: config.couchdb.embeddedDurability ?? 'synced',
+      onEvent: (event) => {
+        if (event.type === 'died') logger.error({ code: event.code, signal: event.signal, stderr: event.stderr }, 'the embedded store died; restarting it');
+        else if (event.type === 'restarted') {
+          embeddedStoreRestarts.inc();
+          logger.warn({ attempt: event.attempt, downMs: event.downMs }, 'the embedded store is back');
+        }
+        else logger.error({ attempt: event.attempt, err: event.error }, 'restarting the embedded store failed; trying again');
+      },
+    });
     couchUrl = embedded.url;
-    logger.info({ dataDir }, 'embedded CouchDB-compatible store started');
+    logger.info({ dataDir, durability: embedded.durability }, 'embedded CouchDB-compatible store started');
   }
   try {
     const couch = new CouchClient({ url: couchUrl, requestTimeoutMs: config.couchdb.requestTimeoutMs });
@@ -97,6 +117,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       backendNames: backends.names(),
       onFeedError: (err) => logger.warn({ err: (err as Error).message }, 'category changes feed failed; retrying'),
       onFeedChange: (event) => logger.debug({ event: event.type }, 'category change from the feed'),
+      onCleanupError: (err, mixinId) => logger.warn({ err: (err as Error).message, mixin: mixinId }, 'cleaning the entities of a deleted mixin failed; retrying'),
     });
     await categories.start();
     let registryLoaded = true;
@@ -128,7 +149,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       },
       ...(embedded ? [{ name: 'embedded-store', check: () => (embedded!.isUp() ? undefined : 'the embedded store is down') }] : []),
     ]);
-    const services: Services = { config, logger, categories, entities, entityService, backends, version: VERSION, readiness, watch };
+    const services: Services = { config, logger, categories, entities, entityService, backends, version: VERSION, readiness, watch, storeIsUp: () => embedded?.isUp() ?? true };
     const app = createApp(services);
     // Node answers 431 itself when a request head is larger than this.
     const server: Server = createServer({ maxHeaderSize: config.limits.headerBytes }, app.callback());
@@ -147,6 +168,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       url,
       services,
       couch,
+      storeIsUp: () => embedded?.isUp() ?? true,
+      ...(embedded ? { embedded } : {}),
       close: () => {
         closing ??= (async () => {
           registryLoaded = false;

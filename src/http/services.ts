@@ -23,4 +23,6 @@ export interface Services {
   readiness: Readiness;
   /** The change streams (`?watch=true`) and the followers they read. */
   watch: WatchHub;
+  /** False while the embedded store is down (restarting); true otherwise. For readiness. */
+  storeIsUp?: () => boolean;
 }
