@@ -132,6 +132,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     }
     const watch = new WatchHub(createEntityFollower(couch, names.entities), new ChangesFollower<CategoryDoc>(couch, names.categories, { name: 'categories' }), config.watch.maxStreamsPerCaller);
     const lagMax = config.health.feedLagMaxMs;
+    const embeddedStore = embedded;
     const readiness = new Readiness([
       {
         name: 'store',
@@ -147,7 +148,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
         name: 'entities-feed',
         check: () => (!watch.entities.running || watch.entities.state.isCurrent(lagMax) ? undefined : `the entities changes feed is ${watch.entities.state.lagSeconds().toFixed(1)} s behind`),
       },
-      ...(embedded ? [{ name: 'embedded-store', check: () => (embedded!.isUp() ? undefined : 'the embedded store is down') }] : []),
+      ...(embeddedStore ? [{ name: 'embedded-store', check: () => (embeddedStore.isUp() ? undefined : 'the embedded store is down') }] : []),
     ]);
     const services: Services = { config, logger, categories, entities, entityService, backends, version: VERSION, readiness, watch, storeIsUp: () => embedded?.isUp() ?? true };
     const app = createApp(services);

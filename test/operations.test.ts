@@ -53,6 +53,16 @@ const users = [
   { name: 'olga', operator: true, token: hashToken('olga-token') },
 ];
 
+/** A request straight to the store (fetch takes no credentials in a URL: they become a header). */
+function store(path: string, init: RequestInit = {}): Promise<Response> {
+  const url = new URL(path, `${couchUrl()}/`);
+  const headers = new Headers(init.headers);
+  if (url.username) headers.set('authorization', `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`);
+  url.username = '';
+  url.password = '';
+  return fetch(url, { ...init, headers });
+}
+
 /** The value of one series in Prometheus text format, or undefined. */
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
   for (const line of text.split('\n')) {
@@ -222,5 +232,25 @@ describe('health, readiness and metrics', () => {
       await server.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('counts conflicting revisions resolved by rule', async () => {
+    const metric = async () => sample((await call(open.url, 'GET', '/metrics')).text, 'ocni_conflicts_resolved_total', { database: 'entities' }) ?? 0;
+    const before = await metric();
+    const created = await call(open.url, 'PUT', '/compute/conflicted', { body: { kind: COMPUTE, attributes: { 'occi.compute.cores': 1 } } });
+    expect(created.status).toBe(201);
+    const rev1 = created.headers.get('etag')!.replace(/"/g, '');
+    const stored = (await (await store(`${prefix}entities/${encodeURIComponent('/compute/conflicted')}`)).json()) as Record<string, unknown>;
+    // Two second revisions of one first one, as two cluster nodes may accept (documented new_edits=false).
+    const leaves = ['a', 'b'].map((tag) => ({
+      ...stored,
+      _rev: `2-${tag.repeat(32)}`,
+      _revisions: { start: 2, ids: [tag.repeat(32), rev1.slice(2)] },
+      attributes: { ...(stored.attributes as object), 'occi.compute.hostname': tag },
+    }));
+    const planted = await store(`${prefix}entities/_bulk_docs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ docs: leaves, new_edits: false }) });
+    expect(planted.status).toBe(201);
+    expect((await call(open.url, 'GET', '/compute/conflicted')).status).toBe(200);
+    expect(await metric()).toBe(before + 1);
   });
 });
