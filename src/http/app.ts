@@ -6,10 +6,11 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import bodyParser from 'koa-bodyparser';
 import { errorMiddleware } from './errors.ts';
-import { requestTypeGuard } from './negotiate.ts';
+import { occiProtocol, requestTypeGuard } from './negotiate.ts';
 import { requestLog } from './request-log.ts';
 import { queryInterfaceRoutes } from './routes/query-interface.ts';
 import { entityRoutes } from './routes/entities.ts';
+import { cycladesDriftRoutes } from './routes/cyclades-drift.ts';
 import type { Services } from './services.ts';
 import { callerView } from './caller.ts';
 import { createAuthenticator } from '../auth/authenticate.ts';
@@ -33,6 +34,7 @@ export function createApp(services: Services): Koa {
   app.use(requestLog(services.logger, `ocni/${services.version} OCCI/1.2`));
   app.use(httpMetrics(services.categories.registry));
   app.use(errorMiddleware());
+  app.use(occiProtocol());
   app.use(requestTypeGuard());
   app.use(
     bodyParser({
@@ -60,6 +62,7 @@ export function createApp(services: Services): Koa {
   metricsRoutes(router, services);
   watchRoutes(router, services);
   queryInterfaceRoutes(router, services);
+  cycladesDriftRoutes(router, services);
   entityRoutes(router, services);
   app.use(router.routes());
   app.use(router.allowedMethods());
