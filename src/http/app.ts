@@ -12,6 +12,7 @@ import { queryInterfaceRoutes } from './routes/query-interface.ts';
 import { entityRoutes } from './routes/entities.ts';
 import { cycladesDriftRoutes } from './routes/cyclades-drift.ts';
 import type { Services } from './services.ts';
+import { itemCountGuard } from './request-body.ts';
 import { callerView } from './caller.ts';
 import { createAuthenticator } from '../auth/authenticate.ts';
 import { httpMetrics } from './http-metrics.ts';
@@ -56,6 +57,7 @@ export function createApp(services: Services): Koa {
   healthRoutes(health, services);
   app.use(health.routes());
 
+  app.use(itemCountGuard(services.config.limits.itemsPerRequest));
   app.use(callerView(createAuthenticator(services.config.auth), services.categories.registry, services.backends, services.config));
 
   const router = new Router();

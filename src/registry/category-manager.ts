@@ -6,7 +6,7 @@
 import { categoryId, type Category, type Kind, type Provider } from '../model/category.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldProblem } from '../errors.ts';
 import type { ParsedCategories, ParsedCategory } from '../model/vocabulary/categories.ts';
-import { checkCategories, StagedCategories, type RuleFindings } from './category-rules.ts';
+import { checkCategories, DEFAULT_DEFINITION_LIMITS, StagedCategories, type DefinitionLimits, type RuleFindings } from './category-rules.ts';
 import type { CategoryEvent, CategoryPersistence, CategoryWrite, EntityIndex } from './persistence.ts';
 import type { CategoryRegistry } from './registry.ts';
 import { ANONYMOUS_OPERATOR, type Principal } from '../auth/principal.ts';
@@ -75,6 +75,8 @@ export interface CategoryManagerOptions {
   entities: EntityIndex;
   /** The configured backend names a provider may use. */
   backendNames: ReadonlySet<string>;
+  /** Bounds on what one category may hold; the defaults of `config/default.json` when absent. */
+  limits?: DefinitionLimits;
   onFeedError?: (err: unknown) => void;
   onFeedChange?: (event: CategoryEvent) => void;
   /** A deleted mixin's cleaning failed; it is tried again in the background. */
@@ -174,7 +176,7 @@ export class CategoryManager {
     if (!principal.operator) for (const entry of parsed.mixins) entry.category.owner = principal.tenant!;
     const entries = [...parsed.actions, ...parsed.kinds, ...parsed.mixins];
     const staged = new StagedCategories(this.registry);
-    raise(checkCategories(entries, staged, true));
+    raise(checkCategories(entries, staged, true, this.#options.limits ?? DEFAULT_DEFINITION_LIMITS));
     await this.#assertLocationsFree(entries);
     // A mixin added again before the old one's members were cleaned would inherit them.
     const unclean = parsed.mixins.find((e) => this.#cleaning.has(categoryId(e.category)));
@@ -223,7 +225,7 @@ export class CategoryManager {
       entries.push({ ...entry, category: merged });
     }
     const staged = new StagedCategories(this.registry);
-    const findings = checkCategories(entries, staged, false);
+    const findings = checkCategories(entries, staged, false, this.#options.limits ?? DEFAULT_DEFINITION_LIMITS);
     findings.invalid.unshift(...invalid);
     raise(findings);
 
@@ -255,6 +257,7 @@ export class CategoryManager {
     const refs = given.filter((ref, i) => given.findIndex((r) => r.id === ref.id) === i);
     const ids = new Set(refs.map((r) => r.id));
     const targets: Category[] = [];
+    const referrers = this.registry.referrersOf(ids);
     for (const ref of refs) {
       const category = this.registry.get(ref.id);
       if (!category) throw new NotFoundError(`${ref.pointer}: category "${ref.id}" does not exist`);
@@ -262,7 +265,7 @@ export class CategoryManager {
       if (!principal.operator && (category.class !== 'mixin' || category.owner !== principal.tenant)) {
         throw new ForbiddenError(`${ref.pointer}: users may delete only their own mixins, and "${ref.id}" is not one`);
       }
-      const users = this.registry.referrers(ref.id).filter((c) => !ids.has(categoryId(c)));
+      const users = (referrers.get(ref.id) ?? []).filter((c) => !ids.has(categoryId(c)));
       if (users.length > 0) {
         throw new ConflictError(`${ref.pointer}: "${ref.id}" is still used by ${users.map(categoryId).join(', ')}; delete or change those first`, [{ pointer: ref.pointer, message: 'is still referenced' }]);
       }
