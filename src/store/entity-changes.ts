@@ -63,8 +63,9 @@ export function concerns(change: EntityChange, scope: ListScope | { exact: strin
   if ('exact' in scope) return change.location === scope.exact;
   if ('below' in scope) return change.location.startsWith(scope.below);
   if (bodiless) return false;
-  if ('kinds' in scope) return change.kind !== undefined && scope.kinds.includes(change.kind);
-  return change.mixins.includes(scope.mixin);
+  // Every scope may name kinds (a mixin's: all of them); what a mixin scope means is its mixin.
+  if ('mixin' in scope) return change.mixins.includes(scope.mixin);
+  return change.kind !== undefined && scope.kinds.includes(change.kind);
 }
 
 /** The entities database's shared follower. */

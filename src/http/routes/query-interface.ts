@@ -12,7 +12,8 @@ import { categoriesFromLines, categoryFilterFromLines, categoryIdsFromLines } fr
 import { filterCategories, type CategoryFilter } from '../../registry/category-filter.ts';
 import type { CategoryRef, ProviderUpdate } from '../../registry/category-manager.ts';
 import { negotiate } from '../negotiate.ts';
-import { queryValue } from '../request-context.ts';
+import { baseUrl, queryValue } from '../request-context.ts';
+import { freeze, serve, ServedViews } from '../served-views.ts';
 import { readContent } from '../request-body.ts';
 import { renderContext, respond } from '../respond.ts';
 import type { Services } from '../services.ts';
@@ -122,6 +123,7 @@ function providersOf(body: Json): ProviderUpdate[] {
 /** Registers the query-interface routes on `router`. */
 export function queryInterfaceRoutes(router: Router, services: Services): void {
   const { categories, config } = services;
+  const views = new ServedViews();
   const send = (ctx: Context, list: Category[]) => {
     const renderer = negotiate(ctx);
     respond(ctx, renderer.categories(list, renderContext(ctx, config, categories.registry)));
@@ -129,8 +131,18 @@ export function queryInterfaceRoutes(router: Router, services: Services): void {
 
   for (const path of QUERY_PATHS) {
     router.get(path, (ctx) => {
-      negotiate(ctx);
-      send(ctx, filterCategories(categories.registry.all(), readFilter(ctx)));
+      const renderer = negotiate(ctx);
+      const filter = readFilter(ctx);
+      const registry = categories.registry;
+      const build = () => renderer.categories(filterCategories(registry.all(), filter), renderContext(ctx, config, registry));
+      const viewKey = registry.viewKey();
+      if (viewKey === undefined) {
+        serve(ctx, freeze(build()));
+        return;
+      }
+      // Everything the rendering depends on besides the registry version.
+      const key = JSON.stringify([viewKey, renderer.type, ctx.get('Accept'), baseUrl(ctx, config), ctx.path, filter]);
+      serve(ctx, views.get(registry.version, key, build));
     });
 
     router.post(path, async (ctx) => {
