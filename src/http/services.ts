@@ -8,6 +8,8 @@ import type { EntityStore } from '../store/entity-store.ts';
 import type { EntityService } from '../backends/entity-service.ts';
 import type { BackendRouter } from '../backends/backends.ts';
 import type { ServerNames } from '../model/own-urls.ts';
+import type { Readiness } from '../health.ts';
+import type { WatchHub } from './watch-hub.ts';
 
 /** The services behind the routes. */
 export interface Services {
@@ -20,6 +22,10 @@ export interface Services {
   version: string;
   /** The names that mean this server in absolute URLs (ports filled in once it listens). */
   serverNames: ServerNames;
+  /** Whether this process should get traffic (`/readyz`). */
+  readiness: Readiness;
+  /** The change streams (`?watch=true`) and the followers they read. */
+  watch: WatchHub;
   /** False while the embedded store is down (restarting); true otherwise. For readiness. */
   storeIsUp?: () => boolean;
 }
