@@ -60,7 +60,7 @@ export function applyEvent(registry: CategoryRegistry, event: CategoryEvent): bo
     case 'category':
       return registry.putStored(event.category, event.rev);
     case 'category-deleted':
-      return registry.removeStored(event.id);
+      return registry.removeStored(event.id, event.rev);
     case 'provider':
       return registry.putProvider(event.kindId, event.provider, event.rev);
     case 'provider-deleted':
@@ -297,7 +297,10 @@ export class CategoryManager {
       if (write.op === 'put-category') {
         const rev = revs.get(`category:${categoryId(write.category)}`);
         if (rev) applyEvent(this.registry, { type: 'category', category: write.category, rev });
-      } else if (write.op === 'delete-category') applyEvent(this.registry, { type: 'category-deleted', id: categoryId(write.category) });
+      } else if (write.op === 'delete-category') {
+        const rev = revs.get(`category:${categoryId(write.category)}`);
+        applyEvent(this.registry, { type: 'category-deleted', id: categoryId(write.category), ...(rev ? { rev } : {}) });
+      }
       else if (write.op === 'put-provider') {
         const rev = revs.get(`provider:${write.kindId}`);
         if (rev) applyEvent(this.registry, { type: 'provider', kindId: write.kindId, provider: write.provider, rev });

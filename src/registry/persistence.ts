@@ -16,7 +16,7 @@ export type CategoryWrite =
 /** A change read from storage (initial load or changes feed). */
 export type CategoryEvent =
   | { type: 'category'; category: Category; rev: string }
-  | { type: 'category-deleted'; id: string }
+  | { type: 'category-deleted'; id: string; /** The deletion's revision, when the store gave it. */ rev?: string }
   | { type: 'provider'; kindId: string; provider: Provider; rev: string }
   | { type: 'provider-deleted'; kindId: string };
 

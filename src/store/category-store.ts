@@ -34,9 +34,9 @@ const CATEGORY = 'category:';
 const PROVIDER = 'provider:';
 const LOCATION = 'location:';
 
-function toEvent(doc: Doc | undefined, id: string, deleted: boolean): CategoryEvent | undefined {
+function toEvent(doc: Doc | undefined, id: string, deleted: boolean, rev?: string): CategoryEvent | undefined {
   if (id.startsWith(CATEGORY)) {
-    if (deleted) return { type: 'category-deleted', id: id.slice(CATEGORY.length) };
+    if (deleted) return { type: 'category-deleted', id: id.slice(CATEGORY.length), ...(rev ? { rev } : {}) };
     return doc?.category && doc._rev ? { type: 'category', category: doc.category, rev: doc._rev } : undefined;
   }
   if (id.startsWith(PROVIDER)) {
@@ -88,7 +88,7 @@ export class CategoryStore implements CategoryPersistence {
       while (!this.#stopped) {
         this.#abort = new AbortController();
         try {
-          const page = await this.client.request<{ results: { id: string; deleted?: boolean; doc?: Doc }[]; last_seq: string | number }>({
+          const page = await this.client.request<{ results: { id: string; deleted?: boolean; doc?: Doc; changes?: { rev?: string }[] }[]; last_seq: string | number }>({
             db: this.db,
             path: '_changes',
             qs: { feed: 'longpoll', since: seq, include_docs: true, timeout: pollMs },
@@ -100,7 +100,7 @@ export class CategoryStore implements CategoryPersistence {
             throw new StoreUnavailableError('the changes feed answered a page without results or last_seq');
           }
           for (const change of page.results) {
-            const event = toEvent(change.doc, change.id, change.deleted === true);
+            const event = toEvent(change.doc, change.id, change.deleted === true, change.doc?._rev ?? change.changes?.[0]?.rev);
             if (event) onEvent(event);
           }
           seq = String(page.last_seq);
