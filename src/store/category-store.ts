@@ -7,7 +7,7 @@
  * collide in CouchDB instead of both succeeding.
  */
 import type { Category, Provider } from '../model/category.ts';
-import type { CategoryEvent, CategoryPersistence, CategoryWrite } from '../registry/persistence.ts';
+import type { CategoryEvent, CategoryPersistence, CategoryWrite, PendingCleaning } from '../registry/persistence.ts';
 import { ConflictError, StoreUnavailableError } from '../errors.ts';
 import { CouchStatusError, type CouchClient } from './couch.ts';
 
@@ -20,6 +20,8 @@ interface Doc {
   kind?: string;
   provider?: Provider;
   owner?: string;
+  /** Of a `cleaning:` record: the deleted mixin's revision. */
+  rev?: string;
 }
 
 interface BulkResult {
@@ -33,6 +35,7 @@ interface BulkResult {
 const CATEGORY = 'category:';
 const PROVIDER = 'provider:';
 const LOCATION = 'location:';
+const CLEANING = 'cleaning:';
 
 function toEvent(doc: Doc | undefined, id: string, deleted: boolean, rev?: string): CategoryEvent | undefined {
   if (id.startsWith(CATEGORY)) {
@@ -222,6 +225,40 @@ export class CategoryStore implements CategoryPersistence {
     } catch (err) {
       if (err instanceof CouchStatusError && err.statusCode === 409) return false;
       throw err;
+    }
+  }
+
+  async markCleaning(mixinId: string, rev: string): Promise<void> {
+    const path = encodeURIComponent(CLEANING + mixinId);
+    try {
+      await this.client.request({ db: this.db, method: 'put', path, body: { type: 'cleaning', mixin: mixinId, rev, at: new Date().toISOString() } });
+    } catch (err) {
+      // Recorded already (a deletion tried before): the record stands, the cleaning is the same.
+      if (!(err instanceof CouchStatusError && err.statusCode === 409)) throw err;
+    }
+  }
+
+  async pendingCleanings(ids?: string[]): Promise<PendingCleaning[]> {
+    // By keys when the mixins are known (a request as large as the question), else the prefix range.
+    const qs = ids === undefined ? { include_docs: true, startkey: CLEANING, endkey: `${CLEANING}\ufff0` } : { include_docs: true };
+    if (ids !== undefined && ids.length === 0) return [];
+    const page = await this.client.request<{ rows: { id?: string; doc?: Doc | null }[] }>({
+      db: this.db,
+      ...(ids === undefined ? { path: '_all_docs' } : { method: 'post', path: '_all_docs', body: { keys: ids.map((id) => CLEANING + id) } }),
+      qs,
+    });
+    if (!Array.isArray(page?.rows)) throw new StoreUnavailableError('the store answered a listing without rows');
+    return page.rows.flatMap((row) => (row.doc && typeof row.doc.rev === 'string' && row.doc._id.startsWith(CLEANING) ? [{ mixinId: row.doc._id.slice(CLEANING.length), rev: row.doc.rev }] : []));
+  }
+
+  async endCleaning(mixinId: string): Promise<void> {
+    const path = encodeURIComponent(CLEANING + mixinId);
+    try {
+      const doc = await this.client.request<Doc>({ db: this.db, path });
+      await this.client.request({ db: this.db, method: 'delete', path, qs: { rev: doc._rev } });
+    } catch (err) {
+      // Gone already, or ended by another process at the same moment.
+      if (!(err instanceof CouchStatusError && (err.statusCode === 404 || err.statusCode === 409))) throw err;
     }
   }
 
