@@ -272,8 +272,8 @@ export function liftCoreAttributes(input: EntityInput, id: string | undefined, p
     delete attributes[name];
   }
   if (nested) {
-    const core = { ...((occi as Record<string, unknown>).core as Record<string, unknown>) };
-    const rest = { ...(occi as Record<string, unknown>) };
+    const core = { ...((occi).core as Record<string, unknown>) };
+    const rest = { ...(occi) };
     delete rest.core;
     for (const [key, value] of Object.entries(core)) {
       // `source.kind` nests one level further in pyOCNI's shape.

@@ -29,7 +29,7 @@ function mergeRecord<T>(base: Record<string, T> | undefined, ours: Record<string
     // Without a base, a key only they have is kept; a key both have keeps ours.
     if (base === undefined && key in ours) continue;
     if (theirs[key] === undefined) delete out[key];
-    else out[key] = theirs[key] as T;
+    else out[key] = theirs[key];
   }
   return out;
 }

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import nano, { type DocumentScope } from 'nano';
+import nano from 'nano';
 import { CouchClient } from '../../src/store/couch.ts';
 import { databaseNames, warmIndexes } from '../../src/store/databases.ts';
 import { EntityStore, type EntityDoc } from '../../src/store/entity-store.ts';
@@ -111,8 +111,8 @@ async function main(cleanup: Cleanup): Promise<{ rows: Row[]; notes: string[]; s
   const storePid = store.kind === 'embedded' ? findStorePid(before) : undefined;
   const b: Bench = {
     ocni,
-    db: couch().use<EntityDoc>(names.entities) as DocumentScope<EntityDoc>,
-    writeDb: couch().use<EntityDoc>(directWrites) as DocumentScope<EntityDoc>,
+    db: couch().use<EntityDoc>(names.entities),
+    writeDb: couch().use<EntityDoc>(directWrites),
     entitiesDb: names.entities,
     storeUrl: store.url,
     registry,
@@ -209,8 +209,8 @@ async function main(cleanup: Cleanup): Promise<{ rows: Row[]; notes: string[]; s
     b.ocni = ocni;
     b.storeUrl = store.url;
     b.couch = couch();
-    b.db = b.couch.use<EntityDoc>(names.entities) as DocumentScope<EntityDoc>;
-    b.writeDb = b.couch.use<EntityDoc>(directWrites) as DocumentScope<EntityDoc>;
+    b.db = b.couch.use<EntityDoc>(names.entities);
+    b.writeDb = b.couch.use<EntityDoc>(directWrites);
     b.client = new CouchClient({ url: store.url, requestTimeoutMs: 120_000 });
     b.entityStore = new EntityStore(b.client, names.entities);
     b.storePid = store.kind === 'embedded' ? findStorePid(before) : undefined;

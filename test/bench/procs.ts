@@ -55,7 +55,7 @@ export async function waitIdle(pids: number[], maxMs = 60_000): Promise<number> 
     const before = pids.map(cpuTicks);
     await new Promise((resolve) => setTimeout(resolve, windowMs));
     const after = pids.map(cpuTicks);
-    const busy = after.some((ticks, i) => ticks !== undefined && before[i] !== undefined && ticks - before[i]! > (0.1 * TICKS_PER_SECOND * windowMs) / 1000);
+    const busy = after.some((ticks, i) => ticks !== undefined && before[i] !== undefined && ticks - before[i] > (0.1 * TICKS_PER_SECOND * windowMs) / 1000);
     const waited = performance.now() - start;
     if (!busy || waited >= maxMs) return waited;
   }

@@ -21,7 +21,7 @@ export async function capture(client: CouchClient, fn: () => Promise<unknown>): 
 
 /** Sends one captured request again through nano, as `CouchClient.request` sends it. */
 export function replay(couch: ServerScope, record: CouchRequestRecord): Promise<unknown> {
-  return couch.relax({ db: record.db, method: record.method, path: record.path, qs: record.qs, body: record.body } as Parameters<ServerScope['relax']>[0]);
+  return couch.relax({ db: record.db, method: record.method, path: record.path, qs: record.qs, body: record.body });
 }
 
 /** Sends captured requests again one after the other; resolves with the last answer. */

@@ -84,8 +84,8 @@ function addFault(state: SimState, input: Record<string, unknown>): SimResponse 
   // Bounded so that a forgotten rule cannot keep a test (or the process) waiting.
   if (typeof hangMs !== 'number' || !Number.isInteger(hangMs) || hangMs < 0 || hangMs > MAX_HANG_MS) fail(`'hangMs' must be an integer from 0 to ${MAX_HANG_MS}`);
   const rule = state.injection.addFault({
-    after: after === true || (hangMs as number) > 0,
-    hangMs: hangMs as number,
+    after: after === true || (hangMs) > 0,
+    hangMs: hangMs,
     method: method === null ? null : method.toUpperCase(),
     pathRegex,
     status: code,

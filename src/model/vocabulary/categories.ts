@@ -140,7 +140,7 @@ export function parseCategoryFilter(body: Json): Partial<Record<CategoryClass, C
     if (!Array.isArray(body[key])) continue;
     out[cls] = (body[key] as Json[]).map((raw, i) => {
       const pattern: CategoryPattern = {};
-      for (const member of ['term', 'scheme', 'title', 'location'] as const) if (typeof raw[member] === 'string') pattern[member] = raw[member] as string;
+      for (const member of ['term', 'scheme', 'title', 'location'] as const) if (typeof raw[member] === 'string') pattern[member] = raw[member];
       if (typeof raw.location === 'string') {
         const path = toPath(raw.location);
         if ('path' in path) pattern.location = path.path;

@@ -75,7 +75,7 @@ const ajv = new Ajv({ strict: false });
 function validator(def: AttrDef): (value: unknown) => boolean {
   if (!def.pattern) throw new Error('no pattern');
   const fn = ajv.compile(def.pattern);
-  return (value) => fn(value) as boolean;
+  return (value) => fn(value);
 }
 function typeOf(value: unknown): string {
   if (Array.isArray(value)) return 'array';

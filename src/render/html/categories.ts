@@ -2,7 +2,7 @@
  * @module The category page (`GET /-/` in HTML): every kind, mixin and action with its identifier,
  * title, location, relations, actions and attribute definitions.
  */
-import { categoryId, type AttributeDefinitions, type Category, type Kind, type Mixin } from '../../model/category.ts';
+import { categoryId, type AttributeDefinitions, type Category } from '../../model/category.ts';
 import type { RenderContext, Rendered } from '../renderer.ts';
 import { html, json, link, type Fragment, type SafeHtml } from './escape.ts';
 import { page } from './layout.ts';
@@ -59,7 +59,7 @@ function categorySection(category: Category, ctx: RenderContext): SafeHtml {
   if (category.title !== undefined) rows.push(row('Title', category.title));
   if (category.class !== 'action' && category.location) rows.push(row('Location', link(category.location, html`<code>${category.location}</code>`)));
   if (category.class === 'kind') {
-    const kind = category as Kind;
+    const kind = category;
     rows.push(row('Parent', kind.parent ? categoryRef(kind.parent) : html`<span class="muted">none</span>`));
     if (ctx.provider) {
       const provider = ctx.provider(id);
@@ -67,7 +67,7 @@ function categorySection(category: Category, ctx: RenderContext): SafeHtml {
     }
   }
   if (category.class === 'mixin') {
-    const mixin = category as Mixin;
+    const mixin = category;
     rows.push(row('Depends', refs(mixin.depends)));
     rows.push(row('Applies', refs(mixin.applies)));
   }
