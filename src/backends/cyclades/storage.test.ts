@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEBIAN_IMAGE_ID, DEMO_PROJECT_A } from '../../../test/cyclades-sim/simulator.ts';
 import type { Entity } from '../../model/entity.ts';
 import { STORAGE_KIND, STORAGELINK_KIND } from './ids.ts';
-import { at, computeEntity, osTpl, resourceTpl, startHarness, type Harness } from './test-harness.ts';
+import { at, computeEntity, osTpl, resourceTpl, startHarness, type Harness, matching } from './test-harness.ts';
 
 function storageEntity(size: number, title = 'data'): Entity {
   return { location: '/storage/new-disk', kind: STORAGE_KIND, mixins: [], attributes: { 'occi.storage.size': size, 'occi.storage.state': 'offline' }, title };
@@ -32,7 +32,7 @@ describe('cyclades storage and storagelinks', () => {
   it('surfaces Cyclades’ refusals: non-positive size, a non-detachable configured type; refuses fractional GiB itself', async () => {
     await expect(h.backend.create(storageEntity(0), h.ctx())).rejects.toMatchObject({ code: 'validation', message: "Volume 'size' needs to be a positive integer value. '0' cannot be accepted." });
     await h.clearRequests();
-    await expect(h.backend.create(storageEntity(1.5), h.ctx())).rejects.toMatchObject({ code: 'validation', message: expect.stringMatching(/whole number of GiB/) });
+    await expect(h.backend.create(storageEntity(1.5), h.ctx())).rejects.toMatchObject({ code: 'validation', message: matching(/whole number of GiB/) });
     expect(await h.requests()).toEqual([]);
     const drbd = await startHarness({ volumeType: 2 });
     try {
@@ -91,6 +91,6 @@ describe('cyclades storage and storagelinks', () => {
     const vm = at(vmEntity, (await h.backend.create(vmEntity, h.ctx())).id);
     h.sim.settle();
     const disk = at(storageEntity(1), (await h.backend.create(storageEntity(1), h.ctx())).id);
-    await expect(h.backend.create(storageLink(vm.location, disk.location), h.ctx())).rejects.toMatchObject({ code: 'validation', message: expect.stringMatching(/same volume type/) });
+    await expect(h.backend.create(storageLink(vm.location, disk.location), h.ctx())).rejects.toMatchObject({ code: 'validation', message: matching(/same volume type/) });
   });
 });

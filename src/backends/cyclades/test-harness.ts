@@ -3,6 +3,7 @@
  * clock), a backend pointed at its identity URL, a controllable cache clock, and helpers to read
  * the simulator's request log and build entities. Not used by the server itself.
  */
+import { expect } from 'vitest';
 import type { AttributeValue } from '../../model/category.ts';
 import type { Entity } from '../../model/entity.ts';
 import { createCycladesSimulator, DEMO_TOKEN, type CycladesSimulator, type CycladesSimulatorOptions } from '../../../test/cyclades-sim/simulator.ts';
@@ -112,4 +113,12 @@ export function computeEntity(mixins: string[], extra: { title?: string; attribu
 export function at(entity: Entity, id: string | undefined): Entity {
   if (id === undefined) throw new Error('the backend gave no id');
   return { ...entity, location: entity.location.slice(0, entity.location.lastIndexOf('/') + 1) + id };
+}
+
+/**
+ * `expect.stringMatching`, typed as the string it stands for: vitest types its asymmetric matchers
+ * as `any`, which would leak into the objects the tests compare against.
+ */
+export function matching(pattern: RegExp): string {
+  return expect.stringMatching(pattern) as string;
 }
