@@ -12,6 +12,7 @@ import type { BackendRouter } from '../backends/backends.ts';
 import type { CategoryRegistry } from '../registry/registry.ts';
 import type { Config } from '../config.ts';
 import { backendContext, credentials } from './request-context.ts';
+import { requestLogger } from './request-log.ts';
 
 /** The credentials a request offers: a token in any of its headers, HTTP Basic, a project. */
 export function offeredCredentials(ctx: Context): OfferedCredentials {
@@ -36,7 +37,7 @@ export function callerView(authenticate: Authenticator, registry: CategoryRegist
   return async function authenticateCaller(ctx: Context, next: Next): Promise<void> {
     const principal = await authenticate(offeredCredentials(ctx));
     ctx.state.principal = principal;
-    ctx.state.log = ctx.state.log?.child({ user: principal.id });
+    ctx.state.log = requestLogger(ctx)?.child({ user: principal.id });
     const bctx = backendContext(ctx, config);
     const mixins: Mixin[] = [];
     if (bctx.credentials.token) {
@@ -44,7 +45,7 @@ export function callerView(authenticate: Authenticator, registry: CategoryRegist
         try {
           mixins.push(...(await source.templates(bctx)));
         } catch (err) {
-          ctx.state.log?.warn({ backend: source.name, err: (err as Error).message }, 'templates unavailable for this caller');
+          requestLogger(ctx)?.warn({ backend: source.name, err: (err as Error).message }, 'templates unavailable for this caller');
         }
       }
     }

@@ -10,6 +10,7 @@ import { rendererFor, responseTypes } from '../render/index.ts';
 import type { ProblemView } from '../render/renderer.ts';
 import { chooseType } from './negotiate.ts';
 import { loggableError } from './error-log.ts';
+import { requestLogger } from './request-log.ts';
 
 /** HTTP status of every domain error code. */
 export const STATUS_OF: Record<OcciErrorCode, number> = {
@@ -130,7 +131,7 @@ export function errorMiddleware() {
       const status = STATUS_OF[error.code];
       // A method this server does not implement (TRACE, PROPFIND…) is the client's doing: the
       // request line (method, status 501) is all the log needs.
-      if (!refusedMethod && status >= 500 && isOcciError(thrown)) ctx.state.log?.warn({ err: loggableError(thrown) }, 'request failed');
+      if (!refusedMethod && status >= 500 && isOcciError(thrown)) requestLogger(ctx)?.warn({ err: loggableError(thrown) }, 'request failed');
       if (status === 503) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
       if (error instanceof UnauthorizedError) ctx.set('WWW-Authenticate', error.challenge);
       if (error instanceof TooManyRequestsError) ctx.set('Retry-After', String(error.retryAfterSeconds));

@@ -26,3 +26,8 @@ export function requestLog(logger: Logger, serverHeader: string) {
     }
   };
 }
+
+/** The request's child logger (request id, then user), or undefined before {@link requestLog} ran. Koa types `ctx.state` as `any`. */
+export function requestLogger(ctx: Context): Logger | undefined {
+  return ctx.state.log as Logger | undefined;
+}

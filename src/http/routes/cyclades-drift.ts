@@ -6,6 +6,7 @@
  * longer knows of. Operators only; `?owner=<tenant>` limits ocni's side to one tenant's entities.
  */
 import type Router from '@koa/router';
+import type { RouterContext } from '@koa/router';
 import type { Context } from 'koa';
 import { ForbiddenError, NotFoundError } from '../../errors.ts';
 import type { Entity } from '../../model/entity.ts';
@@ -22,11 +23,12 @@ const KINDS = [COMPUTE_KIND, NETWORK_KIND, STORAGE_KIND, NETWORKINTERFACE_KIND, 
 
 /** Mounts the drift routes. */
 export function cycladesDriftRoutes(router: Router, services: Services): void {
-  const backendOf = (ctx: Context): CycladesBackend => {
+  const backendOf = (ctx: RouterContext): CycladesBackend => {
     const principal = ctx.state.principal as Principal | undefined;
     if (principal?.operator !== true) throw new ForbiddenError('drift is for operators');
-    const backend = services.backends.get(String(ctx.params.backend));
-    if (backend === undefined || !isCycladesBackend(backend)) throw new NotFoundError(`no Cyclades backend called ${String(ctx.params.backend)}`);
+    const name = ctx.params.backend ?? '';
+    const backend = services.backends.get(name);
+    if (backend === undefined || !isCycladesBackend(backend)) throw new NotFoundError(`no Cyclades backend called ${name}`);
     return backend;
   };
   const entitiesOf = async (ctx: Context, backend: CycladesBackend): Promise<Entity[]> => {

@@ -94,8 +94,9 @@ function locations(content: RequestContent, registry: CategoryRegistry): string[
  * profiles), else its kind's location and its `id` (GFD.226 renders no location).
  */
 function locationsOfCollection(body: Record<string, unknown>, registry: CategoryRegistry): string[] {
-  const items = [...(Array.isArray(body.resources) ? body.resources : []), ...(Array.isArray(body.links) ? body.links : [])] as Record<string, unknown>[];
-  return items.map((item, i) => {
+  const listed = (value: unknown): unknown[] => (Array.isArray(value) ? (value as unknown[]) : []);
+  return [...listed(body.resources), ...listed(body.links)].map((raw, i) => {
+    const item = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
     if (typeof item.location === 'string') return item.location;
     const kindLocation = typeof item.kind === 'string' ? registry.kind(item.kind)?.location : undefined;
     if (kindLocation && typeof item.id === 'string') return kindLocation + item.id;

@@ -102,7 +102,7 @@ export function parseActionInvocation(body: Json | undefined): { action?: string
   if (!body) return { parameters: {} };
   const parameters = isObject(body.attributes) ? body.attributes : {};
   if (typeof body.action === 'string') return { action: body.action, parameters };
-  const first = Array.isArray(body.actions) ? body.actions[0] : undefined;
+  const first: unknown = Array.isArray(body.actions) ? (body.actions as unknown[])[0] : undefined;
   if (isObject(first) && typeof first.scheme === 'string' && typeof first.term === 'string') return { action: first.scheme + first.term, parameters };
   return { parameters };
 }
@@ -118,7 +118,7 @@ export function parseEntityFilter(body: Json, definitions: AttributeDefinitions 
       if (typeof raw.kind === 'string') pattern.kind = raw.kind;
       if (Array.isArray(raw.mixins)) pattern.mixins = raw.mixins.filter((m): m is string => typeof m === 'string');
       if (isObject(raw.attributes)) pattern.attributes = flattenFilterAttributes(raw.attributes, definitions);
-      for (const member of ['title', 'summary', 'id'] as const) if (typeof raw[member] === 'string') pattern[member] = raw[member] as string;
+      for (const member of ['title', 'summary', 'id'] as const) if (typeof raw[member] === 'string') pattern[member] = raw[member];
       patterns.push(pattern);
     }
   }
