@@ -25,7 +25,7 @@ export interface BenchStore {
  * data in `dataDir` (which the caller deletes afterwards).
  */
 export async function startStore(couchUrl: string | undefined, dataDir: string): Promise<BenchStore> {
-  if (couchUrl) return { url: couchUrl.replace(/\/+$/, ''), kind: 'external', close: async () => undefined };
+  if (couchUrl) return { url: couchUrl.replace(/\/+$/, ''), kind: 'external', close: () => Promise.resolve() };
   const embedded = await startEmbeddedStore({ dataDir });
   return { url: embedded.url, kind: 'embedded', close: () => embedded.close() };
 }

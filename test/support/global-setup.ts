@@ -48,7 +48,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (process.env.COUCHDB_URL) {
     project.provide('couchUrl', process.env.COUCHDB_URL);
     project.provide('couchKind', 'external');
-    return async () => undefined;
+    return () => Promise.resolve();
   }
   const container = await tryContainer();
   if (container) {

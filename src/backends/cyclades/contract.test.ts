@@ -13,8 +13,9 @@ runBackendContract({
       ctx: h.ctx(),
       compute: () => computeEntity([osTpl(DEBIAN_IMAGE_ID), resourceTpl(1)], { location: `/compute/contract-${(n += 1)}`, title: 'contract' }),
       action: { id: 'http://schemas.ogf.org/occi/infrastructure/compute/action#stop', state: 'inactive' },
-      settle: async () => {
+      settle: () => {
         h.sim.settle();
+        return Promise.resolve();
       },
       teardown: () => h.close(),
     };

@@ -19,7 +19,7 @@ runBackendContract({
       ctx: { credentials: {}, requestId: 'contract', baseUrl: 'http://ocni.test' },
       compute: () => ({ location: `/compute/contract-${(n += 1)}`, kind: COMPUTE_KIND, mixins: [], attributes: { 'occi.compute.state': 'inactive' } }),
       action: { id: 'http://schemas.ogf.org/occi/infrastructure/compute/action#start', state: 'active' },
-      settle: async () => undefined,
+      settle: () => Promise.resolve(),
       teardown: async () => {
         await peer.close();
         await dropDatabases(prefix);

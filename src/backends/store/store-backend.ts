@@ -11,7 +11,7 @@ export const STORE_BACKEND = 'store';
 
 /** Creates the store backend; it takes no options. */
 export function createStoreBackend(name: string): Backend {
-  const nothing = async (): Promise<BackendOutcome> => ({});
+  const nothing = (): Promise<BackendOutcome> => Promise.resolve({});
   return {
     name,
     type: STORE_BACKEND,
@@ -19,7 +19,10 @@ export function createStoreBackend(name: string): Backend {
     retrieve: nothing,
     update: nothing,
     replace: nothing,
-    delete: async () => undefined,
+    delete: () => Promise.resolve(),
+    // async although it awaits nothing: a refused action must reach the caller as a rejected
+    // promise, as the Backend interface says, not as a synchronous throw.
+    // eslint-disable-next-line @typescript-eslint/require-await
     async action(entity: Entity, actionId: string, parameters: Record<string, AttributeValue>): Promise<BackendOutcome> {
       // The state machine refuses an action that does not apply in the current state (400).
       const after = applyActionLocally(entity, actionId, parameters);

@@ -196,7 +196,7 @@ export function entityRoutes(router: Router, services: Services): void {
     await sendCollection(ctx, list);
   };
 
-  const sendCreated = async (ctx: Context, created: Entity[]) => {
+  const sendCreated = (ctx: Context, created: Entity[]): void => {
     const renderer = negotiate(ctx, true);
     ctx.status = 201;
     ctx.set('Location', baseUrl(ctx, config) + created[0]!.location);
@@ -279,7 +279,7 @@ export function entityRoutes(router: Router, services: Services): void {
         return;
       }
       const created = await entities.createInCollection(collection.kind, entityItems(content, classOfIn(registry)), requestOrigin(ctx, config), backendContext(ctx, config), idempotencyKey(ctx));
-      await sendCreated(ctx, created);
+      sendCreated(ctx, created);
       return;
     }
     negotiate(ctx);
@@ -328,7 +328,7 @@ export function entityRoutes(router: Router, services: Services): void {
     // location cannot be had: 409, as a creation with a taken id answers, saying nothing of whose.
     if (ctx.get('If-Match')) throw new OcciError('precondition-failed', `nothing exists at ${path} to match`);
     if (occupant === 'taken') throw new ConflictError(`${path} is taken; nothing was created`);
-    await sendCreated(ctx, [await entities.createAt(path, item, requestOrigin(ctx, config), backendContext(ctx, config))]);
+    sendCreated(ctx, [await entities.createAt(path, item, requestOrigin(ctx, config), backendContext(ctx, config))]);
   });
 
   // DELETE: a collection's members (all or filtered), a mixin's listed members, or one entity.
