@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { INTERFACE_ATTRIBUTE, interfaceName, localMac, MAC_ATTRIBUTE, NETWORKINTERFACE_KIND } from '../model/server-assigned.ts';
-import { categoryId, ENTITY_KIND, type AttributeValue, type Kind, type Mixin } from '../model/category.ts';
+import { attributeText, categoryId, ENTITY_KIND, type AttributeValue, type Kind, type Mixin } from '../model/category.ts';
 import {
   applyActionLocally,
   applyPartialUpdate,
@@ -543,7 +543,7 @@ export class EntityService {
     const existing = await this.store.getMany([...new Set(unnamed.map((e) => e.source!))]);
     const count = new Map<string, number>();
     for (const [location, resource] of existing) count.set(location, (resource.linkLocations ?? []).filter((l) => l.startsWith(nics)).length);
-    const given = new Set(batch.filter((e) => e.kind === NETWORKINTERFACE_KIND && !unnamed.includes(e)).map((e) => `${e.source!} ${String(e.attributes[INTERFACE_ATTRIBUTE])}`));
+    const given = new Set(batch.filter((e) => e.kind === NETWORKINTERFACE_KIND && !unnamed.includes(e)).map((e) => `${e.source!} ${attributeText(e.attributes[INTERFACE_ATTRIBUTE] ?? null)}`));
     for (const e of unnamed) {
       let n = count.get(e.source!) ?? 0;
       while (given.has(`${e.source!} ${interfaceName(n)}`)) n += 1;

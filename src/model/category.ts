@@ -16,6 +16,11 @@ export const ATTRIBUTE_TYPES: readonly AttributeType[] = ['string', 'number', 'b
 /** Any JSON value an attribute may hold. */
 export type AttributeValue = string | number | boolean | null | AttributeValue[] | { [key: string]: AttributeValue };
 
+/** An attribute value as text for messages and keys: a string as it is, anything else as JSON (never `[object Object]`). */
+export function attributeText(value: AttributeValue): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 /**
  * A JSON Schema fragment that further constrains an attribute's value (GFD.226 renders `pattern`
  * as a JSON Schema object). pyOCNI's regex strings and `minimum`/`maximum` are converted into one.

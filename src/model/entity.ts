@@ -3,7 +3,7 @@
  * against the kind, its parents and the mixins, applying defaults, partial and full updates, and
  * the actions that currently apply. Pure: categories come through {@link CategoryLookup}.
  */
-import { categoryId, ENTITY_KIND, LINK_KIND, type Action, type AttributeDefinition, type AttributeDefinitions, type AttributeValue, type Kind, type Mixin } from './category.ts';
+import { attributeText, categoryId, ENTITY_KIND, LINK_KIND, type Action, type AttributeDefinition, type AttributeDefinitions, type AttributeValue, type Kind, type Mixin } from './category.ts';
 import { checkAttributeValue } from './attribute.ts';
 import { SERVER_STATE_ATTRIBUTES, TRANSITIONS, actionEffects } from './state-machines.ts';
 import { ForbiddenError, ValidationError, type FieldProblem } from '../errors.ts';
@@ -468,7 +468,7 @@ export function applicableActions(lookup: CategoryLookup, entity: Entity): strin
     const transition = TRANSITIONS.get(id);
     if (!transition) return true;
     const state = entity.attributes[transition.attribute];
-    return state === undefined || transition.from.includes(String(state));
+    return state === undefined || transition.from.includes(attributeText(state));
   });
 }
 
@@ -555,8 +555,8 @@ export function applyActionLocally(entity: Entity, actionId: string, parameters:
   const attributes = { ...entity.attributes };
   if (transition) {
     const state = attributes[transition.attribute];
-    if (state !== undefined && !transition.from.includes(String(state))) {
-      fail([{ pointer: '/action', message: `${actionId} does not apply to ${entity.location} in state "${String(state)}" (it applies in: ${transition.from.join(', ')})` }]);
+    if (state !== undefined && !transition.from.includes(attributeText(state))) {
+      fail([{ pointer: '/action', message: `${actionId} does not apply to ${entity.location} in state "${attributeText(state)}" (it applies in: ${transition.from.join(', ')})` }]);
     }
     attributes[transition.attribute] = transition.to;
   }

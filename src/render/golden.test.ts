@@ -39,12 +39,18 @@ const storagelink: Entity = {
 };
 const storage: Entity = { location: '/storage/disk1', kind: `${INFRA}storage`, mixins: [], attributes: { 'occi.storage.size': 20, 'occi.storage.state': 'online' } };
 
+/** The body of a text rendering; a JSON body here means the renderer chose the wrong form. */
+function textBody(r: Rendered): string {
+  if (typeof r.body !== 'string') throw new Error(`expected a text body, got ${typeof r.body}`);
+  return r.body;
+}
+
 const FORMATS: { ext: string; type: string; text: (r: Rendered) => string }[] = [
   { ext: 'json', type: 'application/occi+json', text: (r) => `${JSON.stringify(r.body, null, 2)}\n` },
-  { ext: 'txt', type: 'text/plain', text: (r) => String(r.body) },
+  { ext: 'txt', type: 'text/plain', text: (r) => textBody(r) },
   { ext: 'occi-headers', type: 'text/occi', text: (r) => Object.entries(r.headers ?? {}).map(([k, v]) => `${k}: ${v}\n`).join('') },
-  { ext: 'uri', type: 'text/uri-list', text: (r) => String(r.body) },
-  { ext: 'html', type: 'text/html', text: (r) => String(r.body) },
+  { ext: 'uri', type: 'text/uri-list', text: (r) => textBody(r) },
+  { ext: 'html', type: 'text/html', text: (r) => textBody(r) },
 ];
 
 const CASES: { name: string; render: (type: string) => Rendered; listing: boolean }[] = [

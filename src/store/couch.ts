@@ -78,7 +78,8 @@ function queryString(qs: Record<string, unknown> | undefined): string {
   const params = new URLSearchParams();
   for (const [name, value] of Object.entries(qs)) {
     if (value === undefined) continue;
-    params.set(name, JSON_PARAMS.has(name) || typeof value === 'object' ? JSON.stringify(value) : String(value));
+    // Numbers and booleans read the same as JSON; only plain strings go as they are.
+    params.set(name, JSON_PARAMS.has(name) || typeof value !== 'string' ? JSON.stringify(value) : value);
   }
   const text = params.toString();
   return text ? `?${text}` : '';

@@ -6,7 +6,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { badRequest, featureNotEnabled, forbidden, itemNotFound, notImplemented } from './faults.ts';
-import { authed, empty, isRecord, ok, requireDict, type AuthedRequest, type Route, type SimResponse } from './http.ts';
+import { authed, jsonText, empty, isRecord, ok, requireDict, type AuthedRequest, type Route, type SimResponse } from './http.ts';
 import type { ServerRecord } from './model.ts';
 import { getFlavor, getFloatingIpByAddress, getServer, serverPorts } from './lookups.ts';
 import { associatePort, createPort } from './nics.ts';
@@ -87,8 +87,8 @@ const firewallProfile: ActionHandler = (_req, state, server, args) => {
   if (profile === undefined || profile === null) throw badRequest("Missing 'profile' attribute");
   const nicId = args['nic'];
   if (nicId === undefined || nicId === null) throw badRequest("Missing 'nic' attribute");
-  const nic = serverPorts(state, server.id).find((port) => String(port.id) === String(nicId));
-  if (nic === undefined) throw itemNotFound(`NIC ${String(nicId)} not found on server ${server.id}`);
+  const nic = serverPorts(state, server.id).find((port) => String(port.id) === jsonText(nicId));
+  if (nic === undefined) throw itemNotFound(`NIC ${jsonText(nicId)} not found on server ${server.id}`);
   validateServerAction(state, server, 'SET_FIREWALL_PROFILE');
   if (typeof profile !== 'string' || !FIREWALL_PROFILES.has(profile)) throw badRequest('Unsupported firewall profile');
   nic.firewallProfile = profile;
@@ -119,7 +119,7 @@ const reassign: ActionHandler = (req, state, server, args) => {
 const addFloatingIp: ActionHandler = (req, state, server, args) => {
   const address = args['address'];
   if (address === undefined || address === null) throw badRequest("Missing 'address' attribute");
-  const ip = getFloatingIpByAddress(state, req.user, String(address));
+  const ip = getFloatingIpByAddress(state, req.user, jsonText(address));
   if (serverPorts(state, server.id).length >= state.db.config.maxNicsPerServer) throw badRequest('Maximum ports per server limit reached');
   const network = state.db.networks[ip.networkId];
   if (network === undefined) throw itemNotFound(`Network ${ip.networkId} not found.`);
@@ -133,9 +133,9 @@ const addFloatingIp: ActionHandler = (req, state, server, args) => {
 const removeFloatingIp: ActionHandler = (req, state, server, args) => {
   const address = args['address'];
   if (address === undefined || address === null) throw badRequest("Missing 'address' attribute");
-  const ip = getFloatingIpByAddress(state, req.user, String(address));
+  const ip = getFloatingIpByAddress(state, req.user, jsonText(address));
   const port = ip.portId === null ? undefined : state.db.ports[String(ip.portId)];
-  if (port === undefined || port.machineId !== server.id) throw badRequest(`Floating IP ${String(address)} not attached to instance`);
+  if (port === undefined || port.machineId !== server.id) throw badRequest(`Floating IP ${jsonText(address)} not attached to instance`);
   validateServerAction(state, server, 'DISCONNECT');
   disconnectPort(state, server, port.id);
   return empty(202);

@@ -6,7 +6,7 @@
 
 import type { AuthUser } from './auth.ts';
 import { badRequest, buildInProgress, conflict, forbidden, itemNotFound, overLimit } from './faults.ts';
-import { authed, changesSince, empty, isRecord, links, notModified, ok, requireDict, requireString, type AuthedRequest, type Route, type SimResponse } from './http.ts';
+import { authed, jsonText, changesSince, empty, isRecord, links, notModified, ok, requireDict, requireString, type AuthedRequest, type Route, type SimResponse } from './http.ts';
 import type { PortRecord, ServerRecord, VolumeRecord } from './model.ts';
 import { getImage, getNetwork, getPort, getServer, portIps, serverPorts, serverVolumes } from './lookups.ts';
 import { associatePort, createPort, freeFloatingIp, ipv4Subnet } from './nics.ts';
@@ -388,12 +388,12 @@ function portForRequest(state: SimState, user: AuthUser, entry: unknown): PortRe
   const portId = entry['port'];
   const networkId = entry['uuid'];
   if (portId !== undefined && portId !== null) {
-    const port = getPort(state, user, String(portId));
+    const port = getPort(state, user, jsonText(portId));
     if (port.machineId !== null) throw conflict(`Port ${port.id} is already in use.`);
     return port;
   }
   if (networkId === undefined || networkId === null) throw badRequest("Network 'uuid' or 'port' attribute is required.");
-  const network = getNetwork(state, user, String(networkId));
+  const network = getNetwork(state, user, jsonText(networkId));
   const fixedIp = entry['fixed_ip'];
   if (fixedIp !== undefined && fixedIp !== null && typeof fixedIp !== 'string') throw badRequest("Malformed request. Invalid 'fixed_ip' field");
   if (!network.public) return createPort(state, user, network, fixedIp === undefined || fixedIp === null ? {} : { address: fixedIp });

@@ -159,6 +159,11 @@ export function empty(status: number): SimResponse {
   return { status, text: '' };
 }
 
+/** A request value as text for lookups and messages: strings as they are, other JSON as JSON (never `[object Object]`). */
+export function jsonText(value: unknown): string {
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? 'undefined');
+}
+
 /** True for a plain JSON object. */
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

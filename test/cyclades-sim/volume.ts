@@ -5,7 +5,7 @@
  */
 
 import { CycladesFault, badRequest, conflict, itemNotFound, notImplemented } from './faults.ts';
-import { authed, empty, isRecord, links, ok, optionalBoolean, optionalDict, optionalId, optionalString, requireDict, requireString, type AuthedRequest, type Route, type SimResponse } from './http.ts';
+import { authed, jsonText, empty, isRecord, links, ok, optionalBoolean, optionalDict, optionalId, optionalString, requireDict, requireString, type AuthedRequest, type Route, type SimResponse } from './http.ts';
 import type { ServerRecord, VolumeRecord } from './model.ts';
 import { getImage, getServer, getVolume } from './lookups.ts';
 import { commission, GIB } from './quotas.ts';
@@ -67,7 +67,7 @@ function createVolume(req: AuthedRequest, state: SimState): SimResponse {
   if (sizeRaw === undefined || sizeRaw === null) throw badRequest("Malformed request. Missing attribute 'size'.");
   const size = typeof sizeRaw === 'number' ? sizeRaw : typeof sizeRaw === 'string' && /^-?\d+$/.test(sizeRaw.trim()) ? Number(sizeRaw) : Number.NaN;
   if (!Number.isInteger(size) || size <= 0) {
-    throw badRequest(`Volume 'size' needs to be a positive integer value. '${String(sizeRaw)}' cannot be accepted.`);
+    throw badRequest(`Volume 'size' needs to be a positive integer value. '${jsonText(sizeRaw)}' cannot be accepted.`);
   }
   const project = optionalString(body, 'project') ?? req.user.uuid;
   const typeId = optionalId(body, 'volume_type');

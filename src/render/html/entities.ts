@@ -2,7 +2,7 @@
  * @module The entity pages: one entity (with its links and a form per applicable action), an entity
  * collection, and the answer to a creation.
  */
-import type { AttributeDefinition, AttributeValue } from '../../model/category.ts';
+import { attributeText, type AttributeDefinition, type AttributeValue } from '../../model/category.ts';
 import { applicableActions, idOf, type Entity } from '../../model/entity.ts';
 import { absolute } from '../occi-json/entities.ts';
 import type { RenderContext, Rendered } from '../renderer.ts';
@@ -80,7 +80,7 @@ ${links.map((l) => {
 /** One form field for an action parameter: a `<select>` for enumerations and booleans, else an input. */
 function parameterField(name: string, definition: AttributeDefinition): SafeHtml {
   const values = definition.pattern?.['enum'];
-  const dflt = definition.default === undefined ? undefined : String(definition.default);
+  const dflt = definition.default === undefined ? undefined : attributeText(definition.default);
   const required = definition.required ? html` required` : '';
   const choices = Array.isArray(values) ? values.map((v) => String(v)) : definition.type === 'boolean' ? ['true', 'false'] : undefined;
   let field: SafeHtml;
