@@ -8,7 +8,6 @@ import { call, dropDatabases, freshPrefix, startTestServer } from './support/har
 import { whileProbing } from './support/stall.ts';
 
 type Json = Record<string, unknown>;
-const COMPUTE = 'http://schemas.ogf.org/occi/infrastructure#compute';
 const prefix = freshPrefix('hostile');
 let s: RunningServer;
 let maxBody: number;

@@ -5,7 +5,6 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CouchRequestRecord } from '../../src/store/couch.ts';
 import { JSON_TYPE, repeat, say, type Bench } from './context.ts';
 import { fetchJson, latencyStats, median, splitCredentials, throughput, timed, type Throughput } from './measure.ts';
 import { cpuTicks, waitIdle } from './procs.ts';
