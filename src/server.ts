@@ -174,7 +174,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     const services: Services = { config, logger, categories, entities, entityService, backends, version: VERSION, serverNames, readiness, watch, storeIsUp: () => embedded?.isUp() ?? true };
     const app = createApp(services);
     // Node answers 431 itself when a request head is larger than this.
-    const server: Server = createServer({ maxHeaderSize: config.limits.headerBytes }, app.callback());
+    const handle = app.callback();
+    // Koa's handler settles its own promise (errors go to ctx.onerror), so Node need not see it.
+    const server: Server = createServer({ maxHeaderSize: config.limits.headerBytes }, (req, res) => void handle(req, res));
     server.requestTimeout = 60_000;
     handleClientErrors(server, logger);
     await new Promise<void>((done, fail) => {

@@ -173,7 +173,9 @@ export function createCycladesSimulator(options: CycladesSimulatorOptions = {}):
     settle: () => state.jobs.settle(),
     reset: () => state.reset(),
     async listen(port = 0, host = '127.0.0.1') {
-      const server = createServer(app.callback());
+      const handle = app.callback();
+      // Koa's handler settles its own promise (errors go to ctx.onerror), so Node need not see it.
+      const server = createServer((req, res) => void handle(req, res));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
