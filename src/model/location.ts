@@ -10,6 +10,7 @@ export const MAX_PATH_LENGTH = 1024;
 const LITERAL = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]$/;
 const PLAIN = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]+$/;
 /** ASCII a URI may not hold literally (RFC 3986 §2): controls, space, `"<>\^`{|}`. */
+// eslint-disable-next-line no-control-regex -- control characters are what it matches
 const NOT_IN_URIS = /[\u0000-\u0020"<>\\^`{|}\u007f]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const HEX = '0123456789ABCDEF';
@@ -52,6 +53,7 @@ export function normaliseSegment(raw: string): { segment: string } | { error: st
   } catch {
     return { error: 'has percent-escapes that are not UTF-8' };
   }
+  // eslint-disable-next-line no-control-regex -- control characters are what it matches
   if (/[\u0000-\u001f\u007f]/.test(text)) return { error: 'holds a control character (such as %00)' };
   if (text.includes('/')) return { error: "holds an encoded '/' (%2F) inside a segment" };
   text = text.normalize('NFC');

@@ -231,6 +231,7 @@ function splitList(value: string): string[] {
  * text/occi, so they become spaces: text renderings cannot carry them, JSON can.
  */
 function quote(value: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what it replaces
   return `"${value.replace(/[\\"]/g, '\\$&').replace(/[\u0000-\u0008\u000a-\u001f\u007f]/g, ' ')}"`;
 }
 

@@ -277,8 +277,8 @@ function createServer(req: AuthedRequest, state: SimState): SimResponse {
     throw badRequest("'key_name' and 'SNF:key_names' are mutually exclusive");
   }
   // The simulator keeps no keypairs, so every named key is unknown.
-  const keyName = spec.keyName ?? (Array.isArray(spec.keyNames) ? spec.keyNames[0] : undefined);
-  if (keyName !== undefined && keyName !== null) throw itemNotFound(`Keypair ${String(keyName)} not found.`);
+  const keyName: unknown = spec.keyName ?? (Array.isArray(spec.keyNames) ? (spec.keyNames as unknown[])[0] : undefined);
+  if (keyName !== undefined && keyName !== null) throw itemNotFound(`Keypair ${jsonText(keyName)} not found.`);
   const name = spec.name;
   if (name.length > MAX_NAME) throw badRequest('Server name is too long');
   if (Object.keys(spec.metadata).length > MAX_METADATA) throw badRequest(`Virtual Machines cannot have more than ${MAX_METADATA} metadata items`);

@@ -25,7 +25,7 @@ describe('cyclades storage and storagelinks', () => {
     const outcome = await h.backend.create(storageEntity(10), h.ctx());
     expect(outcome).toEqual({ id: '6001', attributes: { 'occi.storage.state': 'online', 'occi.storage.state.message': 'available', 'occi.storage.size': 10 }, allowedActions: [] });
     const [post] = await h.requests({ method: 'POST', pathRegex: '^/volume/' });
-    expect([post!.body, post!.status]).toEqual([{ volume: { size: 10, display_name: 'data', volume_type: 1, project: DEMO_PROJECT_A, metadata: { ocni_entity: expect.any(String), ocni_backend: 'okeanos', ocni_request: 'test' } } }, 202]);
+    expect([post!.body, post!.status]).toEqual([{ volume: { size: 10, display_name: 'data', volume_type: 1, project: DEMO_PROJECT_A, metadata: { ocni_entity: expect.any(String) as string, ocni_backend: 'okeanos', ocni_request: 'test' } } }, 202]);
     expect((await h.requests({ method: 'GET', pathRegex: '^/volume/' })).map((r) => r.path)).toEqual(['/volume/v2.0/types', '/volume/v2.0/volumes/6001']);
   });
 
