@@ -82,6 +82,13 @@ export interface Config {
     /** Changes a resumed stream may replay (`Last-Event-ID`); beyond, the stream says `expired`. */
     replayMax: number;
   };
+  /** The in-process read cache of GET of one entity (see src/store/entity-read-cache.ts). */
+  readCache: {
+    /** Most entities held; 0 turns it off. */
+    entities: number;
+    /** Most bytes held (the cached documents as JSON). */
+    bytes: number;
+  };
   log: {
     level: string;
     /** null = pretty in a terminal, JSON otherwise. */
@@ -191,6 +198,11 @@ const CONFIG_SCHEMA = {
         maxStreamsPerCaller: { type: 'integer', minimum: 1 },
         replayMax: { type: 'integer', minimum: 1 },
       },
+    },
+    readCache: {
+      type: 'object',
+      required: ['entities', 'bytes'],
+      properties: { entities: { type: 'integer', minimum: 0 }, bytes: { type: 'integer', minimum: 0 } },
     },
     log: {
       type: 'object',

@@ -25,6 +25,7 @@ import { BackendRouter } from './backends/backends.ts';
 import { Readiness } from './health.ts';
 import { ChangesFollower } from './store/changes-follower.ts';
 import { createEntityFollower } from './store/entity-changes.ts';
+import { EntityReadCache, observeWrites } from './store/entity-read-cache.ts';
 import { WatchHub, type CategoryDoc } from './http/watch-hub.ts';
 import { embeddedStoreRestarts } from './metrics.ts';
 
@@ -111,7 +112,11 @@ export async function startServer(config: Config, logger: Logger = createLogger(
 
     const backends = BackendRouter.fromConfig(config.backends, { warn: (message, detail) => logger.warn(detail ?? {}, message) });
     const registry = new CategoryRegistry(loadBuiltinCategories(), config.defaultProvider);
-    const entities = new EntityStore(couch, names.entities);
+    // GET of one entity reads from a cache that this process's writes and the changes feed keep current.
+    const entityFollower = createEntityFollower(couch, names.entities);
+    let readCache: EntityReadCache | undefined;
+    const entities = new EntityStore(config.readCache.entities > 0 ? observeWrites(couch, names.entities, (ids) => readCache?.invalidate(ids)) : couch, names.entities);
+    readCache = config.readCache.entities > 0 ? new EntityReadCache(entities, entityFollower, config.readCache) : undefined;
     const categoryStore = new CategoryStore(couch, names.categories);
     const categories = new CategoryManager({
       registry,
@@ -135,11 +140,12 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       if (added > 0) logger.info({ file, added }, 'example categories added to a new store');
     }
 
-    const entityService = new EntityService(registry, entities, { itemsPerRequest: config.limits.itemsPerRequest, attributeValueBytes: config.limits.attributeValueBytes, storedBytesPerRequest: config.limits.storedBytesPerRequest }, backends);
+    await readCache?.start();
+    const entityService = new EntityService(registry, entities, { itemsPerRequest: config.limits.itemsPerRequest, attributeValueBytes: config.limits.attributeValueBytes, storedBytesPerRequest: config.limits.storedBytesPerRequest }, backends, readCache);
     if (config.auth.mode === 'none') {
       logger.warn('authentication is OFF (auth.mode "none"): every caller is an operator; for local development only');
     }
-    const watch = new WatchHub(createEntityFollower(couch, names.entities), new ChangesFollower<CategoryDoc>(couch, names.categories, { name: 'categories' }), config.watch.maxStreamsPerCaller);
+    const watch = new WatchHub(entityFollower, new ChangesFollower<CategoryDoc>(couch, names.categories, { name: 'categories' }), config.watch.maxStreamsPerCaller);
     const lagMax = config.health.feedLagMaxMs;
     const embeddedStore = embedded;
     const readiness = new Readiness([
@@ -159,7 +165,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       },
       ...(embeddedStore ? [{ name: 'embedded-store', check: () => (embeddedStore.isUp() ? undefined : 'the embedded store is down') }] : []),
     ]);
-    const services: Services = { config, logger, categories, entities, entityService, backends, version: VERSION, readiness, watch, storeIsUp: () => embedded?.isUp() ?? true };
+    const services: Services = { config, logger, categories, entities, entityService, backends, version: VERSION, readiness, watch, storeIsUp: () => embedded?.isUp() ?? true, ...(readCache ? { readCache } : {}) };
     const app = createApp(services);
     // Node answers 431 itself when a request head is larger than this.
     const server: Server = createServer({ maxHeaderSize: config.limits.headerBytes }, app.callback());
@@ -185,6 +191,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
           registryLoaded = false;
           // Change streams never end by themselves: end them, or the listener would wait for them.
           watch.close();
+          readCache?.stop();
           await new Promise<void>((done) => {
             server.close(() => done());
             server.closeIdleConnections();

@@ -29,6 +29,7 @@ import { ConflictError, NotFoundError, OcciError, ValidationError, type FieldPro
 import type { EntityItem } from '../render/occi-json/entities.ts';
 import type { CategoryRegistry } from '../registry/registry.ts';
 import { backoff, type EntityStore, type ListPage, type ListScope } from '../store/entity-store.ts';
+import type { EntityReadCache } from '../store/entity-read-cache.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { withOutcome, type Backend, type BackendContext, type BackendOutcome } from './backend.ts';
 import { ANONYMOUS_OPERATOR, canChange, type Principal } from '../auth/principal.ts';
@@ -173,6 +174,8 @@ export class EntityService {
     readonly store: EntityStore,
     private readonly limits: EntityLimits,
     private readonly backends: BackendRouter,
+    /** Where GET of one entity reads (the read cache); the store itself when absent. Writes always read the store. */
+    private readonly reader?: EntityReadCache,
   ) {}
 
   /** The backends that carry out operations on entities of this kind (its provider). */
@@ -359,10 +362,11 @@ export class EntityService {
 
   /**
    * One entity, with its outgoing links when it is a resource. Its backends are asked for its
-   * current state; one that no longer has it makes it gone here too (404).
+   * current state; one that no longer has it makes it gone here too (404). `fresh` reads the store,
+   * not the read cache (a client's `Cache-Control: no-cache`).
    */
-  async read(location: string, ctx: BackendContext): Promise<{ entity: Entity; links: Entity[] }> {
-    const found = await this.store.getWithLinks(location);
+  async read(location: string, ctx: BackendContext, options: { fresh?: boolean } = {}): Promise<{ entity: Entity; links: Entity[] }> {
+    const found = this.reader ? await this.reader.getWithLinks(location, options.fresh) : await this.store.getWithLinks(location);
     if (!found || !mine(found.entity, ctx)) throw new NotFoundError(`no entity at ${location}`);
     let entity = this.#known(found.entity);
     for (const backend of this.#backendsOf(entity)) {

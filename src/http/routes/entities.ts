@@ -228,7 +228,9 @@ export function entityRoutes(router: Router, services: Services): void {
     const path = requestPath(ctx);
     if (!path.endsWith('/')) {
       negotiate(ctx);
-      const { entity, links } = await entities.read(path, backendContext(ctx, config));
+      // `Cache-Control: no-cache` (or HTTP/1.0's `Pragma: no-cache`) asks for a read from the store, past the read cache.
+      const fresh = /(^|[\s,])no-cache([\s,]|$)/i.test(`${ctx.get('Cache-Control')},${ctx.get('Pragma')}`);
+      const { entity, links } = await entities.read(path, backendContext(ctx, config), { fresh });
       if (ctx.get('If-None-Match').replace(/"/g, '') === entity.rev) {
         ctx.status = 304;
         return;
