@@ -39,7 +39,7 @@ const LOG: PropertyDescriptor = {
   },
 };
 
-/** Sets the request id, the `Server` header and the request's logger (`ctx.state.log`, bound to the caller once known), and logs the request when it ends. */
+/** Sets the request id, the `Server` and `X-Content-Type-Options` headers and the request's logger (`ctx.state.log`, bound to the caller once known), and logs the request when it ends. */
 export function requestLog(logger: Logger, serverHeader: string) {
   return async function logRequest(ctx: Context, next: Next): Promise<void> {
     const started = process.hrtime.bigint();
@@ -49,6 +49,8 @@ export function requestLog(logger: Logger, serverHeader: string) {
     Object.defineProperty(ctx.state, 'log', LOG);
     ctx.set('X-Request-Id', requestId);
     ctx.set('Server', serverHeader);
+    // Every response, errors included: browsers must not guess a type (a JSON error as HTML).
+    ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.vary('Accept');
     try {
       await next();
