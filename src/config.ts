@@ -40,6 +40,10 @@ export interface Config {
     attributeValueBytes: number;
     /** Most conditions one filter may hold (descriptions × fields, query parameters). */
     filterTerms: number;
+    /** Entities a category migration rewrites per batch (progress is saved after each). */
+    migrationBatch?: number;
+    /** Pause between migration batches, leaving the store room for requests. */
+    migrationPauseMs?: number;
   };
   auth: AuthConfig;
   log: {
@@ -89,6 +93,8 @@ const CONFIG_SCHEMA = {
         headerBytes: { type: 'integer', minimum: 1024 },
         attributeValueBytes: { type: 'integer', minimum: 16 },
         filterTerms: { type: 'integer', minimum: 1 },
+        migrationBatch: { type: 'integer', minimum: 1, maximum: 5000 },
+        migrationPauseMs: { type: 'integer', minimum: 0, maximum: 60000 },
       },
     },
     auth: {

@@ -92,6 +92,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       backendNames: backends.names(),
       onFeedError: (err) => logger.warn({ err: (err as Error).message }, 'category changes feed failed; retrying'),
       onFeedChange: (event) => logger.debug({ event: event.type }, 'category change from the feed'),
+      ...(config.limits.migrationBatch ? { migrationBatch: config.limits.migrationBatch } : {}),
+      ...(config.limits.migrationPauseMs ? { migrationPauseMs: config.limits.migrationPauseMs } : {}),
+      onMigration: (progress, state, err) =>
+        (state === 'failed' ? logger.warn : state === 'done' ? logger.info : logger.debug).call(logger, { category: progress.categoryId, generation: progress.generation, done: progress.done, err: err ? (err as Error).message : undefined }, `category migration ${state}`),
     });
     await categories.start();
     for (const file of config.seedCategories) {

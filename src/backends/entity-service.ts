@@ -20,6 +20,7 @@ import {
   type EntityPattern,
 } from '../model/entity.ts';
 import { isReservedPath, parentPath, toPath } from '../model/location.ts';
+import { currentView } from '../model/entity-view.ts';
 import { ConflictError, NotFoundError, OcciError, ValidationError, type FieldProblem } from '../errors.ts';
 import type { EntityItem } from '../render/occi-json/entities.ts';
 import type { CategoryRegistry } from '../registry/registry.ts';
@@ -178,7 +179,8 @@ export class EntityService {
       const current = await this.store.get(location);
       if (!mine(current, ctx)) throw new NotFoundError(`no entity at ${location}`);
       if (ifMatchRev !== undefined && ifMatchRev !== current.rev) throw new OcciError('precondition-failed', `${location} is at revision ${current.rev ?? '?'}, not ${ifMatchRev}`);
-      let next = plan(current);
+      // Writes start from what reads show: current defaults in, attributes no longer defined out.
+      let next = plan(currentView(this.registry, current));
       const told: Backend[] = [];
       for (const backend of this.#backendsOf(current)) {
         next = withOutcome(next, await call(backend, current, next));
@@ -222,7 +224,7 @@ export class EntityService {
   async read(location: string, ctx: BackendContext): Promise<{ entity: Entity; links: Entity[] }> {
     const found = await this.store.getWithLinks(location);
     if (!found || !mine(found.entity, ctx)) throw new NotFoundError(`no entity at ${location}`);
-    let entity = found.entity;
+    let entity = currentView(this.registry, found.entity);
     for (const backend of this.#backendsOf(entity)) {
       const outcome = await backend.retrieve(entity, ctx);
       if (outcome === 'gone') {
@@ -240,9 +242,10 @@ export class EntityService {
   }
 
   /** A page of a collection, as the caller may see it. */
-  list(collection: Collection, patterns: EntityPattern[], skip: number, limit: number, ctx: BackendContext): Promise<{ entities: Entity[]; more: boolean }> {
+  async list(collection: Collection, patterns: EntityPattern[], skip: number, limit: number, ctx: BackendContext): Promise<{ entities: Entity[]; more: boolean }> {
     const owner = ownerScope(ctx);
-    return this.store.list({ scope: this.scope(collection), patterns, skip, limit, ...(owner !== undefined ? { owner } : {}) });
+    const page = await this.store.list({ scope: this.scope(collection), patterns, skip, limit, ...(owner !== undefined ? { owner } : {}) });
+    return { ...page, entities: page.entities.map((e) => currentView(this.registry, e)) };
   }
 
   /** Whether something lives at a location, and whether the caller may touch it. */
@@ -475,7 +478,7 @@ export class EntityService {
       const previous = outcomeOf;
       outcomeOf = (e: Entity) => withOutcome(previous(e), outcome);
     }
-    const { after } = await this.store.modify(entity.location, (fresh) => outcomeOf(fresh));
+    const { after } = await this.store.modify(entity.location, (fresh) => outcomeOf(currentView(this.registry, fresh)));
     return after;
   }
 

@@ -3,11 +3,14 @@
  * providers. Every change is checked whole against the registry (DESIGN §4), written all or nothing,
  * then applied to the in-memory registry; other processes learn of it through the changes feed.
  */
-import { categoryId, type Category, type Kind, type Provider } from '../model/category.ts';
+import { categoryId, type AttributeValue, type Category, type Kind, type Provider } from '../model/category.ts';
+import { currentView } from '../model/entity-view.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldProblem } from '../errors.ts';
 import type { ParsedCategories, ParsedCategory } from '../model/vocabulary/categories.ts';
 import { checkCategories, StagedCategories, type RuleFindings } from './category-rules.ts';
-import type { CategoryEvent, CategoryPersistence, CategoryWrite, EntityIndex } from './persistence.ts';
+import type { CategoryEvent, CategoryPersistence, CategoryWrite, EntityIndex, MigrationProgress } from './persistence.ts';
+import { classifyChange, isBreaking, type CategoryChange, type ChangeKind } from './change-rules.ts';
+import { measureImpact, scopesOf, StagedLookup, type Impact } from './change-impact.ts';
 import type { CategoryRegistry } from './registry.ts';
 import { ANONYMOUS_OPERATOR, type Principal } from '../auth/principal.ts';
 
@@ -68,6 +71,33 @@ export function applyEvent(registry: CategoryRegistry, event: CategoryEvent): bo
   }
 }
 
+/** What to do with the entities a breaking change would make invalid. */
+export type EntitiesMode = 'keep' | 'migrate';
+
+/** How a category change treats existing entities, and whether it is only tried. */
+export interface ChangeOptions {
+  /** Without it, a breaking change that would make entities invalid is refused (409). */
+  entities?: EntitiesMode;
+  /** Under `migrate`: values for attributes entities lack or hold values of that no longer fit, by category id. */
+  migrate?: Record<string, Record<string, AttributeValue>>;
+  /** Answer what would change, change nothing. */
+  dryRun?: boolean;
+}
+
+/** What a change did (or, in a dry run, would do) to one category. */
+export interface ChangeReport {
+  id: string;
+  /** The generation the category has after the change (unchanged ones keep theirs). */
+  generation: number;
+  changes: CategoryChange[];
+  impact?: Impact;
+  /** A migration of existing entities was started (it runs in bounded batches and survives restarts). */
+  migration?: { scopes: number };
+}
+
+/** Changes after which stored entities differ from what reads show until they are rewritten. */
+const STORED_SHAPE: ReadonlySet<ChangeKind> = new Set<ChangeKind>(['attribute-added', 'default-added', 'default-changed', 'made-required', 'attribute-removed', 'type-changed', 'required-attribute-added', 'depends-added', 'depends-removed', 'parent-changed']);
+
 /** Options of the category manager. */
 export interface CategoryManagerOptions {
   registry: CategoryRegistry;
@@ -77,6 +107,10 @@ export interface CategoryManagerOptions {
   backendNames: ReadonlySet<string>;
   onFeedError?: (err: unknown) => void;
   onFeedChange?: (event: CategoryEvent) => void;
+  /** Entities a migration rewrites per batch (default 200), and the pause between batches. */
+  migrationBatch?: number;
+  migrationPauseMs?: number;
+  onMigration?: (progress: MigrationProgress, state: 'batch' | 'done' | 'failed', err?: unknown) => void;
 }
 
 /** Runtime category CRUD on top of the registry and its persistence. */
@@ -86,6 +120,8 @@ export class CategoryManager {
   readonly #entities: EntityIndex;
   readonly #backendNames: ReadonlySet<string>;
   readonly #options: CategoryManagerOptions;
+  readonly #running = new Set<string>();
+  #stopped = false;
 
   constructor(options: CategoryManagerOptions) {
     this.registry = options.registry;
@@ -106,6 +142,8 @@ export class CategoryManager {
       },
       (err) => this.#options.onFeedError?.(err),
     );
+    // Migrations a stopped process left half done go on from where their progress was saved.
+    for (const progress of await this.#persistence.loadMigrations()) void this.#runMigration(progress);
   }
 
   /**
@@ -123,7 +161,14 @@ export class CategoryManager {
 
   /** Stops following the changes feed. */
   stop(): void {
+    this.#stopped = true;
     this.#persistence.stop();
+  }
+
+  /** Resolves when no migration runs in this process (tests and orderly shutdown). */
+  async idle(timeoutMs = 60_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.#running.size > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   /**
@@ -142,6 +187,8 @@ export class CategoryManager {
     const writes: CategoryWrite[] = [];
     for (const { category } of entries) {
       const { provider, ...plain } = category as Kind;
+      plain.generation = 1;
+      delete plain.migration;
       writes.push({ op: 'put-category', category: plain });
       if (category.class !== 'action' && category.location) writes.push({ op: 'claim-location', location: category.location, owner: categoryId(category) });
     }
@@ -160,13 +207,23 @@ export class CategoryManager {
    *
    * @throws NotFoundError (404), ForbiddenError (403), ValidationError (400), ConflictError (409)
    */
-  async update(parsed: ParsedCategories, providers: ProviderUpdate[], principal: Principal = ANONYMOUS_OPERATOR): Promise<{ categories: Category[]; providers: string[] }> {
+  async update(
+    parsed: ParsedCategories,
+    providers: ProviderUpdate[],
+    principal: Principal = ANONYMOUS_OPERATOR,
+    options: ChangeOptions = {},
+  ): Promise<{ categories: Category[]; providers: string[]; reports: ChangeReport[] }> {
     assertMayManage(principal, parsed, providers);
     twice(
       [...parsed.actions, ...parsed.kinds, ...parsed.mixins].map((e) => ({ id: categoryId(e.category), pointer: e.pointer })),
       'category',
     );
     twice(providers.map((p) => ({ id: p.kindId, pointer: p.pointer })), "kind's provider");
+    // A migration this process runs for a category being changed again is let finish first (bounded).
+    for (const entry of [...parsed.kinds, ...parsed.mixins]) {
+      const id = categoryId(entry.category);
+      for (const until = Date.now() + 10_000; this.#running.has(id) && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     const entries: ParsedCategory[] = [];
     const invalid: FieldProblem[] = [];
     for (const entry of [...parsed.actions, ...parsed.kinds, ...parsed.mixins]) {
@@ -186,12 +243,16 @@ export class CategoryManager {
     const findings = checkCategories(entries, staged, false);
     findings.invalid.unshift(...invalid);
     raise(findings);
+    this.#checkMigrateValues(entries, options);
 
-    const writes: CategoryWrite[] = entries.map(({ category }) => {
+    const { reports, changed, migrations } = await this.#judge(entries, staged, options);
+    if (options.dryRun) return { categories: entries.map((e) => e.category), providers: [], reports };
+    const writes: CategoryWrite[] = changed.map(({ category }) => {
       const id = categoryId(category);
       const before = this.registry.get(id)!;
       return { op: 'put-category', category, rev: this.registry.revision(id)!, before };
     });
+    for (const progress of migrations) writes.push({ op: 'put-migration', progress });
     for (const update of providers) {
       const kind = this.registry.get(update.kindId);
       if (!kind) throw new NotFoundError(`${update.pointer}: kind "${update.kindId}" does not exist`);
@@ -200,8 +261,131 @@ export class CategoryManager {
       const provider = this.#checkedProvider(update.provider, this.registry.provider(update.kindId), `${update.pointer}/provider`);
       writes.push({ op: 'put-provider', kindId: update.kindId, provider, ...(stored ? { rev: stored.rev, before: stored.value } : {}) });
     }
+    if (writes.length > 0) await this.#commit(writes);
+    for (const progress of migrations) void this.#runMigration({ ...progress, rev: this.#migrationRevs.get(progress.categoryId) ?? '' });
+    return { categories: entries.map((e) => this.registry.get(categoryId(e.category))!), providers: providers.map((p) => p.kindId), reports };
+  }
+
+  readonly #migrationRevs = new Map<string, string>();
+
+  /** Values given for a migration must name categories of the request and attributes they define. */
+  #checkMigrateValues(entries: ParsedCategory[], options: ChangeOptions): void {
+    const problems: FieldProblem[] = [];
+    for (const [id, values] of Object.entries(options.migrate ?? {})) {
+      const entry = entries.find((e) => categoryId(e.category) === id);
+      if (!entry) {
+        problems.push({ pointer: `/migrate/${id}`, message: `"${id}" is not a category this request changes` });
+        continue;
+      }
+      for (const name of Object.keys(values)) {
+        if (!Object.hasOwn(entry.category.attributes, name)) problems.push({ pointer: `/migrate/${id}/${name}`, message: `"${name}" is not an attribute of ${id} as changed` });
+      }
+    }
+    if (options.migrate && options.entities !== 'migrate') problems.push({ pointer: '/migrate', message: 'migration values need ?entities=migrate' });
+    if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer}: ${problems[0]!.message}`, problems);
+  }
+
+  /**
+   * Classifies each category's change, measures breaking ones against the entities, and decides:
+   * refused (409, nothing written), kept, or migrated. Unchanged categories are left out.
+   */
+  async #judge(entries: ParsedCategory[], staged: StagedCategories, options: ChangeOptions): Promise<{ reports: ChangeReport[]; changed: ParsedCategory[]; migrations: MigrationProgress[] }> {
+    const reports: ChangeReport[] = [];
+    const changed: ParsedCategory[] = [];
+    const migrations: MigrationProgress[] = [];
+    const lookup = new StagedLookup(staged);
+    for (const entry of entries) {
+      const id = categoryId(entry.category);
+      const before = this.registry.get(id)!;
+      const { generation: _g, migration: _m, ...comparable } = entry.category;
+      const changes = classifyChange(before, comparable as Category);
+      if (changes.length === 0) {
+        reports.push({ id, generation: before.generation ?? 1, changes });
+        staged.stage(before);
+        continue;
+      }
+      if (before.migration) {
+        throw new ConflictError(`${entry.pointer}: a migration of the entities of "${id}" to generation ${before.migration.generation} is still under way; change it again when it is done`, [{ pointer: entry.pointer, message: 'is being migrated' }]);
+      }
+      const generation = (before.generation ?? 1) + 1;
+      const category: Category = { ...(comparable as Category), generation };
+      if (options.entities === 'migrate') {
+        const convert = changes.filter((c) => c.change === 'type-changed').map((c) => c.attribute!);
+        category.migration = { generation, ...(convert.length > 0 ? { convert } : {}), set: options.migrate?.[id] ?? {} };
+      }
+      staged.stage(category);
+      const scopes = before.class === 'action' ? [] : scopesOf(this.registry, before);
+      const report: ChangeReport = { id, generation, changes };
+      if (isBreaking(changes) && scopes.length > 0) {
+        const impact = await measureImpact(this.#entities, scopes, lookup, changes, options.entities === 'migrate');
+        report.impact = impact;
+        if (impact.invalid > 0 && !options.entities && !options.dryRun) throw refusal(entry.pointer, id, changes, impact);
+        if (options.entities === 'migrate' && impact.unmigratable > 0 && !options.dryRun) throw unmigratable(entry.pointer, id, impact);
+      }
+      const rewrite = changes.some((c) => STORED_SHAPE.has(c.change)) && scopes.length > 0 && (await this.#anyIn(scopes));
+      if (rewrite) {
+        category.migration ??= { generation };
+        migrations.push({ categoryId: id, generation, scopes, scope: 0, done: 0 });
+        report.migration = { scopes: scopes.length };
+      } else delete category.migration;
+      entry.category = category;
+      changed.push(entry);
+      reports.push(report);
+    }
+    return { reports, changed, migrations };
+  }
+
+  async #anyIn(scopes: { kind: string }[] | ReturnType<typeof scopesOf>): Promise<boolean> {
+    for (const scope of scopes) if ((await this.#entities.scanScope(scope, undefined, 1)).entities.length > 0) return true;
+    return false;
+  }
+
+  /**
+   * Walks a migration's scopes batch by batch, rewriting each entity as reads show it under the new
+   * definitions, saving progress after each batch; at the end the category forgets its plan.
+   * Another process that saved the same progress first carries on alone; a failure is retried.
+   */
+  async #runMigration(start: MigrationProgress): Promise<void> {
+    if (this.#running.has(start.categoryId) || this.#stopped) return;
+    this.#running.add(start.categoryId);
+    const progress = { ...start, scopes: [...start.scopes] };
+    const batch = this.#options.migrationBatch ?? 200;
+    try {
+      while (!this.#stopped) {
+        const scope = progress.scopes[progress.scope];
+        if (!scope) {
+          await this.#finishMigration(progress);
+          this.#options.onMigration?.(progress, 'done');
+          return;
+        }
+        const page = await this.#entities.scanScope(scope, progress.cursor, batch);
+        progress.done += await this.#entities.rewrite(page.entities, (e) => currentView(this.registry, e));
+        if (page.cursor === undefined) {
+          progress.scope += 1;
+          delete progress.cursor;
+        } else progress.cursor = page.cursor;
+        const rev = await this.#persistence.saveMigration(progress);
+        if (rev === undefined) return;
+        progress.rev = rev;
+        this.#options.onMigration?.(progress, 'batch');
+        if (this.#options.migrationPauseMs) await new Promise((resolve) => setTimeout(resolve, this.#options.migrationPauseMs));
+      }
+    } catch (err) {
+      this.#options.onMigration?.(progress, 'failed', err);
+      if (!this.#stopped) setTimeout(() => void this.#runMigration(progress), 1000).unref();
+    } finally {
+      this.#running.delete(start.categoryId);
+    }
+  }
+
+  async #finishMigration(progress: MigrationProgress): Promise<void> {
+    const current = this.registry.getAny(progress.categoryId);
+    const writes: CategoryWrite[] = [{ op: 'delete-migration', progress }];
+    if (current?.migration && current.migration.generation === progress.generation) {
+      const { migration: _done, ...rest } = current;
+      writes.push({ op: 'put-category', category: rest as Category, rev: this.registry.revision(progress.categoryId)!, before: current });
+    }
     await this.#commit(writes);
-    return { categories: entries.map((e) => this.registry.get(categoryId(e.category))!), providers: providers.map((p) => p.kindId) };
   }
 
   /**
@@ -251,6 +435,9 @@ export class CategoryManager {
   async #commit(writes: CategoryWrite[]): Promise<void> {
     const revs = await this.#persistence.commit(writes);
     for (const write of writes) {
+      if (write.op === 'put-migration') this.#migrationRevs.set(write.progress.categoryId, revs.get(`migration:${write.progress.categoryId}`) ?? '');
+    }
+    for (const write of writes) {
       if (write.op === 'put-category') {
         const rev = revs.get(`category:${categoryId(write.category)}`);
         if (rev) applyEvent(this.registry, { type: 'category', category: write.category, rev });
@@ -283,6 +470,27 @@ export class CategoryManager {
     if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer}: ${problems[0]!.message}`, problems);
     return provider;
   }
+}
+
+const SHOWN = 5;
+
+/** The 409 of a breaking change that would make entities invalid, saying how to go on. */
+function refusal(pointer: string, id: string, changes: CategoryChange[], impact: Impact): ConflictError {
+  const breaking = changes.filter((c) => c.class === 'breaking').map((c) => c.message);
+  const first = impact.examples.slice(0, SHOWN).map((e) => `${e.location} (${e.problems.join('; ')})`);
+  return new ConflictError(
+    `${pointer}: changing "${id}" would make ${impact.invalid} of its ${impact.scanned} entities invalid (${breaking.join('; ')}): ${first.join(', ')}${impact.invalid > first.length ? ', …' : ''}. ` +
+      'Nothing was changed. Repeat with ?entities=keep to keep their values as they are, or with ?entities=migrate (and "migrate": {"<category id>": {"<attribute>": value}} for values to give) to bring them to the new definition.',
+    impact.examples.map((e) => ({ pointer, message: `${e.location}: ${e.problems.join('; ')}` })),
+  );
+}
+
+function unmigratable(pointer: string, id: string, impact: Impact): ConflictError {
+  const first = impact.unmigratableExamples.map((e) => `${e.location} (${e.problems.join('; ')})`);
+  return new ConflictError(
+    `${pointer}: ${impact.unmigratable} entities of "${id}" would still be invalid after the migration: ${first.join(', ')}${impact.unmigratable > first.length ? ', …' : ''}. Nothing was changed. Give values for them in "migrate", or use ?entities=keep.`,
+    impact.unmigratableExamples.map((e) => ({ pointer, message: `${e.location}: ${e.problems.join('; ')}` })),
+  );
 }
 
 /** The current category with the members the request gave replaced (PUT /-/ semantics). */

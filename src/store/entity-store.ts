@@ -9,6 +9,7 @@ import type { Entity, EntityPattern } from '../model/entity.ts';
 import { ConflictError, NotFoundError, OcciError } from '../errors.ts';
 import { CouchStatusError, type CouchClient } from './couch.ts';
 import { filterSelector, matchesFilter } from './entity-filter.ts';
+import type { CategoryScope } from '../registry/persistence.ts';
 
 /** An entity as stored: the envelope (`_id` = location path, `_rev` = ETag) and its OCCI data. */
 export interface EntityDoc {
@@ -369,6 +370,49 @@ export class EntityStore {
       if (found.docs.length === 0) return total;
       total += (await this.deleteWithLinks(found.docs.map(fromDoc))).length;
     }
+  }
+
+  /**
+   * One page of a kind's entities (the `kind-id` index, after the cursor's `_id`) or of a mixin's
+   * members (the `by-mixin` view, after the cursor's key): each page costs what it returns.
+   */
+  async scanScope(scope: CategoryScope, cursor: string | undefined, limit: number): Promise<{ entities: Entity[]; cursor?: string }> {
+    if ('kind' in scope) {
+      const found = await this.client.request<{ docs: EntityDoc[] }>({
+        db: this.db,
+        method: 'post',
+        path: '_find',
+        body: { selector: { kind: scope.kind, _id: cursor === undefined ? { $gt: null } : { $gt: cursor } }, sort: [{ kind: 'asc' }, { _id: 'asc' }], limit, use_index: KIND_INDEX },
+      });
+      const last = found.docs[found.docs.length - 1];
+      return { entities: found.docs.map(fromDoc), ...(found.docs.length === limit && last ? { cursor: last._id } : {}) };
+    }
+    const page = await this.client.request<{ rows: { id: string; key: unknown; doc?: EntityDoc }[] }>({
+      db: this.db,
+      path: '_design/ocni/_view/by-mixin',
+      qs: { startkey: cursor === undefined ? [scope.mixin] : JSON.parse(cursor), endkey: [scope.mixin, {}], include_docs: true, limit, ...(cursor === undefined ? {} : { skip: 1 }) },
+    });
+    const last = page.rows[page.rows.length - 1];
+    const entities = page.rows.flatMap((r) => (r.doc?.type === 'entity' ? [fromDoc(r.doc)] : []));
+    return { entities, ...(page.rows.length === limit && last ? { cursor: JSON.stringify(last.key) } : {}) };
+  }
+
+  /**
+   * Writes `transform(entity)` for every entity it changes, in one bulk request at the revisions
+   * read; those another writer changed meanwhile are read again and transformed again.
+   */
+  async rewrite(entities: Entity[], transform: (entity: Entity) => Entity): Promise<number> {
+    let pending = entities;
+    let written = 0;
+    for (let attempt = 0; pending.length > 0 && attempt < MAX_RETRIES; attempt += 1) {
+      const changed = pending.map((e) => ({ before: e, after: transform(e) })).filter(({ before, after }) => after !== before && JSON.stringify(toDoc(after)) !== JSON.stringify(toDoc(before)));
+      if (changed.length === 0) break;
+      const results = await this.client.request<BulkResult[]>({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs: changed.map(({ after }) => toDoc(after)) } });
+      written += results.filter((r) => !r.error).length;
+      const conflicted = results.filter((r) => r.error === 'conflict').map((r) => r.id);
+      pending = conflicted.length > 0 ? [...(await this.getMany(conflicted)).values()] : [];
+    }
+    return written;
   }
 
   /**

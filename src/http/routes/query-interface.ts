@@ -10,7 +10,7 @@ import { assertSchema } from '../../render/occi-json/schemas.ts';
 import { parseCategoryCollection, parseCategoryFilter } from '../../model/vocabulary/categories.ts';
 import { categoriesFromLines, categoryIdsFromLines } from '../../render/occi-text.ts';
 import { filterCategories, type CategoryFilter } from '../../registry/category-filter.ts';
-import type { CategoryRef, ProviderUpdate } from '../../registry/category-manager.ts';
+import type { CategoryRef, ChangeOptions, ProviderUpdate } from '../../registry/category-manager.ts';
 import { negotiate } from '../negotiate.ts';
 import { queryValue } from '../request-context.ts';
 import { readContent } from '../request-body.ts';
@@ -103,6 +103,21 @@ function providersOf(body: Json): ProviderUpdate[] {
   }));
 }
 
+/** `?entities=keep|migrate`, `?dry-run=true` and the body's `migrate` values of a category change. */
+function changeOptions(ctx: Context, body: Json): ChangeOptions {
+  const options: ChangeOptions = {};
+  const entities = queryValue(ctx, 'entities');
+  if (entities !== undefined) {
+    if (entities !== 'keep' && entities !== 'migrate') throw new ValidationError('?entities must be keep or migrate', [{ pointer: '?entities', message: 'must be keep or migrate' }]);
+    options.entities = entities;
+  }
+  const dryRun = queryValue(ctx, 'dry-run');
+  if (dryRun !== undefined && dryRun !== 'true' && dryRun !== 'false') throw new ValidationError('?dry-run must be true or false', [{ pointer: '?dry-run', message: 'must be true or false' }]);
+  if (dryRun === 'true') options.dryRun = true;
+  if (body.migrate !== undefined) options.migrate = body.migrate as ChangeOptions['migrate'];
+  return options;
+}
+
 /** Registers the query-interface routes on `router`. */
 export function queryInterfaceRoutes(router: Router, services: Services): void {
   const { categories, config } = services;
@@ -128,7 +143,12 @@ export function queryInterfaceRoutes(router: Router, services: Services): void {
       negotiate(ctx);
       const body = categoriesBody(ctx);
       assertSchema('category-update', body);
-      const { categories: changed, providers } = await categories.update(parseCategoryCollection(body), providersOf(body), principalOf(ctx));
+      const options = changeOptions(ctx, body);
+      const { categories: changed, providers, reports } = await categories.update(parseCategoryCollection(body), providersOf(body), principalOf(ctx), options);
+      if (options.dryRun) {
+        ctx.body = { dryRun: true, changes: reports };
+        return;
+      }
       const touched = [...changed, ...providers.map((id) => categories.registry.get(id)!).filter((c) => !changed.some((d) => categoryId(d) === categoryId(c)))];
       send(ctx, touched);
     });

@@ -102,6 +102,7 @@ export interface CategoryRenderOptions {
 export function renderCategory(category: Category, options: CategoryRenderOptions = {}): Json {
   const out: Json = { term: category.term, scheme: category.scheme };
   if (category.title !== undefined) out.title = category.title;
+  if (category.generation !== undefined) out.generation = category.generation;
   if (Object.keys(category.attributes).length > 0) out.attributes = renderAttributeDefinitions(category.attributes);
   if (category.class === 'kind') {
     if (category.parent) out.parent = category.parent;
