@@ -389,32 +389,57 @@ export class CategoryManager {
   }
 
   /**
-   * Removes categories (DELETE /-/). A kind that still has entities is refused unless `cascade`;
-   * a removed mixin is dissociated from every entity.
+   * Removes categories (DELETE /-/). A category other categories still use is refused, naming them
+   * and the request that would remove them too; with `cascade` they are dealt with instead: a
+   * mixin that applies to other kinds as well stops applying to the removed one, a kind or mixin
+   * that lists a removed action stops listing it, and the others (sub-kinds, mixins depending on a
+   * removed mixin or applying only to removed kinds) are removed. A kind that still has entities is
+   * refused unless `cascade` (its entities go too); a removed mixin is dissociated from every entity.
    *
    * @throws NotFoundError (404), ForbiddenError (403), ConflictError (409)
    */
-  async remove(given: CategoryRef[], options: { cascade: boolean }, principal: Principal = ANONYMOUS_OPERATOR): Promise<Category[]> {
+  async remove(given: CategoryRef[], options: { cascade: boolean }, principal: Principal = ANONYMOUS_OPERATOR): Promise<{ removed: Category[]; changed: Category[]; cascaded: string[] }> {
     // A category named twice (by id and by term and scheme, say) is removed once.
     const refs = given.filter((ref, i) => given.findIndex((r) => r.id === ref.id) === i);
     const ids = new Set(refs.map((r) => r.id));
     const targets: Category[] = [];
+    const mayTouch = (category: Category) => principal.operator || (category.class === 'mixin' && category.owner === principal.tenant);
     for (const ref of refs) {
       const category = this.registry.get(ref.id);
       if (!category) throw new NotFoundError(`${ref.pointer}: category "${ref.id}" does not exist`);
       if (this.registry.isBuiltin(ref.id)) throw new ForbiddenError(`${ref.pointer}: "${ref.id}" is a built-in category and cannot be deleted`);
-      if (!principal.operator && (category.class !== 'mixin' || category.owner !== principal.tenant)) {
-        throw new ForbiddenError(`${ref.pointer}: users may delete only their own mixins, and "${ref.id}" is not one`);
-      }
-      const users = this.registry.referrers(ref.id).filter((c) => !ids.has(categoryId(c)));
-      if (users.length > 0) {
-        throw new ConflictError(`${ref.pointer}: "${ref.id}" is still used by ${users.map(categoryId).join(', ')}; delete or change those first`, [{ pointer: ref.pointer, message: 'is still referenced' }]);
-      }
+      if (!mayTouch(category)) throw new ForbiddenError(`${ref.pointer}: users may delete only their own mixins, and "${ref.id}" is not one`);
       targets.push(category);
+    }
+    const changed = new Map<string, Category>();
+    const cascaded: string[] = [];
+    for (let grew = true; grew; ) {
+      grew = false;
+      const handled = (user: Category) => {
+        const next = changed.get(categoryId(user));
+        return next !== undefined && withoutReferences(next, ids) !== undefined && !references(next, ids);
+      };
+      const users = [...ids].flatMap((id) => this.registry.referrers(id).map((user) => ({ id, user }))).filter(({ user }) => !ids.has(categoryId(user)) && !handled(user));
+      if (users.length === 0) break;
+      if (!options.cascade) throw stillUsed(refs, users, ids);
+      for (const { user } of users) {
+        const userId = categoryId(user);
+        if (ids.has(userId)) continue;
+        if (this.registry.isBuiltin(userId) || !mayTouch(user)) throw stillUsed(refs, users.filter((u) => categoryId(u.user) === userId), ids);
+        const next = withoutReferences(changed.get(userId) ?? user, ids);
+        if (next) changed.set(userId, next);
+        else {
+          changed.delete(userId);
+          ids.add(userId);
+          targets.push(user);
+          cascaded.push(userId);
+          grew = true;
+        }
+      }
     }
     const kinds = targets.filter((c) => c.class === 'kind').map(categoryId);
     if (kinds.length > 0 && !options.cascade && (await this.#entities.anyOfKinds(kinds))) {
-      throw new ConflictError(`a kind to delete still has entities; delete them first or repeat the request with ?cascade=true`);
+      throw new ConflictError(`a kind to delete still has entities (${kinds.join(', ')}); delete them first or repeat the request with ?cascade=true to delete them with it`);
     }
     const writes: CategoryWrite[] = [];
     for (const category of targets) {
@@ -424,12 +449,16 @@ export class CategoryManager {
       const stored = category.class === 'kind' ? this.registry.storedProvider(id) : undefined;
       if (stored) writes.push({ op: 'delete-provider', kindId: id, rev: stored.rev, before: stored.value });
     }
+    for (const [id, category] of changed) {
+      const before = this.registry.getAny(id)!;
+      writes.push({ op: 'put-category', category: { ...category, generation: (before.generation ?? 1) + 1 }, rev: this.registry.revision(id)!, before });
+    }
     // Entities of a cascaded kind go first: if that fails, the kind is still there to describe them.
     for (const kindId of kinds) if (options.cascade) await this.#entities.deleteOfKind(kindId);
     await this.#commit(writes);
     // A mixin's associations are cleaned after it is gone, so no new association can race in.
     for (const category of targets) if (category.class === 'mixin') await this.#entities.dissociateEverywhere(categoryId(category));
-    return targets;
+    return { removed: targets, changed: [...changed.keys()].map((id) => this.registry.getAny(id)!), cascaded };
   }
 
   async #commit(writes: CategoryWrite[]): Promise<void> {
@@ -473,6 +502,57 @@ export class CategoryManager {
 }
 
 const SHOWN = 5;
+
+/** How `user` refers to `id`, in words. */
+function usage(user: Category, id: string): string {
+  const how: string[] = [];
+  if (user.class === 'kind' && user.parent === id) how.push('as its parent');
+  if (user.class === 'mixin' && user.depends.includes(id)) how.push('in depends');
+  if (user.class === 'mixin' && user.applies.includes(id)) how.push('in applies');
+  if (user.class !== 'action' && user.actions.includes(id)) how.push('in actions');
+  return `${user.class} ${categoryId(user)} (${how.join(', ')})`;
+}
+
+/** The 409 of a category still in use: who uses it and how, and the requests that would go on. */
+function stillUsed(refs: CategoryRef[], users: { id: string; user: Category }[], ids: Set<string>): ConflictError {
+  const byTarget = new Map<string, string[]>();
+  for (const { id, user } of users) byTarget.set(id, [...(byTarget.get(id) ?? []), usage(user, id)]);
+  const lines = [...byTarget].map(([id, list]) => `"${id}" is still used by ${list.join('; ')}`);
+  const body: Record<string, string[]> = {};
+  for (const id of new Set([...ids, ...users.map((u) => categoryId(u.user))])) {
+    const cls = users.find((u) => categoryId(u.user) === id)?.user.class ?? 'kind';
+    (body[`${cls}s`] ??= []).push(id);
+  }
+  return new ConflictError(
+    `${lines.join('. ')}. Delete them in the same request (DELETE /-/ ${JSON.stringify(body)}), change them first, or repeat with ?cascade=true to remove what only serves the deleted categories and drop the references of the others.`,
+    refs.map((r) => ({ pointer: r.pointer, message: 'is still referenced' })),
+  );
+}
+
+/** True when the category refers to one of the ids. */
+function references(category: Category, ids: Set<string>): boolean {
+  if (category.class === 'action') return false;
+  if (category.class === 'kind' && category.parent !== undefined && ids.has(category.parent)) return true;
+  if (category.class === 'mixin' && [...category.depends, ...category.applies].some((id) => ids.has(id))) return true;
+  return category.actions.some((id) => ids.has(id));
+}
+
+/**
+ * The category with its references to removed categories dropped, or undefined when it cannot do
+ * without them (its parent, a mixin it depends on, or every kind it applies to is going).
+ */
+function withoutReferences(category: Category, removed: Set<string>): Category | undefined {
+  if (category.class === 'action') return category;
+  if (category.class === 'kind' && category.parent !== undefined && removed.has(category.parent)) return undefined;
+  if (category.class === 'mixin') {
+    if (category.depends.some((d) => removed.has(d))) return undefined;
+    const applies = category.applies.filter((a) => !removed.has(a));
+    // An empty list would mean "applies to every kind": a mixin left with none goes instead.
+    if (category.applies.length > 0 && applies.length === 0) return undefined;
+    return { ...category, applies, actions: category.actions.filter((a) => !removed.has(a)) };
+  }
+  return { ...category, actions: category.actions.filter((a) => !removed.has(a)) };
+}
 
 /** The 409 of a breaking change that would make entities invalid, saying how to go on. */
 function refusal(pointer: string, id: string, changes: CategoryChange[], impact: Impact): ConflictError {

@@ -374,7 +374,8 @@ export class EntityStore {
 
   /**
    * One page of a kind's entities (the `kind-id` index, after the cursor's `_id`) or of a mixin's
-   * members (the `by-mixin` view, after the cursor's key): each page costs what it returns.
+   * members (the `by-mixin` view, after the cursor's key): each page costs what it returns. The
+   * answer's cursor is absent only after an empty page.
    */
   async scanScope(scope: CategoryScope, cursor: string | undefined, limit: number): Promise<{ entities: Entity[]; cursor?: string }> {
     if ('kind' in scope) {
@@ -384,8 +385,10 @@ export class EntityStore {
         path: '_find',
         body: { selector: { kind: scope.kind, _id: cursor === undefined ? { $gt: null } : { $gt: cursor } }, sort: [{ kind: 'asc' }, { _id: 'asc' }], limit, use_index: KIND_INDEX },
       });
+      // Some Mango planners (PouchDB's) count the cursor's own row against the limit and return
+      // one fewer: only an empty page ends the walk.
       const last = found.docs[found.docs.length - 1];
-      return { entities: found.docs.map(fromDoc), ...(found.docs.length === limit && last ? { cursor: last._id } : {}) };
+      return { entities: found.docs.map(fromDoc), ...(last ? { cursor: last._id } : {}) };
     }
     const page = await this.client.request<{ rows: { id: string; key: unknown; doc?: EntityDoc }[] }>({
       db: this.db,
@@ -394,7 +397,7 @@ export class EntityStore {
     });
     const last = page.rows[page.rows.length - 1];
     const entities = page.rows.flatMap((r) => (r.doc?.type === 'entity' ? [fromDoc(r.doc)] : []));
-    return { entities, ...(page.rows.length === limit && last ? { cursor: JSON.stringify(last.key) } : {}) };
+    return { entities, ...(last ? { cursor: JSON.stringify(last.key) } : {}) };
   }
 
   /**

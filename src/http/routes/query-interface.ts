@@ -161,7 +161,11 @@ export function queryInterfaceRoutes(router: Router, services: Services): void {
       if (cascade !== undefined && cascade !== 'true' && cascade !== 'false') {
         throw new ValidationError('?cascade must be true or false', [{ pointer: '?cascade', message: 'must be true or false' }]);
       }
-      send(ctx, await categories.remove(refsOf(body), { cascade: cascade === 'true' }, principalOf(ctx)));
+      const { removed, changed, cascaded } = await categories.remove(refsOf(body), { cascade: cascade === 'true' }, principalOf(ctx));
+      // What a cascade did beyond the request: removed dependents, and dependents that dropped a reference.
+      const did = [...cascaded.map((id) => `removed ${id}`), ...changed.map((c) => `changed ${categoryId(c)}`)];
+      if (did.length > 0) ctx.set('OCNI-Cascade', did.join(', '));
+      send(ctx, [...removed, ...changed]);
     });
   }
 }
