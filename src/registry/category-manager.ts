@@ -98,6 +98,17 @@ export interface ChangeReport {
 /** Changes after which stored entities differ from what reads show until they are rewritten. */
 const STORED_SHAPE: ReadonlySet<ChangeKind> = new Set<ChangeKind>(['attribute-added', 'default-added', 'default-changed', 'made-required', 'attribute-removed', 'type-changed', 'required-attribute-added', 'depends-added', 'depends-removed', 'parent-changed']);
 
+/** What an apply did (or, in a dry run, would do). */
+export interface ApplyReport {
+  dryRun: boolean;
+  /** "unchanged" when the model matches the server, else counts. */
+  summary?: string;
+  created: string[];
+  changed: ChangeReport[];
+  removed: string[];
+  unchanged: string[];
+}
+
 /** Options of the category manager. */
 export interface CategoryManagerOptions {
   registry: CategoryRegistry;
@@ -267,6 +278,101 @@ export class CategoryManager {
   }
 
   readonly #migrationRevs = new Map<string, string>();
+
+  /** The runtime categories an operator keeps in a model file: not built-in, not a user's tag. */
+  runtimeModel(): Category[] {
+    return this.registry.all().filter((c) => this.registry.revision(categoryId(c)) !== undefined && c.owner === undefined);
+  }
+
+  /**
+   * Applies a whole model (`PUT /-/?apply=true`), like `kubectl apply`: creates the categories
+   * that are missing, changes those that differ (each a full replacement, under the change rules),
+   * and with `prune` removes runtime categories the model does not have. One commit: all or
+   * nothing. Applying the same model again changes nothing and says so.
+   *
+   * @throws ForbiddenError (403), ValidationError (400), ConflictError (409)
+   */
+  async apply(parsed: ParsedCategories, options: ChangeOptions & { prune?: boolean }, principal: Principal = ANONYMOUS_OPERATOR): Promise<ApplyReport> {
+    if (!principal.operator) throw new ForbiddenError('only operators may apply a model');
+    const all = [...parsed.actions, ...parsed.kinds, ...parsed.mixins];
+    twice(all.map((e) => ({ id: categoryId(e.category), pointer: e.pointer })), 'category');
+    for (const entry of all) {
+      delete (entry.category as Kind).provider;
+      const id = categoryId(entry.category);
+      if (this.registry.isBuiltin(id)) throw new ForbiddenError(`${entry.pointer}: "${id}" is a built-in category; a model holds only runtime ones (GET /-/?origin=runtime)`);
+    }
+    const creates = all.filter((e) => !this.registry.has(categoryId(e.category)));
+    const staged = new StagedCategories(this.registry);
+    const invalid: FieldProblem[] = [];
+    const changes: ParsedCategory[] = [];
+    for (const entry of all.filter((e) => this.registry.has(categoryId(e.category)))) {
+      const id = categoryId(entry.category);
+      const current = this.registry.get(id)!;
+      if (current.class !== entry.category.class) throw new ValidationError(`${entry.pointer}: "${id}" is a ${current.class}, not a ${entry.category.class}`, [{ pointer: entry.pointer, message: `is a ${current.class}` }]);
+      // A model describes each category whole: every member is replaced, absent ones by their empty value.
+      const merged = mergeGiven(current, { ...entry, given: new Set(['title', 'attributes', 'parent', 'actions', 'depends', 'applies', 'location']) });
+      if (entry.category.title === undefined) delete merged.title;
+      if (current.class !== 'action' && merged.class !== 'action' && merged.location !== current.location) {
+        invalid.push({ pointer: `${entry.pointer}/location`, message: `a location cannot be changed (it is "${current.location}")` });
+      }
+      changes.push({ ...entry, category: merged });
+    }
+    const created = checkCategories(creates, staged, true);
+    const changed = checkCategories(changes, staged, false);
+    raise({ invalid: [...invalid, ...created.invalid, ...changed.invalid], conflicts: [...created.conflicts, ...changed.conflicts] });
+    this.#checkMigrateValues(changes, options);
+
+    const named = new Set(all.map((e) => categoryId(e.category)));
+    const pruned = options.prune ? this.runtimeModel().filter((c) => !named.has(categoryId(c))) : [];
+    for (const category of pruned) staged.remove(categoryId(category));
+    const prunedIds = new Set(pruned.map(categoryId));
+    const problems: FieldProblem[] = [];
+    for (const category of pruned) {
+      const id = categoryId(category);
+      const users = this.registry.referrers(id).map(categoryId).filter((u) => !prunedIds.has(u) && staged.get(u) && references(staged.get(u)!, new Set([id])));
+      if (users.length > 0) problems.push({ pointer: '/', message: `"${id}" is not in the model but ${users.join(', ')} still use it` });
+      if (category.class === 'kind' && (await this.#entities.anyOfKinds([id]))) problems.push({ pointer: '/', message: `"${id}" is not in the model but still has entities; delete them first (DELETE ${category.location ?? ''})` });
+      if (category.class !== 'action' && creates.some((e) => e.category.class !== 'action' && e.category.location === category.location)) {
+        problems.push({ pointer: '/', message: `location "${category.location ?? ''}" would move from ${id} to another category: remove and add in two applies` });
+      }
+    }
+    if (problems.length > 0) throw new ConflictError(`the model cannot be applied: ${problems[0]!.message}`, problems);
+    if (!options.dryRun) await this.#assertLocationsFree(creates);
+
+    const judged = await this.#judge(changes, staged, options);
+    const report: ApplyReport = {
+      dryRun: options.dryRun === true,
+      created: creates.map((e) => categoryId(e.category)),
+      changed: judged.reports.filter((r) => r.changes.length > 0),
+      removed: pruned.map(categoryId),
+      unchanged: judged.reports.filter((r) => r.changes.length === 0).map((r) => r.id),
+    };
+    report.summary = report.created.length + report.changed.length + report.removed.length === 0 ? 'unchanged' : `${report.created.length} created, ${report.changed.length} changed, ${report.removed.length} removed`;
+    if (options.dryRun || report.summary === 'unchanged') return report;
+
+    const writes: CategoryWrite[] = [];
+    for (const { category } of creates) {
+      const { provider: _p, migration: _m, ...plain } = category as Kind;
+      writes.push({ op: 'put-category', category: { ...plain, generation: 1 } });
+      if (category.class !== 'action' && category.location) writes.push({ op: 'claim-location', location: category.location, owner: categoryId(category) });
+    }
+    for (const { category } of judged.changed) {
+      const id = categoryId(category);
+      writes.push({ op: 'put-category', category, rev: this.registry.revision(id)!, before: this.registry.get(id)! });
+    }
+    for (const progress of judged.migrations) writes.push({ op: 'put-migration', progress });
+    for (const category of pruned) {
+      const id = categoryId(category);
+      writes.push({ op: 'delete-category', category, rev: this.registry.revision(id)! });
+      if (category.class !== 'action') writes.push({ op: 'release-location', location: category.location!, owner: id });
+      const stored = category.class === 'kind' ? this.registry.storedProvider(id) : undefined;
+      if (stored) writes.push({ op: 'delete-provider', kindId: id, rev: stored.rev, before: stored.value });
+    }
+    await this.#commit(writes);
+    for (const progress of judged.migrations) void this.#runMigration({ ...progress, rev: this.#migrationRevs.get(progress.categoryId) ?? '' });
+    for (const category of pruned) if (category.class === 'mixin') await this.#entities.dissociateEverywhere(categoryId(category));
+    return report;
+  }
 
   /** Values given for a migration must name categories of the request and attributes they define. */
   #checkMigrateValues(entries: ParsedCategory[], options: ChangeOptions): void {

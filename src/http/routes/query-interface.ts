@@ -103,6 +103,12 @@ function providersOf(body: Json): ProviderUpdate[] {
   }));
 }
 
+/** What a rendered model carries that an apply ignores: kinds' providers (set with PUT /-/ "providers"). */
+function stripForApply(body: Json): Json {
+  for (const kind of Array.isArray(body.kinds) ? (body.kinds as Json[]) : []) if (kind && typeof kind === 'object') delete kind.provider;
+  return body;
+}
+
 /** `?entities=keep|migrate`, `?dry-run=true` and the body's `migrate` values of a category change. */
 function changeOptions(ctx: Context, body: Json): ChangeOptions {
   const options: ChangeOptions = {};
@@ -129,7 +135,11 @@ export function queryInterfaceRoutes(router: Router, services: Services): void {
   for (const path of QUERY_PATHS) {
     router.get(path, (ctx) => {
       negotiate(ctx);
-      send(ctx, filterCategories(categories.registry.all(), readFilter(ctx)));
+      const origin = queryValue(ctx, 'origin');
+      if (origin !== undefined && origin !== 'runtime' && origin !== 'builtin') throw new ValidationError('?origin must be runtime or builtin', [{ pointer: '?origin', message: 'must be runtime or builtin' }]);
+      // ?origin=runtime is the operator's model, ready to save and apply (PUT /-/?apply=true).
+      const from = origin === 'runtime' ? categories.runtimeModel() : origin === 'builtin' ? categories.registry.all().filter((c) => c.builtin) : categories.registry.all();
+      send(ctx, filterCategories(from, readFilter(ctx)));
     });
 
     router.post(path, async (ctx) => {
@@ -142,6 +152,17 @@ export function queryInterfaceRoutes(router: Router, services: Services): void {
     router.put(path, async (ctx) => {
       negotiate(ctx);
       const body = categoriesBody(ctx);
+      if (queryValue(ctx, 'apply') === 'true') {
+        // A whole model, as GET /-/?origin=runtime renders it.
+        const { migrate, ...model } = body;
+        assertSchema('category-collection', stripForApply(model));
+        const prune = queryValue(ctx, 'prune');
+        if (prune !== undefined && prune !== 'true' && prune !== 'false') throw new ValidationError('?prune must be true or false', [{ pointer: '?prune', message: 'must be true or false' }]);
+        if (migrate !== undefined) assertSchema('category-update', { migrate });
+        const options = { ...changeOptions(ctx, migrate === undefined ? {} : { migrate }), prune: prune === 'true' };
+        ctx.body = await categories.apply(parseCategoryCollection(model), options, principalOf(ctx));
+        return;
+      }
       assertSchema('category-update', body);
       const options = changeOptions(ctx, body);
       const { categories: changed, providers, reports } = await categories.update(parseCategoryCollection(body), providersOf(body), principalOf(ctx), options);
