@@ -10,6 +10,7 @@ import { requestTypeGuard } from './negotiate.ts';
 import { requestLog } from './request-log.ts';
 import { queryInterfaceRoutes } from './routes/query-interface.ts';
 import { entityRoutes } from './routes/entities.ts';
+import { descriptionRoutes } from './routes/descriptions.ts';
 import type { Services } from './services.ts';
 import { callerView } from './caller.ts';
 import { createAuthenticator } from '../auth/authenticate.ts';
@@ -49,6 +50,7 @@ export function createApp(services: Services): Koa {
 
   const router = new Router();
   queryInterfaceRoutes(router, services);
+  descriptionRoutes(router, services);
   entityRoutes(router, services);
   app.use(router.routes());
   app.use(router.allowedMethods());

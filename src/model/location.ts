@@ -35,7 +35,7 @@ export function toPath(input: string): { path: string } | { error: string } {
 
 /** Paths that belong to the query interface and can never be a location or an entity. */
 export function isReservedPath(path: string): boolean {
-  return path === '/-/' || path.startsWith('/-/') || path.startsWith('/.well-known/');
+  return path === '/-/' || path.startsWith('/-/') || path.startsWith('/.well-known/') || path === '/openapi.json';
 }
 
 /** The location path of an entity's collection-free parent: `/a/b/c` → `/a/b/`. */

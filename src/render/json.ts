@@ -14,7 +14,11 @@ function entityContext(ctx: RenderContext): EntityRenderContext {
 export function createJsonRenderer(type: 'application/occi+json' | 'application/json'): Renderer {
   return {
     type,
-    categories: (categories, ctx) => ({ type, body: renderCategoryCollection(categories, ctx.provider ? { provider: ctx.provider } : {}) }),
+    categories: (categories, ctx) => ({
+      type,
+      // The schema link is ocni's own member: OCCI 1.2 JSON (the occi profile) carries it, pyOCNI's shapes do not.
+      body: renderCategoryCollection(categories, { ...(ctx.provider ? { provider: ctx.provider } : {}), ...(ctx.schemaUrl && ctx.profile === 'occi' ? { schemaUrl: ctx.schemaUrl } : {}) }),
+    }),
     entity: (entity, links, ctx) => ({ type, body: renderEntityDocument(entity, entityContext(ctx), links) }),
     collection: (entities, linksOf, ctx) => ({ type, body: renderEntityCollection(entities, entityContext(ctx), linksOf) }),
     created: (entities, linksOf, ctx) => ({ type, body: renderCreated(entities, entityContext(ctx), linksOf) }),

@@ -96,6 +96,8 @@ export function parseCategoryCollection(body: Json): ParsedCategories {
 /** How to render categories: `baseUrl` makes locations absolute; operators also see providers. */
 export interface CategoryRenderOptions {
   provider?: (kindId: string) => Provider;
+  /** The URL of a kind's or mixin's JSON Schema, to link it from the rendering. */
+  schemaUrl?: (categoryId: string) => string;
 }
 
 /** Renders one category as OCCI 1.2 JSON. */
@@ -109,11 +111,13 @@ export function renderCategory(category: Category, options: CategoryRenderOption
     if (category.actions.length > 0) out.actions = category.actions;
     if (category.location) out.location = category.location;
     if (options.provider && category.location) out.provider = options.provider(category.scheme + category.term);
+    if (options.schemaUrl && category.location) out.schema = options.schemaUrl(category.scheme + category.term);
   } else if (category.class === 'mixin') {
     if (category.depends.length > 0) out.depends = category.depends;
     if (category.applies.length > 0) out.applies = category.applies;
     if (category.actions.length > 0) out.actions = category.actions;
     out.location = category.location;
+    if (options.schemaUrl) out.schema = options.schemaUrl(category.scheme + category.term);
   }
   return out;
 }
