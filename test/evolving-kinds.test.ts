@@ -127,7 +127,11 @@ describe('evolving an operator model with entities in it', () => {
     const res = await call(base, 'PUT', '/-/?entities=keep', { body: narrowed() });
     expect(res.status, res.text).toBe(200);
     expect(await generation()).toBe(4);
-    expect(attrs(await get('/router/r1'))['net.router.asn']).toBe(65002);
+    const kept = await get('/router/r1');
+    expect(attrs(kept)['net.router.asn']).toBe(65002);
+    // Kept entities are flagged with what no longer fits; valid ones are not.
+    expect(kept.headers.get('ocni-invalid')).toContain('"net.router.asn" does not match its pattern');
+    expect((await get('/router/r3')).headers.get('ocni-invalid')).toBeNull();
     const unrelated = await call(base, 'POST', '/router/r1', { body: { attributes: { 'net.device.vendor': 'juniper' } } });
     expect(unrelated.status, unrelated.text).toBe(200);
     const touched = await call(base, 'POST', '/router/r1', { body: { attributes: { 'net.router.asn': 70000 } } });
