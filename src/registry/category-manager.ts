@@ -423,7 +423,7 @@ export class CategoryManager {
       const scopes = before.class === 'action' ? [] : scopesOf(this.registry, before);
       const report: ChangeReport = { id, generation, changes };
       if (isBreaking(changes) && scopes.length > 0) {
-        const impact = await measureImpact(this.#entities, scopes, lookup, changes, options.entities === 'migrate');
+        const impact = await measureImpact(this.#entities, scopes, this.registry, lookup, changes, options.entities === 'migrate');
         report.impact = impact;
         if (impact.invalid > 0 && !options.entities && !options.dryRun) throw refusal(entry.pointer, id, changes, impact);
         if (options.entities === 'migrate' && impact.unmigratable > 0 && !options.dryRun) throw unmigratable(entry.pointer, id, impact);

@@ -82,7 +82,7 @@ export function scopesOf(registry: CategoryRegistry, category: Category): Catego
 export interface Impact {
   /** Entities looked at. */
   scanned: number;
-  /** Entities the change makes invalid (or, for a removed action, can no longer do it). */
+  /** Entities the change makes invalid (or, for a removed action, can no longer do it); values already invalid do not count. */
   invalid: number;
   /** The first few of them, with why. */
   examples: { location: string; problems: string[] }[];
@@ -99,7 +99,7 @@ const PAGE = 500;
  * definitions: as stored (with defaults filled in), and, when `migrating`, as the migration would
  * leave it. Cost follows the number of entities in the scopes, never the database's size.
  */
-export async function measureImpact(entities: EntityIndex, scopes: CategoryScope[], staged: CategoryLookup, changes: CategoryChange[], migrating: boolean): Promise<Impact> {
+export async function measureImpact(entities: EntityIndex, scopes: CategoryScope[], current: CategoryLookup, staged: CategoryLookup, changes: CategoryChange[], migrating: boolean): Promise<Impact> {
   const impact: Impact = { scanned: 0, invalid: 0, examples: [], unmigratable: 0, unmigratableExamples: [] };
   const seen = new Set<string>();
   const actionRemoved = changes.filter((c) => c.change === 'action-removed').map((c) => c.message);
@@ -112,7 +112,7 @@ export async function measureImpact(entities: EntityIndex, scopes: CategoryScope
         if (seen.has(entity.location)) continue;
         seen.add(entity.location);
         impact.scanned += 1;
-        const judged = judge(staged, entity, migrating);
+        const judged = judge(current, staged, entity, migrating);
         const problems = [...judged.asStored, ...actionRemoved];
         if (problems.length > 0) {
           impact.invalid += 1;
@@ -128,11 +128,14 @@ export async function measureImpact(entities: EntityIndex, scopes: CategoryScope
   return impact;
 }
 
-function judge(lookup: CategoryLookup, entity: Entity, migrating: boolean): { asStored: string[]; afterMigration: string[] } {
+function judge(current: CategoryLookup, lookup: CategoryLookup, entity: Entity, migrating: boolean): { asStored: string[]; afterMigration: string[] } {
+  // What is wrong already (values kept through an earlier change) is not this change's doing.
+  const already = new Set(entityProblems(current, currentView(current, entity, { keepUndefined: true })));
+  const fresh = (problems: string[]) => problems.filter((p) => !already.has(p));
   // As stored: defaults fill gaps, nothing is converted or dropped (a removed attribute held counts).
   const stripped = stripPlans(lookup);
-  const asStored = entityProblems(stripped, currentView(stripped, entity, { keepUndefined: true }));
-  const afterMigration = migrating ? entityProblems(lookup, currentView(lookup, entity)) : [];
+  const asStored = fresh(entityProblems(stripped, currentView(stripped, entity, { keepUndefined: true })));
+  const afterMigration = migrating ? fresh(entityProblems(lookup, currentView(lookup, entity))) : [];
   return { asStored, afterMigration };
 }
 
