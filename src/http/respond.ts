@@ -23,7 +23,8 @@ export function renderContext(ctx: Context, config: Config, registry: CategoryRe
     lookup: registry,
     profile: jsonProfile(ctx, config),
     path: ctx.path,
-    schemaUrl: (id: string) => `${baseUrl(ctx, config)}${schemaPath(id)}`,
+    // A path, like the category's own `location`: the same on every server of one store.
+    schemaUrl: schemaPath,
     // Providers are operator information.
     ...((ctx.state.principal as Principal | undefined)?.operator ? { provider: (id: string) => registry.provider(id) } : {}),
   };

@@ -132,6 +132,7 @@ export class CategoryManager {
   readonly #backendNames: ReadonlySet<string>;
   readonly #options: CategoryManagerOptions;
   readonly #running = new Set<string>();
+  readonly #failures = new Map<string, number>();
   #stopped = false;
 
   constructor(options: CategoryManagerOptions) {
@@ -410,7 +411,7 @@ export class CategoryManager {
         staged.stage(before);
         continue;
       }
-      if (before.migration) {
+      if (before.migration && (this.#running.has(id) || (await this.#persistence.loadMigrations()).some((p) => p.categoryId === id))) {
         throw new ConflictError(`${entry.pointer}: a migration of the entities of "${id}" to generation ${before.migration.generation} is still under way; change it again when it is done`, [{ pointer: entry.pointer, message: 'is being migrated' }]);
       }
       const generation = (before.generation ?? 1) + 1;
@@ -478,7 +479,10 @@ export class CategoryManager {
       }
     } catch (err) {
       this.#options.onMigration?.(progress, 'failed', err);
-      if (!this.#stopped) setTimeout(() => void this.#runMigration(progress), 1000).unref();
+      // Retried from the saved position, a bounded number of times in this process (a restart resumes it too).
+      const failures = (this.#failures.get(start.categoryId) ?? 0) + 1;
+      this.#failures.set(start.categoryId, failures);
+      if (!this.#stopped && failures < 20) setTimeout(() => void this.#runMigration(progress), 1000 * Math.min(failures, 10)).unref();
     } finally {
       this.#running.delete(start.categoryId);
     }
@@ -527,11 +531,11 @@ export class CategoryManager {
       };
       const users = [...ids].flatMap((id) => this.registry.referrers(id).map((user) => ({ id, user }))).filter(({ user }) => !ids.has(categoryId(user)) && !handled(user));
       if (users.length === 0) break;
-      if (!options.cascade) throw stillUsed(refs, users, ids);
+      if (!options.cascade) throw stillUsed(refs, users, ids, (id) => this.registry.getAny(id)?.class ?? 'kind');
       for (const { user } of users) {
         const userId = categoryId(user);
         if (ids.has(userId)) continue;
-        if (this.registry.isBuiltin(userId) || !mayTouch(user)) throw stillUsed(refs, users.filter((u) => categoryId(u.user) === userId), ids);
+        if (this.registry.isBuiltin(userId) || !mayTouch(user)) throw stillUsed(refs, users.filter((u) => categoryId(u.user) === userId), ids, (id) => this.registry.getAny(id)?.class ?? 'kind');
         const next = withoutReferences(changed.get(userId) ?? user, ids);
         if (next) changed.set(userId, next);
         else {
@@ -620,14 +624,13 @@ function usage(user: Category, id: string): string {
 }
 
 /** The 409 of a category still in use: who uses it and how, and the requests that would go on. */
-function stillUsed(refs: CategoryRef[], users: { id: string; user: Category }[], ids: Set<string>): ConflictError {
+function stillUsed(refs: CategoryRef[], users: { id: string; user: Category }[], ids: Set<string>, classOf: (id: string) => Category['class']): ConflictError {
   const byTarget = new Map<string, string[]>();
   for (const { id, user } of users) byTarget.set(id, [...(byTarget.get(id) ?? []), usage(user, id)]);
   const lines = [...byTarget].map(([id, list]) => `"${id}" is still used by ${list.join('; ')}`);
   const body: Record<string, string[]> = {};
   for (const id of new Set([...ids, ...users.map((u) => categoryId(u.user))])) {
-    const cls = users.find((u) => categoryId(u.user) === id)?.user.class ?? 'kind';
-    (body[`${cls}s`] ??= []).push(id);
+    (body[`${classOf(id)}s`] ??= []).push(id);
   }
   return new ConflictError(
     `${lines.join('. ')}. Delete them in the same request (DELETE /-/ ${JSON.stringify(body)}), change them first, or repeat with ?cascade=true to remove what only serves the deleted categories and drop the references of the others.`,

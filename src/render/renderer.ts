@@ -23,7 +23,7 @@ export interface RenderContext {
   profile: JsonProfile;
   /** Kinds' providers, shown to operators only (absent for other callers). */
   provider?: (kindId: string) => Provider;
-  /** The URL of a kind's or mixin's published JSON Schema (linked from OCCI JSON renderings). */
+  /** The path of a kind's or mixin's published JSON Schema (linked from OCCI JSON renderings). */
   schemaUrl?: (categoryId: string) => string;
   /** The request path (HTML pages use it for titles and breadcrumbs). */
   path: string;

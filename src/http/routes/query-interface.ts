@@ -185,7 +185,7 @@ export function queryInterfaceRoutes(router: Router, services: Services): void {
       const { removed, changed, cascaded } = await categories.remove(refsOf(body), { cascade: cascade === 'true' }, principalOf(ctx));
       // What a cascade did beyond the request: removed dependents, and dependents that dropped a reference.
       const did = [...cascaded.map((id) => `removed ${id}`), ...changed.map((c) => `changed ${categoryId(c)}`)];
-      if (did.length > 0) ctx.set('OCNI-Cascade', did.join(', '));
+      if (did.length > 0) ctx.set('OCNI-Cascade', did.join(', ').replace(/[^\x20-\x7e]/g, '?'));
       send(ctx, [...removed, ...changed]);
     });
   }

@@ -96,7 +96,7 @@ export function parseCategoryCollection(body: Json): ParsedCategories {
 /** How to render categories: `baseUrl` makes locations absolute; operators also see providers. */
 export interface CategoryRenderOptions {
   provider?: (kindId: string) => Provider;
-  /** The URL of a kind's or mixin's JSON Schema, to link it from the rendering. */
+  /** The path of a kind's or mixin's JSON Schema, to link it from the rendering. */
   schemaUrl?: (categoryId: string) => string;
 }
 
