@@ -126,6 +126,7 @@ describe('evolving an operator model with entities in it', () => {
   it('breaking, kept: values stay, unrelated partial updates pass (ratcheting), changed values are judged', async () => {
     const res = await call(base, 'PUT', '/-/?entities=keep', { body: narrowed() });
     expect(res.status, res.text).toBe(200);
+    expect(res.headers.get('ocni-changes')).toContain(`${ROUTER} generation 4, 2 entities kept as they were`);
     expect(await generation()).toBe(4);
     const kept = await get('/router/r1');
     expect(attrs(kept)['net.router.asn']).toBe(65002);

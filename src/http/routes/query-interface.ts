@@ -170,6 +170,12 @@ export function queryInterfaceRoutes(router: Router, services: Services): void {
         ctx.body = { dryRun: true, changes: reports };
         return;
       }
+      // What the change did to each category and its entities, in one line per category.
+      const said = reports.map((r) => {
+        const kept = r.impact && r.impact.invalid > 0 ? `, ${r.impact.invalid} entities ${options.entities === 'migrate' ? 'migrated' : 'kept as they were'}` : '';
+        return `${r.id} ${r.changes.length === 0 ? 'unchanged' : `generation ${r.generation}`}${kept}${r.migration ? ', entities being rewritten' : ''}`;
+      });
+      if (said.length > 0) ctx.set('OCNI-Changes', said.join('; ').replace(/[^\x20-\x7e]/g, '?'));
       const touched = [...changed, ...providers.map((id) => categories.registry.get(id)!).filter((c) => !changed.some((d) => categoryId(d) === categoryId(c)))];
       send(ctx, touched);
     });
