@@ -10,7 +10,8 @@ import type { ParsedCategories, ParsedCategory } from '../model/vocabulary/categ
 import { checkCategories, StagedCategories, type RuleFindings } from './category-rules.ts';
 import type { CategoryEvent, CategoryPersistence, CategoryWrite, EntityIndex, MigrationProgress } from './persistence.ts';
 import { classifyChange, isBreaking, type CategoryChange, type ChangeKind } from './change-rules.ts';
-import { measureImpact, scopesOf, StagedLookup, type Impact } from './change-impact.ts';
+import { measureImpact, refusal, scopesOf, StagedLookup, unmigratable, type Impact } from './change-impact.ts';
+import { references, stillUsed, withoutReferences } from './dependents.ts';
 import type { CategoryRegistry } from './registry.ts';
 import { ANONYMOUS_OPERATOR, type Principal } from '../auth/principal.ts';
 
@@ -175,12 +176,6 @@ export class CategoryManager {
   stop(): void {
     this.#stopped = true;
     this.#persistence.stop();
-  }
-
-  /** Resolves when no migration runs in this process (tests and orderly shutdown). */
-  async idle(timeoutMs = 60_000): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    while (this.#running.size > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   /**
@@ -609,77 +604,6 @@ export class CategoryManager {
     if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer}: ${problems[0]!.message}`, problems);
     return provider;
   }
-}
-
-const SHOWN = 5;
-
-/** How `user` refers to `id`, in words. */
-function usage(user: Category, id: string): string {
-  const how: string[] = [];
-  if (user.class === 'kind' && user.parent === id) how.push('as its parent');
-  if (user.class === 'mixin' && user.depends.includes(id)) how.push('in depends');
-  if (user.class === 'mixin' && user.applies.includes(id)) how.push('in applies');
-  if (user.class !== 'action' && user.actions.includes(id)) how.push('in actions');
-  return `${user.class} ${categoryId(user)} (${how.join(', ')})`;
-}
-
-/** The 409 of a category still in use: who uses it and how, and the requests that would go on. */
-function stillUsed(refs: CategoryRef[], users: { id: string; user: Category }[], ids: Set<string>, classOf: (id: string) => Category['class']): ConflictError {
-  const byTarget = new Map<string, string[]>();
-  for (const { id, user } of users) byTarget.set(id, [...(byTarget.get(id) ?? []), usage(user, id)]);
-  const lines = [...byTarget].map(([id, list]) => `"${id}" is still used by ${list.join('; ')}`);
-  const body: Record<string, string[]> = {};
-  for (const id of new Set([...ids, ...users.map((u) => categoryId(u.user))])) {
-    (body[`${classOf(id)}s`] ??= []).push(id);
-  }
-  return new ConflictError(
-    `${lines.join('. ')}. Delete them in the same request (DELETE /-/ ${JSON.stringify(body)}), change them first, or repeat with ?cascade=true to remove what only serves the deleted categories and drop the references of the others.`,
-    refs.map((r) => ({ pointer: r.pointer, message: 'is still referenced' })),
-  );
-}
-
-/** True when the category refers to one of the ids. */
-function references(category: Category, ids: Set<string>): boolean {
-  if (category.class === 'action') return false;
-  if (category.class === 'kind' && category.parent !== undefined && ids.has(category.parent)) return true;
-  if (category.class === 'mixin' && [...category.depends, ...category.applies].some((id) => ids.has(id))) return true;
-  return category.actions.some((id) => ids.has(id));
-}
-
-/**
- * The category with its references to removed categories dropped, or undefined when it cannot do
- * without them (its parent, a mixin it depends on, or every kind it applies to is going).
- */
-function withoutReferences(category: Category, removed: Set<string>): Category | undefined {
-  if (category.class === 'action') return category;
-  if (category.class === 'kind' && category.parent !== undefined && removed.has(category.parent)) return undefined;
-  if (category.class === 'mixin') {
-    if (category.depends.some((d) => removed.has(d))) return undefined;
-    const applies = category.applies.filter((a) => !removed.has(a));
-    // An empty list would mean "applies to every kind": a mixin left with none goes instead.
-    if (category.applies.length > 0 && applies.length === 0) return undefined;
-    return { ...category, applies, actions: category.actions.filter((a) => !removed.has(a)) };
-  }
-  return { ...category, actions: category.actions.filter((a) => !removed.has(a)) };
-}
-
-/** The 409 of a breaking change that would make entities invalid, saying how to go on. */
-function refusal(pointer: string, id: string, changes: CategoryChange[], impact: Impact): ConflictError {
-  const breaking = changes.filter((c) => c.class === 'breaking').map((c) => c.message);
-  const first = impact.examples.slice(0, SHOWN).map((e) => `${e.location} (${e.problems.join('; ')})`);
-  return new ConflictError(
-    `${pointer}: changing "${id}" would make ${impact.invalid} of its ${impact.scanned} entities invalid (${breaking.join('; ')}): ${first.join(', ')}${impact.invalid > first.length ? ', …' : ''}. ` +
-      'Nothing was changed. Repeat with ?entities=keep to keep their values as they are, or with ?entities=migrate (and "migrate": {"<category id>": {"<attribute>": value}} for values to give) to bring them to the new definition.',
-    impact.examples.map((e) => ({ pointer, message: `${e.location}: ${e.problems.join('; ')}` })),
-  );
-}
-
-function unmigratable(pointer: string, id: string, impact: Impact): ConflictError {
-  const first = impact.unmigratableExamples.map((e) => `${e.location} (${e.problems.join('; ')})`);
-  return new ConflictError(
-    `${pointer}: ${impact.unmigratable} entities of "${id}" would still be invalid after the migration: ${first.join(', ')}${impact.unmigratable > first.length ? ', …' : ''}. Nothing was changed. Give values for them in "migrate", or use ?entities=keep.`,
-    impact.unmigratableExamples.map((e) => ({ pointer, message: `${e.location}: ${e.problems.join('; ')}` })),
-  );
 }
 
 /** The current category with the members the request gave replaced (PUT /-/ semantics). */

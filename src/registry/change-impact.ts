@@ -8,6 +8,7 @@ import type { CategoryLookup, Entity } from '../model/entity.ts';
 import { currentView, entityProblems } from '../model/entity-view.ts';
 import type { StagedCategories } from './category-rules.ts';
 import type { CategoryChange } from './change-rules.ts';
+import { ConflictError } from '../errors.ts';
 import type { CategoryScope, EntityIndex } from './persistence.ts';
 import type { CategoryRegistry } from './registry.ts';
 
@@ -154,4 +155,25 @@ function stripPlans(lookup: CategoryLookup): CategoryLookup {
     kindAttributes: (id) => lookup.kindAttributes(id),
     mixinClosure: (id) => lookup.mixinClosure(id).map((m) => strip(m)!),
   };
+}
+
+const SHOWN = 5;
+
+/** The 409 of a breaking change that would make entities invalid, saying how to go on. */
+export function refusal(pointer: string, id: string, changes: CategoryChange[], impact: Impact): ConflictError {
+  const breaking = changes.filter((c) => c.class === 'breaking').map((c) => c.message);
+  const first = impact.examples.slice(0, SHOWN).map((e) => `${e.location} (${e.problems.join('; ')})`);
+  return new ConflictError(
+    `${pointer}: changing "${id}" would make ${impact.invalid} of its ${impact.scanned} entities invalid (${breaking.join('; ')}): ${first.join(', ')}${impact.invalid > first.length ? ', …' : ''}. ` +
+      'Nothing was changed. Repeat with ?entities=keep to keep their values as they are, or with ?entities=migrate (and "migrate": {"<category id>": {"<attribute>": value}} for values to give) to bring them to the new definition.',
+    impact.examples.map((e) => ({ pointer, message: `${e.location}: ${e.problems.join('; ')}` })),
+  );
+}
+
+export function unmigratable(pointer: string, id: string, impact: Impact): ConflictError {
+  const first = impact.unmigratableExamples.map((e) => `${e.location} (${e.problems.join('; ')})`);
+  return new ConflictError(
+    `${pointer}: ${impact.unmigratable} entities of "${id}" would still be invalid after the migration: ${first.join(', ')}${impact.unmigratable > first.length ? ', …' : ''}. Nothing was changed. Give values for them in "migrate", or use ?entities=keep.`,
+    impact.unmigratableExamples.map((e) => ({ pointer, message: `${e.location}: ${e.problems.join('; ')}` })),
+  );
 }
