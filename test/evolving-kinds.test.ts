@@ -191,6 +191,22 @@ describe('evolving an operator model with entities in it', () => {
     expect((await call(base, 'PUT', '/-/?entities=keep', { body })).status).toBe(200);
   });
 
+  it('a new required attribute kept: unrelated partial updates still pass, a full update must give it', async () => {
+    const current = ((await call(base, 'GET', `/-/?category=${encodeURIComponent(ROUTER)}`)).json as { kinds: { attributes: Json }[] }).kinds[0]!.attributes;
+    const body = router({ ...current, 'net.router.rack': { type: 'string', mutable: true, required: true } });
+    expect((await call(base, 'PUT', '/-/', { body })).status).toBe(409);
+    expect((await call(base, 'PUT', '/-/?entities=keep', { body })).status).toBe(200);
+    // The issue's finding: this used to answer 400 "net.router.rack is required".
+    const unrelated = await call(base, 'POST', '/router/r1', { body: { title: 'edge router one' } });
+    expect(unrelated.status, unrelated.text).toBe(200);
+    expect((await call(base, 'POST', '/router/r1', { body: { attributes: { 'net.router.rack': null } } })).status).toBe(400);
+    const full = await call(base, 'PUT', '/router/r3', { body: { kind: ROUTER, attributes: { 'net.device.hostname': 'r3', 'net.router.asn': '500' } } });
+    expect(full.status).toBe(400);
+    expect(full.text).toContain('net.router.rack');
+    const given = await call(base, 'PUT', '/router/r3', { body: { kind: ROUTER, attributes: { 'net.device.hostname': 'r3', 'net.router.asn': '500', 'net.router.rack': 'a1' } } });
+    expect(given.status, given.text).toBe(200);
+  });
+
   it('a kind still used elsewhere: the 409 names the users and the request; ?cascade=true removes or narrows them and says so', async () => {
     const refused = await call(base, 'DELETE', '/-/', { body: { kinds: [ROUTER] } });
     expect(refused.status).toBe(409);

@@ -226,11 +226,7 @@ export class CategoryManager {
       'category',
     );
     twice(providers.map((p) => ({ id: p.kindId, pointer: p.pointer })), "kind's provider");
-    // A migration this process runs for a category being changed again is let finish first (bounded).
-    for (const entry of [...parsed.kinds, ...parsed.mixins]) {
-      const id = categoryId(entry.category);
-      for (const until = Date.now() + 10_000; this.#running.has(id) && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await this.#letMigrationsFinish([...parsed.kinds, ...parsed.mixins].map((e) => categoryId(e.category)));
     const entries: ParsedCategory[] = [];
     const invalid: FieldProblem[] = [];
     for (const entry of [...parsed.actions, ...parsed.kinds, ...parsed.mixins]) {
@@ -274,6 +270,12 @@ export class CategoryManager {
   }
 
   readonly #migrationRevs = new Map<string, string>();
+
+  /** A migration this process runs for a category being changed or removed is let finish first (bounded). */
+  async #letMigrationsFinish(ids: string[]): Promise<void> {
+    const until = Date.now() + 10_000;
+    while (ids.some((id) => this.#running.has(id)) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 
   /** The runtime categories an operator keeps in a model file: not built-in, not a user's tag. */
   runtimeModel(): Category[] {
@@ -454,7 +456,8 @@ export class CategoryManager {
     const batch = this.#options.migrationBatch ?? 200;
     try {
       while (!this.#stopped) {
-        const scope = progress.scopes[progress.scope];
+        // A category deleted meanwhile has nothing left to migrate.
+        const scope = this.registry.getAny(progress.categoryId) ? progress.scopes[progress.scope] : undefined;
         if (!scope) {
           await this.#finishMigration(progress);
           this.#options.onMigration?.(progress, 'done');
@@ -506,6 +509,7 @@ export class CategoryManager {
   async remove(given: CategoryRef[], options: { cascade: boolean }, principal: Principal = ANONYMOUS_OPERATOR): Promise<{ removed: Category[]; changed: Category[]; cascaded: string[] }> {
     // A category named twice (by id and by term and scheme, say) is removed once.
     const refs = given.filter((ref, i) => given.findIndex((r) => r.id === ref.id) === i);
+    await this.#letMigrationsFinish(refs.map((r) => r.id));
     const ids = new Set(refs.map((r) => r.id));
     const targets: Category[] = [];
     const mayTouch = (category: Category) => principal.operator || (category.class === 'mixin' && category.owner === principal.tenant);
