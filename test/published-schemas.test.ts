@@ -116,6 +116,10 @@ describe('/openapi.json', () => {
     expect((await call(server.url, 'POST', '/-/', { body: { kinds: [firewall] } })).status).toBe(200);
     const added = await openapi();
     expect(attributesAt(added, '/firewall/{id}')['net.fw.rules']).toMatchObject({ type: 'number', allOf: [{ maximum: 100 }] });
+    // The component is the published schema itself.
+    const ref = ((((added.paths['/firewall/{id}']!.get as Json).responses as Json)['200'] as Json).content as Record<string, { schema: { $ref: string } }>)['application/occi+json']!.schema.$ref;
+    const { $schema: _d, $id: _i, ...published } = await schemaOf(`${NET}firewall`);
+    expect(added.components.schemas[ref.split('/').pop()!]).toEqual(published);
 
     const changed = { ...firewall, attributes: { 'net.fw.rules': { type: 'number', mutable: true, required: false, pattern: { maximum: 1000 } }, 'net.fw.zone': { type: 'string', mutable: true, required: false } } };
     expect((await call(server.url, 'PUT', '/-/', { body: { kinds: [changed] } })).status).toBe(200);

@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { categoryId, type Category } from '../model/category.ts';
-import { attributesSchema, categoryDefinitions } from '../model/entity-schema.ts';
+import { categorySchema, schemaPath } from '../model/entity-schema.ts';
 import type { CategoryRegistry } from '../registry/registry.ts';
 
 type Json = Record<string, unknown>;
@@ -148,11 +148,9 @@ export function buildOpenApi(registry: CategoryRegistry, serverUrl: string, vers
     const shared = registry.isBuiltin(categoryId(category)) || registry.revision(categoryId(category)) !== undefined;
     if (!shared || category.class === 'action' || !category.location || category.owner !== undefined) continue;
     const ref = componentName(category);
-    const attributes = attributesSchema(categoryDefinitions(registry, category));
-    schemas[ref] =
-      category.class === 'kind'
-        ? { title: categoryId(category), type: 'object', properties: { kind: { const: categoryId(category) }, mixins: { type: 'array', items: { type: 'string' } }, id: { type: 'string' }, title: { type: 'string' }, summary: { type: 'string' }, attributes } }
-        : { title: categoryId(category), type: 'object', properties: { attributes } };
+    // The very schema GET /-/schema/{id} publishes, without its own $schema and $id (the document's dialect applies).
+    const { $schema: _dialect, $id: _id, ...schema } = categorySchema(registry, category, `${serverUrl}${schemaPath(categoryId(category))}`);
+    schemas[ref] = schema;
     Object.assign(paths, categoryPaths(category as Category & { location: string }, ref));
   }
   return {
