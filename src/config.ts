@@ -28,6 +28,12 @@ export interface Config {
     url: string | null;
     dbPrefix: string;
     requestTimeoutMs: number;
+    /**
+     * The embedded store only: `synced` (default) acknowledges a write once LevelDB synced it to
+     * disk, so it survives an OS crash or power loss; `relaxed` once it is in the OS's cache
+     * (faster, but the last writes before a crash of the machine may be lost).
+     */
+    embeddedDurability?: 'synced' | 'relaxed';
   };
   limits: {
     bodyBytes: number;
@@ -81,6 +87,7 @@ const CONFIG_SCHEMA = {
         url: { type: ['string', 'null'], pattern: '^https?://' },
         dbPrefix: { type: 'string', pattern: '^[a-z][a-z0-9_$()+/-]*$' },
         requestTimeoutMs: { type: 'integer', minimum: 100 },
+        embeddedDurability: { enum: ['synced', 'relaxed'] },
       },
     },
     limits: {

@@ -32,6 +32,14 @@ export interface RunningServer {
   url: string;
   services: Services;
   couch: CouchClient;
+  /**
+   * False while the embedded store's process is down (between its death and its restart); true
+   * otherwise, and always with an external CouchDB (whose health only a request can tell).
+   * For readiness checks.
+   */
+  storeIsUp(): boolean;
+  /** The embedded store, when this server runs one. */
+  embedded?: EmbeddedStore;
   /** Stops accepting, lets in-flight requests finish, stops the changes feed and the embedded store. */
   close(): Promise<void>;
 }
@@ -72,9 +80,17 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   let couchUrl = config.couchdb.url;
   if (!couchUrl) {
     const dataDir = resolve(config.dataDir);
-    embedded = await startEmbeddedStore({ dataDir: join(dataDir, 'store') });
+    embedded = await startEmbeddedStore({
+      dataDir: join(dataDir, 'store'),
+      durability: config.couchdb.embeddedDurability ?? 'synced',
+      onEvent: (event) => {
+        if (event.type === 'died') logger.error({ code: event.code, signal: event.signal, stderr: event.stderr }, 'the embedded store died; restarting it');
+        else if (event.type === 'restarted') logger.warn({ attempt: event.attempt, downMs: event.downMs }, 'the embedded store is back');
+        else logger.error({ attempt: event.attempt, err: event.error }, 'restarting the embedded store failed; trying again');
+      },
+    });
     couchUrl = embedded.url;
-    logger.info({ dataDir }, 'embedded CouchDB-compatible store started');
+    logger.info({ dataDir, durability: embedded.durability }, 'embedded CouchDB-compatible store started');
   }
   try {
     const couch = new CouchClient({ url: couchUrl, requestTimeoutMs: config.couchdb.requestTimeoutMs });
@@ -96,6 +112,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       ...(config.limits.migrationPauseMs ? { migrationPauseMs: config.limits.migrationPauseMs } : {}),
       onMigration: (progress, state, err) =>
         (state === 'failed' ? logger.warn : state === 'done' ? logger.info : logger.debug).call(logger, { category: progress.categoryId, generation: progress.generation, done: progress.done, err: err ? (err as Error).message : undefined }, `category migration ${state}`),
+      onCleanupError: (err, mixinId) => logger.warn({ err: (err as Error).message, mixin: mixinId }, 'cleaning the entities of a deleted mixin failed; retrying'),
     });
     await categories.start();
     for (const file of config.seedCategories) {
@@ -107,7 +124,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     if (config.auth.mode === 'none') {
       logger.warn('authentication is OFF (auth.mode "none"): every caller is an operator; for local development only');
     }
-    const services: Services = { config, logger, categories, entities, entityService, backends, version: VERSION };
+    const services: Services = { config, logger, categories, entities, entityService, backends, version: VERSION, storeIsUp: () => embedded?.isUp() ?? true };
     const app = createApp(services);
     // Node answers 431 itself when a request head is larger than this.
     const server: Server = createServer({ maxHeaderSize: config.limits.headerBytes }, app.callback());
@@ -126,6 +143,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       url,
       services,
       couch,
+      storeIsUp: () => embedded?.isUp() ?? true,
+      ...(embedded ? { embedded } : {}),
       close: () => {
         closing ??= (async () => {
           await new Promise<void>((done) => {

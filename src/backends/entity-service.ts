@@ -4,7 +4,7 @@
  * machines. Request-level rules live here (all-or-nothing batches, link ends, mixin membership);
  * HTTP details do not.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { categoryId, type AttributeValue, type Kind, type Mixin } from '../model/category.ts';
 import {
   applyActionLocally,
@@ -24,7 +24,8 @@ import { currentView } from '../model/entity-view.ts';
 import { ConflictError, NotFoundError, OcciError, ValidationError, type FieldProblem } from '../errors.ts';
 import type { EntityItem } from '../render/occi-json/entities.ts';
 import type { CategoryRegistry } from '../registry/registry.ts';
-import type { EntityStore, ListScope } from '../store/entity-store.ts';
+import { backoff, type EntityStore, type ListScope } from '../store/entity-store.ts';
+import { KeyedLock } from './keyed-lock.ts';
 import { withOutcome, type Backend, type BackendContext, type BackendOutcome } from './backend.ts';
 import { ANONYMOUS_OPERATOR, canChange, type Principal } from '../auth/principal.ts';
 
@@ -88,8 +89,25 @@ export function newId(): string {
   return `${Date.now().toString(16).padStart(12, '0')}-${randomUUID().slice(9)}`;
 }
 
+/** How often a write that lost a race with another process is tried again (with a growing, jittered pause). */
+const WRITE_ATTEMPTS = 40;
+
+/**
+ * Ids for a create that carries an idempotency key: derived from the tenant, the key, the request
+ * body and the item's place in it, so that the same request sent again names the same locations
+ * (and collides with what the first attempt created instead of creating it twice).
+ */
+function idempotentIds(tenant: string | undefined, key: string, items: EntityItem[]): () => string {
+  const seed = createHash('sha256').update(`${tenant ?? ''}\u0000${key}\u0000${JSON.stringify(items)}`).digest('hex');
+  let n = 0;
+  return () => `ik-${createHash('sha256').update(`${seed}:${n++}`).digest('hex').slice(0, 32)}`;
+}
+
 /** Entity operations on the local store. */
 export class EntityService {
+  /** Writes to one entity, one at a time in this process. */
+  readonly #locks = new KeyedLock();
+
   constructor(
     readonly registry: CategoryRegistry,
     readonly store: EntityStore,
@@ -157,9 +175,38 @@ export class EntityService {
       await created.undo();
       throw err;
     }
-    // ...and resources that already existed learn of their new links.
-    for (const [source, links] of elsewhere) await this.store.relink(source, links, []);
+    // ...and resources that already existed learn of their new links. When one cannot (it was
+    // deleted meanwhile, or the store failed), the links go again: a link exists only when its
+    // resource lists it.
+    try {
+      for (const [source, links] of elsewhere) await this.#addLinks(source, links);
+    } catch (err) {
+      await created.undo();
+      await this.store.deleteWithLinks(stored).catch(() => undefined);
+      throw err;
+    }
     return stored;
+  }
+
+  /** Adds link locations to an existing resource, under its lock; fails when it is gone. */
+  #addLinks(source: string, links: string[]): Promise<void> {
+    return this.#locks.run(source, async () => {
+      await this.store.modify(source, (current) => ({ ...current, linkLocations: [...new Set([...(current.linkLocations ?? []), ...links])].sort() }));
+    });
+  }
+
+  /** {@link EntityStore.relink} under the resource's lock. */
+  #relink(resource: string, add: string[], remove: string[]): Promise<void> {
+    return this.#locks.run(resource, () => this.store.relink(resource, add, remove));
+  }
+
+  /**
+   * The entity without mixins that no longer exist: a mixin deleted while its cleaning had not
+   * reached this entity yet must not make every later read or update of it fail.
+   */
+  #known(entity: Entity): Entity {
+    const mixins = entity.mixins.filter((m) => this.registry.get(m)?.class === 'mixin');
+    return mixins.length === entity.mixins.length ? entity : { ...entity, mixins };
   }
 
   /**
@@ -168,7 +215,17 @@ export class EntityService {
    * backends are told to go back and everything is tried again on the fresh entity, so no
    * concurrent change is lost and no backend keeps a change the store does not have.
    */
-  async #change(
+  #change(
+    location: string,
+    plan: (current: Entity) => Entity,
+    call: (backend: Backend, before: Entity, after: Entity) => Promise<BackendOutcome>,
+    ctx: BackendContext,
+    ifMatchRev: string | undefined,
+  ): Promise<Entity> {
+    return this.#locks.run(location, () => this.#changeLocked(location, plan, call, ctx, ifMatchRev));
+  }
+
+  async #changeLocked(
     location: string,
     plan: (current: Entity) => Entity,
     call: (backend: Backend, before: Entity, after: Entity) => Promise<BackendOutcome>,
@@ -176,28 +233,34 @@ export class EntityService {
     ifMatchRev: string | undefined,
   ): Promise<Entity> {
     for (let attempt = 0; ; attempt += 1) {
-      const current = await this.store.get(location);
-      if (!mine(current, ctx)) throw new NotFoundError(`no entity at ${location}`);
+      const stored = await this.store.get(location);
+      if (!mine(stored, ctx)) throw new NotFoundError(`no entity at ${location}`);
+      const current = this.#known(stored);
       if (ifMatchRev !== undefined && ifMatchRev !== current.rev) throw new OcciError('precondition-failed', `${location} is at revision ${current.rev ?? '?'}, not ${ifMatchRev}`);
       // Writes start from what reads show: current defaults in, attributes no longer defined out.
       let next = plan(currentView(this.registry, current));
+      // Nothing to change (a mixin already there, or already gone): nothing to write.
+      if (next === current) return current;
       const told: Backend[] = [];
       for (const backend of this.#backendsOf(current)) {
         next = withOutcome(next, await call(backend, current, next));
         told.push(backend);
       }
       try {
-        const stored = await this.store.put({ ...next, rev: current.rev! });
+        const written = await this.store.put({ ...next, rev: current.rev! }, current);
         if (current.source !== undefined && next.source !== current.source) {
           // A link moved to another resource: both resources' link lists follow.
-          await this.store.relink(current.source, [], [location]);
-          await this.store.relink(next.source!, [location], []);
+          await this.#relink(current.source, [], [location]);
+          await this.#relink(next.source!, [location], []);
         }
-        return stored;
+        return written;
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
         for (const backend of told.reverse()) await backend.update(next, current, ctx).catch(() => undefined);
-        if (ifMatchRev !== undefined || attempt >= 25) throw err;
+        // Another process wrote first: the revision the client named is no longer current.
+        if (ifMatchRev !== undefined) throw new OcciError('precondition-failed', `${location} was changed by another request; it is no longer at revision ${ifMatchRev}`);
+        if (attempt >= WRITE_ATTEMPTS) throw err;
+        await backoff(attempt);
       }
     }
   }
@@ -224,7 +287,7 @@ export class EntityService {
   async read(location: string, ctx: BackendContext): Promise<{ entity: Entity; links: Entity[] }> {
     const found = await this.store.getWithLinks(location);
     if (!found || !mine(found.entity, ctx)) throw new NotFoundError(`no entity at ${location}`);
-    let entity = currentView(this.registry, found.entity);
+    let entity = currentView(this.registry, this.#known(found.entity));
     for (const backend of this.#backendsOf(entity)) {
       const outcome = await backend.retrieve(entity, ctx);
       if (outcome === 'gone') {
@@ -245,7 +308,7 @@ export class EntityService {
   async list(collection: Collection, patterns: EntityPattern[], skip: number, limit: number, ctx: BackendContext): Promise<{ entities: Entity[]; more: boolean }> {
     const owner = ownerScope(ctx);
     const page = await this.store.list({ scope: this.scope(collection), patterns, skip, limit, ...(owner !== undefined ? { owner } : {}) });
-    return { ...page, entities: page.entities.map((e) => currentView(this.registry, e)) };
+    return { entities: page.entities.map((e) => currentView(this.registry, this.#known(e))), more: page.more };
   }
 
   /** Whether something lives at a location, and whether the caller may touch it. */
@@ -282,7 +345,7 @@ export class EntityService {
    * Builds the entities of a creation request without writing anything: ids, locations, link ends,
    * inline links. Every problem of every item is reported at once.
    */
-  async #prepare(items: EntityItem[], placeAt: (item: EntityItem, kind: Kind) => string, origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
+  async #prepare(items: EntityItem[], placeAt: (item: EntityItem, kind: Kind) => string, origin: RequestOrigin, ctx: BackendContext, nextId: () => string = newId): Promise<Entity[]> {
     checkValueSizes(items, this.limits.attributeValueBytes);
     const owner = principalOf(ctx).tenant;
     const problems: FieldProblem[] = [];
@@ -332,7 +395,7 @@ export class EntityService {
           problems.push({ pointer: `${link.pointer}/kind`, message: `an inline link needs a link kind, not "${link.input.kind ?? ''}"` });
           continue;
         }
-        build(link, `${linkKind.location}${link.id ?? newId()}`, location);
+        build(link, `${linkKind.location}${link.id ?? nextId()}`, location);
       }
     }
     const seen = new Map<string, number>();
@@ -364,9 +427,11 @@ export class EntityService {
 
   /**
    * Creates one or many entities in a kind collection, all or nothing. Items must be of that kind
-   * (or a sub-kind); ids are generated when absent.
+   * (or a sub-kind); ids are generated when absent. With an idempotency key, the ids come from the
+   * key and the request, and the same request sent again (after a 503 or a timeout) answers with
+   * what the first attempt created instead of creating it again.
    */
-  async createInCollection(kind: Kind, items: EntityItem[], origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
+  async createInCollection(kind: Kind, items: EntityItem[], origin: RequestOrigin, ctx: BackendContext, idempotencyKey?: string): Promise<Entity[]> {
     const kindId = categoryId(kind);
     const problems: FieldProblem[] = [];
     const allowed = new Set(this.registry.descendants(kindId));
@@ -377,8 +442,17 @@ export class EntityService {
       }
     }
     if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer}: ${problems[0]!.message}`, problems);
-    const entities = await this.#prepare(items, (item, k) => `${k.location}${item.id ?? newId()}`, origin, ctx);
-    return this.#createEverywhere(entities, ctx);
+    const nextId = idempotencyKey !== undefined ? idempotentIds(principalOf(ctx).tenant, idempotencyKey, items) : newId;
+    const entities = await this.#prepare(items, (item, k) => `${k.location}${item.id ?? nextId()}`, origin, ctx, nextId);
+    try {
+      return await this.#createEverywhere(entities, ctx);
+    } catch (err) {
+      if (idempotencyKey === undefined || !(err instanceof ConflictError)) throw err;
+      // The same request made these already: answer with them.
+      const made = await this.store.getMany(entities.map((e) => e.location));
+      if (!entities.every((e) => mine(made.get(e.location), ctx))) throw err;
+      return entities.map((e) => made.get(e.location)!);
+    }
   }
 
   /** Creates an entity at a client-chosen location (PUT on a free URL). */
@@ -438,11 +512,15 @@ export class EntityService {
    * Deletes an entity and its links: at the backends first (a failure there changes nothing), then
    * in the store.
    */
-  async delete(location: string, ifMatchRev: string | undefined, ctx: BackendContext): Promise<void> {
-    const entity = await this.store.get(location);
-    if (!mine(entity, ctx)) throw new NotFoundError(`no entity at ${location}`);
-    if (ifMatchRev !== undefined && ifMatchRev !== entity.rev) throw new OcciError('precondition-failed', `${location} is at revision ${entity.rev ?? '?'}, not ${ifMatchRev}`);
-    await this.#deleteEverywhere([entity], ctx);
+  delete(location: string, ifMatchRev: string | undefined, ctx: BackendContext): Promise<void> {
+    // Under the entity's lock, so that an update in this process cannot slip between the
+    // If-Match check and the deletion.
+    return this.#locks.run(location, async () => {
+      const entity = await this.store.get(location);
+      if (!mine(entity, ctx)) throw new NotFoundError(`no entity at ${location}`);
+      if (ifMatchRev !== undefined && ifMatchRev !== entity.rev) throw new OcciError('precondition-failed', `${location} is at revision ${entity.rev ?? '?'}, not ${ifMatchRev}`);
+      await this.#deleteEverywhere([entity], ctx);
+    });
   }
 
   /** Deletes entities (and the links from and to them) at their backends, then in the store. */
@@ -478,7 +556,7 @@ export class EntityService {
       const previous = outcomeOf;
       outcomeOf = (e: Entity) => withOutcome(previous(e), outcome);
     }
-    const { after } = await this.store.modify(entity.location, (fresh) => outcomeOf(currentView(this.registry, fresh)));
+    const { after } = await this.#locks.run(entity.location, () => this.store.modify(entity.location, (fresh) => outcomeOf(currentView(this.registry, fresh))));
     return after;
   }
 
@@ -557,7 +635,7 @@ export class EntityService {
       out.push(
         await this.#change(
           entity.location,
-          (current) => ({ ...current, mixins: current.mixins.filter((m) => m !== mixinId) }),
+          (current) => (current.mixins.includes(mixinId) ? { ...current, mixins: current.mixins.filter((m) => m !== mixinId) } : current),
           (backend, before, after) => backend.update(before, after, ctx),
           ctx,
           undefined,

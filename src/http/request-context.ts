@@ -40,6 +40,19 @@ export function ifMatch(ctx: Context): string | undefined {
   return value.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
 }
 
+/**
+ * `Idempotency-Key` of a create (IETF draft "The Idempotency-Key HTTP Header Field"): 1 to 255
+ * visible ASCII characters; undefined when absent.
+ */
+export function idempotencyKey(ctx: Context): string | undefined {
+  const value = ctx.get('Idempotency-Key').trim().replace(/^"(.*)"$/, '$1');
+  if (value === '') return undefined;
+  if (value.length > 255 || !/^[\x21-\x7e]+$/.test(value)) {
+    throw new ValidationError('the Idempotency-Key header must be 1 to 255 visible ASCII characters', [{ pointer: 'Idempotency-Key', message: 'is not a valid key' }]);
+  }
+  return value;
+}
+
 /** The JSON profile: `Accept: application/occi+json; profile=pyocni` or the configured default. */
 export function jsonProfile(ctx: Context, config: Config): JsonProfile {
   const accept = ctx.get('Accept');

@@ -17,4 +17,6 @@ export interface Services {
   entityService: EntityService;
   backends: BackendRouter;
   version: string;
+  /** False while the embedded store is down (restarting); true otherwise. For readiness. */
+  storeIsUp?: () => boolean;
 }

@@ -123,7 +123,12 @@ export interface CategoryManagerOptions {
   migrationBatch?: number;
   migrationPauseMs?: number;
   onMigration?: (progress: MigrationProgress, state: 'batch' | 'done' | 'failed', err?: unknown) => void;
+  /** A deleted mixin's cleaning failed; it is tried again in the background. */
+  onCleanupError?: (err: unknown, mixinId: string) => void;
 }
+
+/** How often a deleted mixin's cleaning is tried again, the pause doubling from 250 ms to 30 s. */
+const CLEANUP_ATTEMPTS = 20;
 
 /** Runtime category CRUD on top of the registry and its persistence. */
 export class CategoryManager {
@@ -134,6 +139,8 @@ export class CategoryManager {
   readonly #options: CategoryManagerOptions;
   readonly #running = new Set<string>();
   readonly #failures = new Map<string, number>();
+  /** Deleted mixins whose entities are still being cleaned, with the timer of the next attempt. */
+  readonly #cleaning = new Map<string, NodeJS.Timeout | undefined>();
   #stopped = false;
 
   constructor(options: CategoryManagerOptions) {
@@ -175,7 +182,35 @@ export class CategoryManager {
   /** Stops following the changes feed. */
   stop(): void {
     this.#stopped = true;
+    for (const timer of this.#cleaning.values()) clearTimeout(timer);
     this.#persistence.stop();
+  }
+
+  /**
+   * Removes a deleted mixin from every entity that still names it. The deletion is done when this
+   * starts (entities tolerate a mixin that is gone: reads and updates drop it), so a failure does
+   * not undo it: the cleaning is tried again in the background until it finishes.
+   */
+  async #clean(mixinId: string, attempt = 0): Promise<void> {
+    this.#cleaning.set(mixinId, undefined);
+    try {
+      await this.#entities.dissociateEverywhere(mixinId);
+      this.#cleaning.delete(mixinId);
+    } catch (err) {
+      this.#options.onCleanupError?.(err, mixinId);
+      if (this.#stopped || attempt >= CLEANUP_ATTEMPTS) {
+        this.#cleaning.delete(mixinId);
+        return;
+      }
+      const timer = setTimeout(() => void this.#clean(mixinId, attempt + 1), Math.min(250 * 2 ** attempt, 30_000));
+      timer.unref();
+      this.#cleaning.set(mixinId, timer);
+    }
+  }
+
+  /** True while a deleted mixin's entities are still being cleaned (in this process). */
+  cleaning(mixinId: string): boolean {
+    return this.#cleaning.has(mixinId);
   }
 
   /**
@@ -191,6 +226,9 @@ export class CategoryManager {
     const staged = new StagedCategories(this.registry);
     raise(checkCategories(entries, staged, true));
     await this.#assertLocationsFree(entries);
+    // A mixin added again before the old one's members were cleaned would inherit them.
+    const unclean = parsed.mixins.find((e) => this.#cleaning.has(categoryId(e.category)));
+    if (unclean) throw new ConflictError(`${unclean.pointer}: "${categoryId(unclean.category)}" was deleted and its entities are still being cleaned; try again later`);
     const writes: CategoryWrite[] = [];
     for (const { category } of entries) {
       const { provider, ...plain } = category as Kind;
@@ -368,7 +406,7 @@ export class CategoryManager {
     }
     await this.#commit(writes);
     for (const progress of judged.migrations) void this.#runMigration({ ...progress, rev: this.#migrationRevs.get(progress.categoryId) ?? '' });
-    for (const category of pruned) if (category.class === 'mixin') await this.#entities.dissociateEverywhere(categoryId(category));
+    for (const category of pruned) if (category.class === 'mixin') await this.#clean(categoryId(category));
     return report;
   }
 
@@ -566,7 +604,7 @@ export class CategoryManager {
     for (const kindId of kinds) if (options.cascade) await this.#entities.deleteOfKind(kindId);
     await this.#commit(writes);
     // A mixin's associations are cleaned after it is gone, so no new association can race in.
-    for (const category of targets) if (category.class === 'mixin') await this.#entities.dissociateEverywhere(categoryId(category));
+    for (const category of targets) if (category.class === 'mixin') await this.#clean(categoryId(category));
     return { removed: targets, changed: [...changed.keys()].map((id) => this.registry.getAny(id)!), cascaded };
   }
 

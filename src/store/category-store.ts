@@ -8,7 +8,7 @@
  */
 import type { Category, Provider } from '../model/category.ts';
 import type { CategoryEvent, CategoryPersistence, CategoryWrite, MigrationProgress } from '../registry/persistence.ts';
-import { ConflictError } from '../errors.ts';
+import { ConflictError, StoreUnavailableError } from '../errors.ts';
 import { CouchStatusError, type CouchClient } from './couch.ts';
 
 interface Doc {
@@ -97,6 +97,10 @@ export class CategoryStore implements CategoryPersistence {
             timeoutMs: pollMs + 10_000,
             signal: this.#abort.signal,
           });
+          // A page cut off in transit, or a proxy's answer, must not pass for an empty one.
+          if (!Array.isArray(page.results) || (typeof page.last_seq !== 'string' && typeof page.last_seq !== 'number')) {
+            throw new StoreUnavailableError('the changes feed answered a page without results or last_seq');
+          }
           for (const change of page.results) {
             const event = toEvent(change.doc, change.id, change.deleted === true);
             if (event) onEvent(event);
@@ -134,16 +138,26 @@ export class CategoryStore implements CategoryPersistence {
     const ids = new Set(docs.map((d) => d._id));
     if (ids.size !== docs.length) throw new Error('a category commit writes one document twice');
     await this.#fillClaimRevisions(docs);
-    const results = await this.client.request<BulkResult[]>({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs } });
-    const failed = results.filter((r) => r.error);
+    const answer = await this.client.exchange<BulkResult[]>({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs } });
+    const results = answer.body;
+    // Accepted without a quorum (202): a write to the same document on another copy of a cluster
+    // may have been accepted too; a write that finds such a rival has not won and counts as refused.
+    const contested = answer.status === 202 ? await this.#contested(results) : [];
+    const failed = [...results.filter((r) => r.error), ...results.filter((r) => contested.includes(r.id))];
     const revs = new Map(results.filter((r) => r.rev).map((r) => [r.id, r.rev!] as const));
     if (failed.length === 0) return revs;
 
     const undo: Doc[] = [];
     const byId = new Map(results.map((r) => [r.id, r] as const));
     writes.forEach((write) => {
-      const result = byId.get(toDoc(write)._id);
+      const id = toDoc(write)._id;
+      const result = byId.get(id);
       if (!result?.rev || result.error) return;
+      // Our revision of a contested document is a branch of its own: deleting it leaves the rival's.
+      if (contested.includes(id)) {
+        undo.push({ _id: id, _rev: result.rev, _deleted: true });
+        return;
+      }
       const reverted = compensate(write, result.rev);
       if (reverted) undo.push(reverted);
     });
@@ -177,11 +191,36 @@ export class CategoryStore implements CategoryPersistence {
     }
   }
 
-  /** Claims a one-time task with a marker document; CouchDB's conflict makes the claim exclusive. */
+  /**
+   * Of the documents just written, those that have a conflicting revision (read with
+   * `conflicts=true`): another copy of the cluster accepted a rival write.
+   */
+  async #contested(results: BulkResult[]): Promise<string[]> {
+    const written = results.filter((r) => r.rev && !r.error);
+    if (written.length === 0) return [];
+    const page = await this.client.request<{ rows: { key: string; doc?: { _conflicts?: string[] } | null }[] }>({
+      db: this.db,
+      method: 'post',
+      path: '_all_docs',
+      qs: { include_docs: true, conflicts: true },
+      body: { keys: written.map((r) => r.id) },
+    });
+    return page.rows.filter((r) => (r.doc?._conflicts ?? []).length > 0).map((r) => r.key);
+  }
+
+  /**
+   * Claims a one-time task with a marker document; CouchDB's conflict makes the claim exclusive.
+   * A claim a cluster only accepted (202) wins only when no rival claim shows up beside it; one
+   * that finds a rival takes its own revision back and yields.
+   */
   async claimOnce(task: string): Promise<boolean> {
+    const id = encodeURIComponent(`once:${task}`);
     try {
-      await this.client.request({ db: this.db, method: 'put', path: encodeURIComponent(`once:${task}`), body: { type: 'once', at: new Date().toISOString() } });
-      return true;
+      const answer = await this.client.exchange<{ rev: string }>({ db: this.db, method: 'put', path: id, body: { type: 'once', at: new Date().toISOString() } });
+      if (answer.status !== 202) return true;
+      const rival = (await this.#contested([{ id: `once:${task}`, rev: answer.body.rev }])).length > 0;
+      if (rival) await this.client.request({ db: this.db, method: 'delete', path: id, qs: { rev: answer.body.rev } });
+      return !rival;
     } catch (err) {
       if (err instanceof CouchStatusError && err.statusCode === 409) return false;
       throw err;

@@ -3,6 +3,7 @@
  * bounds it in time, records it (tests prove no request reads a whole database) and turns transport
  * failures into {@link StoreUnavailableError}. Only documented CouchDB 3 API is used.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import nano, { type ServerScope } from 'nano';
 import { StoreUnavailableError, ConfigError } from '../errors.ts';
 
@@ -27,6 +28,11 @@ export class CouchStatusError extends Error {
   }
 }
 
+/** The store did not answer within the request's time bound (it may still have done the work). */
+export class StoreTimeoutError extends StoreUnavailableError {
+  override name = 'StoreTimeoutError';
+}
+
 /** Options of a CouchDB client. */
 export interface CouchClientOptions {
   url: string;
@@ -47,6 +53,24 @@ export interface CouchRequest {
 
 type Listener = (record: CouchRequestRecord) => void;
 
+/** An answer with its HTTP status. */
+export interface CouchAnswer<T> {
+  /**
+   * 201 when a write reached its quorum; 202 when fewer copies of a cluster accepted it, so that
+   * it may still lose to a concurrent write (CouchDB docs, "Cluster theory" and the 202 of
+   * `PUT /{db}/{docid}` and `POST /{db}/_bulk_docs`).
+   */
+  status: number;
+  body: T;
+}
+
+/**
+ * nano resolves a request with its body only; its `log` hook sees every response's status. The
+ * hook runs in the async context of the request that caused it, which is where a caller of
+ * {@link CouchClient.exchange} waits for that status.
+ */
+const statusOfRequest = new AsyncLocalStorage<{ status?: number }>();
+
 /** A thin, bounded wrapper around nano's raw request function. */
 export class CouchClient {
   readonly server: ServerScope;
@@ -54,7 +78,14 @@ export class CouchClient {
   readonly #listeners = new Set<Listener>();
 
   constructor(options: CouchClientOptions) {
-    this.server = nano({ url: options.url });
+    this.server = nano({
+      url: options.url,
+      log: (entry: unknown) => {
+        const status = (entry as { headers?: { statusCode?: unknown } } | undefined)?.headers?.statusCode;
+        const holder = statusOfRequest.getStore();
+        if (holder && typeof status === 'number') holder.status = status;
+      },
+    });
     this.#timeoutMs = options.requestTimeoutMs;
   }
 
@@ -76,18 +107,40 @@ export class CouchClient {
     for (const listener of this.#listeners) listener(record);
     const timeout = AbortSignal.timeout(req.timeoutMs ?? this.#timeoutMs);
     const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+    let answer: unknown;
     try {
-      return (await this.server.relax({
+      answer = await this.server.relax({
         db: req.db,
         method: record.method,
         path: req.path,
         qs: req.qs,
         body: req.body,
         signal,
-      } as Parameters<ServerScope['relax']>[0])) as T;
+      } as Parameters<ServerScope['relax']>[0]);
     } catch (err) {
+      // nano wraps an aborted fetch in a plain Error: the timeout signal tells a timeout apart.
+      if (timeout.aborted && !(req.signal?.aborted ?? false)) throw new StoreTimeoutError(`the store did not answer ${describe(record)} in time`, err);
       throw translate(err, record, req.signal?.aborted ?? false);
     }
+    // Every answer ocni asks for is a JSON object or array; nano turns a body cut off in transit
+    // into '' (it swallows the parse error), which must not pass for an answer.
+    if (typeof answer !== 'object' || answer === null || Buffer.isBuffer(answer)) {
+      throw new StoreUnavailableError(`the store's answer to ${describe(record)} was cut off or is not JSON`);
+    }
+    return answer as T;
+  }
+
+  /**
+   * Sends one request and also returns the HTTP status, which tells a write a cluster confirmed
+   * (201) from one it only accepted (202).
+   *
+   * @throws as {@link request}
+   */
+  async exchange<T>(req: CouchRequest): Promise<CouchAnswer<T>> {
+    const holder: { status?: number } = {};
+    const body = await statusOfRequest.run(holder, () => this.request<T>(req));
+    if (holder.status === undefined) throw new StoreUnavailableError(`the store's status for ${describe({ method: req.method ?? 'get', db: req.db, path: req.path ?? '', qs: {} })} is unknown`);
+    return { status: holder.status, body };
   }
 
   /** The server's welcome document; used to check that CouchDB is reachable. */
@@ -96,13 +149,17 @@ export class CouchClient {
   }
 }
 
+function describe(record: CouchRequestRecord): string {
+  return `${record.method.toUpperCase()} /${record.db}${record.path ? `/${record.path}` : ''}`;
+}
+
 function translate(err: unknown, record: CouchRequestRecord, abortedByCaller: boolean): Error {
   const e = err as { statusCode?: number; error?: string; reason?: string; message?: string; name?: string };
   if (abortedByCaller) return err as Error;
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new CouchStatusError(e.statusCode, e.error ?? 'error', e.reason ?? e.message ?? '');
   }
-  const what = `${record.method.toUpperCase()} /${record.db}${record.path ? `/${record.path}` : ''}`;
+  const what = describe(record);
   if (e.name === 'TimeoutError' || e.name === 'AbortError') return new StoreUnavailableError(`the store did not answer ${what} in time`, err);
   if (typeof e.statusCode === 'number') return new StoreUnavailableError(`the store failed ${what} with ${e.statusCode}`, err);
   return new StoreUnavailableError(`the store cannot be reached (${e.message ?? 'connection failed'})`, err);

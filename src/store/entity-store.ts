@@ -4,10 +4,12 @@
  * kind collections, the `by-mixin` view for mixin collections, `_id` ranges for paths, and the
  * `source`/`target` indexes for links.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { AttributeValue } from '../model/category.ts';
 import type { Entity, EntityPattern } from '../model/entity.ts';
-import { ConflictError, NotFoundError, OcciError } from '../errors.ts';
-import { CouchStatusError, type CouchClient } from './couch.ts';
+import { ConflictError, NotFoundError, OcciError, StoreUnavailableError } from '../errors.ts';
+import { commonAncestor, keepsChange, mergeLeaf } from './conflicts.ts';
+import { CouchStatusError, StoreTimeoutError, type CouchClient } from './couch.ts';
 import { filterSelector, matchesFilter } from './entity-filter.ts';
 import type { CategoryScope } from '../registry/persistence.ts';
 
@@ -57,6 +59,16 @@ const OWNER_KIND_INDEX = ['ocni-mango', 'owner-kind-id'];
 const OWNER_ID_INDEX = ['ocni-mango', 'owner-id'];
 const MAX_RETRIES = 25;
 
+/**
+ * Waits before retrying a write that lost a race: a random pause in a window that doubles with
+ * each attempt (full jitter), so that writers in different processes spread out instead of
+ * colliding again in lock-step.
+ */
+export function backoff(attempt: number): Promise<void> {
+  const window = Math.min(5 * 2 ** attempt, 250);
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * window));
+}
+
 /** The document of an entity. */
 export function toDoc(entity: Entity): EntityDoc {
   const doc: EntityDoc = { _id: entity.location, type: 'entity', kind: entity.kind, mixins: entity.mixins, attributes: entity.attributes };
@@ -92,11 +104,78 @@ export class EntityStore {
     readonly db: string,
   ) {}
 
-  /** One entity by location, or undefined. */
+  /**
+   * One entity by location, or undefined. Read with `conflicts=true`: an entity a cluster left with
+   * conflicting revisions is merged (and the merge written) before anyone sees or changes it.
+   */
   async get(location: string): Promise<Entity | undefined> {
+    const doc = await this.#read(location);
+    if (doc?._conflicts && doc._conflicts.length > 0) {
+      const resolved = await this.#resolve(location);
+      return resolved ? fromDoc(resolved) : undefined;
+    }
+    return doc?.type === 'entity' ? fromDoc(doc) : undefined;
+  }
+
+  async #read(location: string): Promise<(EntityDoc & { _conflicts?: string[] }) | undefined> {
     try {
-      const doc = await this.client.request<EntityDoc>({ db: this.db, path: encodeURIComponent(location) });
-      return doc.type === 'entity' ? fromDoc(doc) : undefined;
+      return await this.client.request<EntityDoc & { _conflicts?: string[] }>({ db: this.db, path: encodeURIComponent(location), qs: { conflicts: true } });
+    } catch (err) {
+      if (err instanceof CouchStatusError && err.statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Makes a document with conflicting leaves one again: the winning leaf CouchDB shows gets what
+   * each losing leaf changed (see `conflicts.ts`), then the losers are deleted.
+   * Every process computes the same merge, so resolving twice at once is harmless (the second
+   * writer's conflict makes it read again).
+   *
+   * @returns the resolved document, or undefined when none is left
+   */
+  async #resolve(location: string): Promise<EntityDoc | undefined> {
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt += 1) {
+      const shown = await this.#read(location);
+      if (!shown || shown.type !== 'entity') return undefined;
+      if (!shown._conflicts || shown._conflicts.length === 0) return shown;
+      // Every leaf with its history (`open_revs=all`, `revs=true`), to find the revision they share.
+      const leaves = (await this.client.request<{ ok?: EntityDoc & { _revisions?: { start: number; ids: string[] } } }[]>({
+        db: this.db,
+        path: encodeURIComponent(location),
+        qs: { open_revs: 'all', revs: true },
+      }))
+        .flatMap((l) => (l.ok && !l.ok._deleted ? [l.ok] : []));
+      const winner = leaves.find((l) => l._rev === shown._rev);
+      if (!winner) continue;
+      const losers = leaves.filter((l) => l._rev !== winner._rev).sort((a, b) => (a._rev! < b._rev! ? -1 : 1));
+      let merged: EntityDoc = { ...winner };
+      for (const loser of losers) {
+        const ancestor = commonAncestor(winner._revisions, loser._revisions);
+        const base = ancestor ? await this.#revision(location, ancestor) : undefined;
+        merged = mergeLeaf(base, merged, loser);
+      }
+      delete (merged as { _revisions?: unknown })._revisions;
+      // The merge first, then the losers: should this stop halfway, the losers are still there to
+      // be merged again (the merge is idempotent), and no change is lost.
+      try {
+        await this.client.request({ db: this.db, method: 'put', path: encodeURIComponent(location), body: { ...merged, _rev: winner._rev } });
+      } catch (err) {
+        // Another resolver or writer got there first: read again.
+        if (err instanceof CouchStatusError && err.statusCode === 409) continue;
+        throw err;
+      }
+      await this.client.request<BulkResult[]>({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs: losers.map((l) => ({ _id: location, _rev: l._rev!, _deleted: true })) } });
+      // Read again: done only when no conflicting leaf is left (a rival write may have added one,
+      // or this write may have been refused or only accepted).
+    }
+    throw new StoreUnavailableError(`the conflicting revisions of ${location} could not be resolved; try again`);
+  }
+
+  /** A past revision's body, or undefined once compaction removed it. */
+  async #revision(location: string, rev: string): Promise<EntityDoc | undefined> {
+    try {
+      return await this.client.request<EntityDoc>({ db: this.db, path: encodeURIComponent(location), qs: { rev } });
     } catch (err) {
       if (err instanceof CouchStatusError && err.statusCode === 404) return undefined;
       throw err;
@@ -130,8 +209,23 @@ export class EntityStore {
       delete doc._rev;
       return doc;
     });
-    const results = await this.client.request<BulkResult[]>({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs } });
-    const failed = results.find((r) => r.error);
+    let answer: { status: number; body: BulkResult[] };
+    try {
+      answer = await this.client.exchange<BulkResult[]>({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs } });
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) {
+        // A store that did not answer in time would likely keep the client waiting as long again:
+        // then the taking back goes on after the answer instead of before it.
+        const undo = this.#undoUnknownCreate(docs);
+        if (!(err instanceof StoreTimeoutError)) await undo;
+      }
+      throw err;
+    }
+    const results = answer.body;
+    // Accepted without a quorum (202): a create at the same location on another copy may win
+    // later. A create that finds such a rival yields (its revision is deleted) and fails.
+    const rival = answer.status === 202 ? await this.#rivalOf(results) : undefined;
+    const failed = results.find((r) => r.error) ?? (rival ? { id: rival, error: 'conflict' } : undefined);
     if (!failed) return entities.map((e, i) => ({ ...e, rev: results[i]!.rev! }));
     const undo = results.filter((r) => r.rev && !r.error).map((r) => ({ _id: r.id, _rev: r.rev!, _deleted: true }));
     if (undo.length > 0) await this.client.request({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs: undo } });
@@ -140,14 +234,71 @@ export class EntityStore {
   }
 
   /**
-   * Writes an entity at the revision it was read at.
-   *
-   * @throws ConflictError when another writer changed it meanwhile
+   * After a create that failed in transit (the store may or may not have written it), takes back
+   * what did get written, so that an error means nothing was created. When the store cannot even
+   * be read, the client's retry with an idempotency key is what keeps it from a duplicate.
    */
-  async put(entity: Entity): Promise<Entity> {
+  async #undoUnknownCreate(docs: EntityDoc[]): Promise<void> {
     try {
-      const result = await this.client.request<{ rev: string }>({ db: this.db, method: 'put', path: encodeURIComponent(entity.location), body: toDoc(entity) });
-      return { ...entity, rev: result.rev };
+      const page = await this.client.request<{ rows: { key: string; value?: { rev: string; deleted?: boolean }; doc?: EntityDoc | null }[] }>({
+        db: this.db,
+        method: 'post',
+        path: '_all_docs',
+        qs: { include_docs: true },
+        body: { keys: docs.map((d) => d._id) },
+      });
+      // Only what this create wrote: a first revision holding exactly our document. An entity that
+      // was there before (the create would have been refused) is left alone.
+      const ours = new Map(docs.map((d) => [d._id, d]));
+      const written = page.rows.filter((r) => {
+        if (!r.value || r.value.deleted || !r.value.rev.startsWith('1-') || !r.doc) return false;
+        const { _rev: _ignored, ...body } = r.doc;
+        // Compared as JSON values: the model builds attribute maps without a prototype.
+        return isDeepStrictEqual(JSON.parse(JSON.stringify(body)), JSON.parse(JSON.stringify(ours.get(r.key))));
+      });
+      if (written.length > 0) await this.client.request({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs: written.map((r) => ({ _id: r.key, _rev: r.value!.rev, _deleted: true })) } });
+    } catch {
+      // The store is away: nothing more can be done now.
+    }
+  }
+
+  /** The first created document that has a conflicting revision (a rival create), if any. */
+  async #rivalOf(results: BulkResult[]): Promise<string | undefined> {
+    const created = results.filter((r) => r.rev && !r.error);
+    if (created.length === 0) return undefined;
+    const page = await this.client.request<{ rows: { key: string; doc?: { _conflicts?: string[] } | null }[] }>({
+      db: this.db,
+      method: 'post',
+      path: '_all_docs',
+      qs: { include_docs: true, conflicts: true },
+      body: { keys: created.map((r) => r.id) },
+    });
+    const mine = new Map(created.map((r) => [r.id, r.rev!]));
+    for (const row of page.rows) {
+      const conflicts = row.doc?._conflicts ?? [];
+      if (conflicts.length === 0) continue;
+      // Our revision is a leaf among others: take it back, whichever leaf CouchDB shows.
+      await this.client.request({ db: this.db, method: 'delete', path: encodeURIComponent(row.key), qs: { rev: mine.get(row.key) } }).catch(() => undefined);
+      return row.key;
+    }
+    return undefined;
+  }
+
+  /**
+   * Writes an entity at the revision it was read at (`base`, the entity as read). A write a cluster
+   * only accepted (202) is not taken as done: the document is read with its conflicts, merged
+   * (see `conflicts.ts`), and the write counts only when the merge still holds its change.
+   *
+   * @throws ConflictError when another writer changed it meanwhile, or won over it
+   */
+  async put(entity: Entity, base?: Entity): Promise<Entity> {
+    try {
+      const answer = await this.client.exchange<{ rev: string }>({ db: this.db, method: 'put', path: encodeURIComponent(entity.location), body: toDoc(entity) });
+      if (answer.status !== 202) return { ...entity, rev: answer.body.rev };
+      const settled = await this.#resolve(entity.location);
+      const before = base ?? (await this.#revision(entity.location, entity.rev ?? '').catch(() => undefined).then((d) => (d ? fromDoc(d) : undefined)));
+      if (settled && before && keepsChange(toDoc(before), toDoc(entity), settled)) return { ...entity, ...fromDoc(settled) };
+      throw new ConflictError(`${entity.location} was changed by another request at the same time`);
     } catch (err) {
       if (err instanceof CouchStatusError && err.statusCode === 409) throw new ConflictError(`${entity.location} was changed by another request at the same time`);
       throw err;
@@ -167,12 +318,24 @@ export class EntityStore {
       if (ifMatch !== undefined && ifMatch !== current.rev) throw new OcciError('precondition-failed', `${location} is at revision ${current.rev ?? '?'}, not ${ifMatch}`);
       const next = await mutate(current);
       try {
-        return { before: current, after: await this.put({ ...next, rev: current.rev! }) };
+        return { before: current, after: await this.put({ ...next, rev: current.rev! }, current) };
       } catch (err) {
         if (!(err instanceof ConflictError) || ifMatch !== undefined || attempt >= MAX_RETRIES) throw err;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * (attempt + 1)));
+        await backoff(attempt);
       }
     }
+  }
+
+  /** Of these locations, those where a document is still there (not deleted). */
+  async #stillThere(locations: string[]): Promise<string[]> {
+    if (locations.length === 0) return [];
+    const page = await this.client.request<{ rows: { key: string; value?: { deleted?: boolean }; error?: string }[] }>({
+      db: this.db,
+      method: 'post',
+      path: '_all_docs',
+      body: { keys: locations },
+    });
+    return page.rows.filter((r) => r.value && !r.value.deleted).map((r) => r.key);
   }
 
   /** Links whose source or target is one of these locations (the `link-ends` view, by keys). */
@@ -244,8 +407,11 @@ export class EntityStore {
         body: { docs: pending.map((e) => ({ _id: e.location, _rev: e.rev, _deleted: true })) },
       });
       const conflicted = results.filter((r) => r.error === 'conflict').map((r) => r.id);
-      if (conflicted.length === 0) break;
-      const fresh = await this.getMany(conflicted);
+      // A conflicting leaf a cluster left behind would become the entity again once the winner is
+      // deleted (CouchDB shows the remaining leaf): every leaf goes.
+      const revived = await this.#stillThere(pending.map((e) => e.location).filter((l) => !conflicted.includes(l)));
+      if (conflicted.length === 0 && revived.length === 0) break;
+      const fresh = await this.getMany([...conflicted, ...revived]);
       pending = [...fresh.values()];
     }
     // Resources that stay forget the links that went.

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { call } from '../support/harness.ts';
+import { couchFetch } from '../support/couch-fetch.ts';
 
 /** The listings a snapshot reads (JSON, so the text is the byte-exact rendering); `/` lists every entity. */
 export const LISTINGS = ['/?number=1000', '/compute/?number=1000', '/storage/', '/network/', '/networkinterface/', '/storagelink/', '/template/resource/medium/', '/-/'];
@@ -19,14 +20,7 @@ export type Snapshot = Map<string, string>;
  * external CouchDB) become an Authorization header, since fetch refuses URLs that carry them.
  */
 export function couchGet(couchUrl: string, path: string, init: RequestInit = {}): Promise<Response> {
-  const url = new URL(couchUrl);
-  const headers = new Headers(init.headers);
-  if (url.username || url.password) {
-    headers.set('Authorization', `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`);
-    url.username = '';
-    url.password = '';
-  }
-  return fetch(`${url.origin}${url.pathname.replace(/\/$/, '')}/${path}`, { ...init, headers });
+  return couchFetch(couchUrl, path, init);
 }
 
 /** Every document of a database as `id rev digest` lines, the digest over its body without `_rev`. */

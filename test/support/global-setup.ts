@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedStore } from '../../src/store/embedded/server.ts';
+import { couchFetch } from './couch-fetch.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -28,7 +29,14 @@ async function tryContainer(): Promise<{ url: string; stop: () => Promise<void> 
       .start();
     const url = `http://admin:test-secret@${container.getHost()}:${container.getMappedPort(5984)}`;
     // A single-node CouchDB needs its system databases before it answers every request normally.
-    for (const db of ['_users', '_replicator']) await fetch(`${url}/${db}`, { method: 'PUT' }).catch(() => undefined);
+    for (const db of ['_users', '_replicator']) {
+      // Credentials go in a header (fetch refuses them in the URL); 412 means the database exists.
+      const res = await couchFetch(url, db, { method: 'PUT' });
+      if (!res.ok && res.status !== 412) {
+        await container.stop();
+        throw new Error(`creating ${db} answered ${res.status}`);
+      }
+    }
     return { url, stop: async () => void (await container.stop()) };
   } catch {
     // No container runtime here ("Could not find a working container runtime strategy").

@@ -9,6 +9,7 @@ import pino from 'pino';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
+import { deleteDatabases } from './couch-fetch.ts';
 
 /** The CouchDB URL the global setup chose. */
 export function couchUrl(): string {
@@ -32,11 +33,12 @@ export async function startTestServer(options: { prefix: string; overrides?: Rec
   return startServer(config, pino({ level: process.env.OCNI_TEST_LOG_LEVEL ?? 'silent' }));
 }
 
-/** Deletes the databases of a prefix. */
-export async function dropDatabases(prefix: string): Promise<void> {
-  for (const name of ['categories', 'entities']) {
-    await fetch(`${couchUrl()}/${prefix}${name}`, { method: 'DELETE' }).catch(() => undefined);
-  }
+/**
+ * Deletes the databases of a prefix (on `url`, the shared store by default). Credentials in the URL
+ * are sent as a header; a refusal other than 404 fails the test file instead of leaking databases.
+ */
+export async function dropDatabases(prefix: string, url: string = couchUrl()): Promise<void> {
+  await deleteDatabases(url, [`${prefix}categories`, `${prefix}entities`]);
 }
 
 /** A response with its body read as text and, when it is JSON, parsed. */

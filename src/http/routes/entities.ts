@@ -14,7 +14,7 @@ import { parseActionInvocation, parseEntities, parseEntityFilter, parseLocationL
 import { actionFromLines, entityFilterFromLines, entityFromLines, locationsFromLines } from '../../render/occi-text.ts';
 import type { Collection } from '../../backends/entity-service.ts';
 import { negotiate } from '../negotiate.ts';
-import { backendContext, baseUrl, ifMatch, paging, queryValue, queryValues, requestOrigin } from '../request-context.ts';
+import { backendContext, baseUrl, idempotencyKey, ifMatch, paging, queryValue, queryValues, requestOrigin } from '../request-context.ts';
 import { readContent, type RequestContent } from '../request-body.ts';
 import { renderContext, respond } from '../respond.ts';
 import type { Services } from '../services.ts';
@@ -231,7 +231,7 @@ export function entityRoutes(router: Router, services: Services): void {
         await sendCollection(ctx, members);
         return;
       }
-      const created = await entities.createInCollection(collection.kind, entityItems(content), requestOrigin(ctx, config), backendContext(ctx, config));
+      const created = await entities.createInCollection(collection.kind, entityItems(content), requestOrigin(ctx, config), backendContext(ctx, config), idempotencyKey(ctx));
       await sendCreated(ctx, created);
       return;
     }

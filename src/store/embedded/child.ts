@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
+import { syncEveryWrite, type LevelDownModules } from './durability.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -23,6 +24,9 @@ interface ExpressApp {
 const dataDir = process.env.OCNI_EMBEDDED_DIR ?? '';
 const inMemory = dataDir === ':memory:';
 const port = Number(process.env.OCNI_EMBEDDED_PORT ?? '0');
+// Acknowledged means on disk unless the operator chose otherwise (see durability.ts).
+const synced = !inMemory && process.env.OCNI_EMBEDDED_DURABILITY !== 'relaxed';
+if (synced) syncEveryWrite({ db: require('leveldown') as LevelDownModules['db'], batch: require('leveldown/chained-batch') as LevelDownModules['batch'] });
 
 let PouchDB = (require('pouchdb-core') as PouchConstructor)
   .plugin(require('pouchdb-adapter-http'))
@@ -58,7 +62,7 @@ app.use(
 const server = app.listen(port, '127.0.0.1', () => {
   const address = server.address();
   const actual = typeof address === 'object' && address ? address.port : port;
-  process.send?.({ ready: true, port: actual });
+  process.send?.({ ready: true, port: actual, durability: inMemory ? 'memory' : synced ? 'synced' : 'relaxed' });
 });
 
 function shutdown(): void {

@@ -1,15 +1,30 @@
 /**
- * @module Starts and stops the embedded CouchDB-compatible store (see `child.ts`) as a child process.
+ * @module Starts, supervises and stops the embedded CouchDB-compatible store (see `child.ts`) as a
+ * child process. When the process dies on its own (killed, out of memory, a crash), its death is
+ * reported and it is started again on the same port and data folder, with a growing pause between
+ * attempts, so that requests answer 503 only while it is away and ocni recovers by itself.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../errors.ts';
 
+/** What the supervisor reports. */
+export type EmbeddedStoreEvent =
+  | { type: 'died'; code: number | null; signal: NodeJS.Signals | null; stderr: string }
+  | { type: 'restarted'; attempt: number; downMs: number }
+  | { type: 'restart-failed'; attempt: number; error: string };
+
 /** A running embedded store. */
 export interface EmbeddedStore {
-  /** Base URL, e.g. `http://127.0.0.1:41234`. */
+  /** Base URL, e.g. `http://127.0.0.1:41234`; the same across restarts. */
   url: string;
-  /** Stops the store and waits for its process to exit. */
+  /** Whether every acknowledged write is synced to disk (`synced`), or not (`relaxed`, `memory`). */
+  durability: string;
+  /** True while the store's process runs and listens; false from its death until it is back. */
+  isUp(): boolean;
+  /** The store's current process id (for tests that kill it). */
+  pid(): number | undefined;
+  /** Stops the store (no restart) and waits for its process to exit. */
   close(): Promise<void>;
 }
 
@@ -18,26 +33,37 @@ export interface EmbeddedStoreOptions {
   dataDir: string;
   port?: number;
   startTimeoutMs?: number;
+  /** Start the store again when its process dies (default true). */
+  supervise?: boolean;
+  /** `synced` (default): a write is acknowledged once on disk; `relaxed`: once in the OS's cache. */
+  durability?: 'synced' | 'relaxed';
+  /** Told when the store dies and when it is back. */
+  onEvent?: (event: EmbeddedStoreEvent) => void;
 }
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
+/** Pauses before restart attempts: none first (starting takes about a second), then growing to 5 s. */
+const RESTART_DELAYS_MS = [0, 100, 250, 500, 1000, 2000, 5000];
+/** A store that stayed up this long is healthy again: the next death restarts it quickly. */
+const STABLE_MS = 30_000;
 
-/**
- * Starts the embedded store and resolves once it listens on 127.0.0.1.
- *
- * @example
- * const store = await startEmbeddedStore({ dataDir: './data' });
- * // ... nano(store.url) ...
- * await store.close();
- */
-export function startEmbeddedStore(options: EmbeddedStoreOptions): Promise<EmbeddedStore> {
+interface Started {
+  child: ChildProcess;
+  port: number;
+  durability: string;
+  stderr: () => string;
+}
+
+/** Forks the store process and resolves once it listens. */
+function spawnStore(options: EmbeddedStoreOptions, port: number): Promise<Started> {
   const child: ChildProcess = fork(CHILD, [], {
     // The child is TypeScript too: load it through tsx whatever runs the parent (tsx, vitest).
     execArgv: ['--import', 'tsx'],
     env: {
       ...process.env,
       OCNI_EMBEDDED_DIR: options.dataDir,
-      OCNI_EMBEDDED_PORT: String(options.port ?? 0),
+      OCNI_EMBEDDED_PORT: String(port),
+      OCNI_EMBEDDED_DURABILITY: options.durability ?? 'synced',
     },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
@@ -45,30 +71,99 @@ export function startEmbeddedStore(options: EmbeddedStoreOptions): Promise<Embed
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
-
+  const timeoutMs = options.startTimeoutMs ?? 20000;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new ConfigError(`the embedded store did not start within ${options.startTimeoutMs ?? 20000} ms: ${stderr.trim()}`));
-    }, options.startTimeoutMs ?? 20000);
-    child.once('exit', (code) => {
+      reject(new ConfigError(`the embedded store did not start within ${timeoutMs} ms: ${stderr.trim()}`));
+    }, timeoutMs);
+    const onExit = (code: number | null) => {
       clearTimeout(timer);
       reject(new ConfigError(`the embedded store exited with code ${code ?? 'null'} while starting: ${stderr.trim().split('\n').slice(-3).join(' ')}`));
-    });
+    };
+    child.once('exit', onExit);
     child.once('message', (message: unknown) => {
-      const ready = message as { ready?: boolean; port?: number };
+      const ready = message as { ready?: boolean; port?: number; durability?: string };
       if (!ready.ready || typeof ready.port !== 'number') return;
       clearTimeout(timer);
-      child.removeAllListeners('exit');
-      const exited = new Promise<void>((done) => child.once('exit', () => done()));
-      resolve({
-        url: `http://127.0.0.1:${ready.port}`,
-        close: async () => {
-          if (child.exitCode === null && child.connected) child.send('shutdown');
-          else if (child.exitCode === null) child.kill('SIGTERM');
-          await exited;
-        },
-      });
+      child.off('exit', onExit);
+      resolve({ child, port: ready.port, durability: ready.durability ?? 'unknown', stderr: () => stderr });
     });
   });
+}
+
+async function stopStore(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  if (child.connected) child.send('shutdown');
+  else child.kill('SIGTERM');
+  await exited;
+}
+
+/**
+ * Starts the embedded store and resolves once it listens on 127.0.0.1; then keeps it running.
+ *
+ * @example
+ * const store = await startEmbeddedStore({ dataDir: './data', onEvent: (e) => log.warn(e) });
+ * // ... nano(store.url) ... store.isUp() ...
+ * await store.close();
+ */
+export async function startEmbeddedStore(options: EmbeddedStoreOptions): Promise<EmbeddedStore> {
+  let current = await spawnStore(options, options.port ?? 0);
+  // Restarts reuse the port, so that clients keep their URL.
+  const port = current.port;
+  let closing = false;
+  let up = true;
+  /** When the store was last restarted (the first death always restarts at once). */
+  let startedAt = -Infinity;
+  /** Deaths in a row that came soon after a start: each makes the next restart wait longer. */
+  let unstable = 0;
+  let restarting: Promise<void> | undefined;
+
+  const restart = async (diedAt: number) => {
+    for (let attempt = unstable; !closing; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]));
+      if (closing) return;
+      try {
+        const next = await spawnStore(options, port);
+        if (closing) {
+          await stopStore(next.child);
+          return;
+        }
+        current = next;
+        up = true;
+        startedAt = Date.now();
+        watch(next);
+        options.onEvent?.({ type: 'restarted', attempt, downMs: Date.now() - diedAt });
+        return;
+      } catch (err) {
+        options.onEvent?.({ type: 'restart-failed', attempt, error: (err as Error).message });
+      }
+    }
+  };
+
+  const watch = (started: Started) => {
+    started.child.once('exit', (code, signal) => {
+      if (closing || started !== current) return;
+      up = false;
+      options.onEvent?.({ type: 'died', code, signal, stderr: started.stderr().trim().split('\n').slice(-3).join(' ') });
+      if (options.supervise === false) return;
+      unstable = Date.now() - startedAt >= STABLE_MS ? 0 : unstable + 1;
+      restarting = restart(Date.now()).finally(() => (restarting = undefined));
+    });
+  };
+  watch(current);
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    durability: current.durability,
+    isUp: () => up,
+    pid: () => current.child.pid,
+    close: async () => {
+      closing = true;
+      up = false;
+      await restarting;
+      await stopStore(current.child);
+    },
+  };
 }
