@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server.ts';
 import { call, couchUrl, dropDatabases, fixture, freshPrefix, startTestServer } from './support/harness.ts';
+import { couchFetch } from './support/couch-fetch.ts';
 
 type Json = Record<string, unknown>;
 const NET = 'http://example.net/occi/network#';
@@ -238,7 +239,7 @@ describe('a migration of a few thousand entities survives a restart midway', () 
   });
 
   const progress = async (): Promise<{ done: number; scope: number } | undefined> => {
-    const res = await fetch(`${couchUrl()}/${prefix}categories/${encodeURIComponent(`migration:${PORT}`)}`);
+    const res = await couchFetch(couchUrl(), `${prefix}categories/${encodeURIComponent(`migration:${PORT}`)}`);
     if (res.status === 404) return undefined;
     return ((await res.json()) as { progress: { done: number; scope: number } }).progress;
   };
@@ -270,13 +271,13 @@ describe('a migration of a few thousand entities survives a restart midway', () 
     server = await startTestServer({ prefix, overrides: { seedCategories: [], limits: { migrationBatch: 500 } } });
     await until('the migration to finish', async () => ((await progress()) === undefined ? true : undefined), 120_000);
     // Every stored entity has the value now: no document of the kind lacks it.
-    const missing = await fetch(`${couchUrl()}/${prefix}entities/_find`, {
+    const missing = await couchFetch(couchUrl(), `${prefix}entities/_find`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ selector: { kind: PORT, _id: { $gt: null }, 'attributes.net\\.port\\.vlan': { $exists: false } }, limit: 5, use_index: ['ocni-mango', 'kind-id'] }),
     });
     expect(((await missing.json()) as { docs: unknown[] }).docs).toEqual([]);
-    const all = await fetch(`${couchUrl()}/${prefix}entities/_find`, {
+    const all = await couchFetch(couchUrl(), `${prefix}entities/_find`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ selector: { kind: PORT, _id: { $gt: null }, 'attributes.net\\.port\\.vlan': 1 }, fields: ['_id'], limit: COUNT + 10, use_index: ['ocni-mango', 'kind-id'] }),
