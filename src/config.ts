@@ -58,8 +58,8 @@ export interface Config {
     pretty: boolean | null;
   };
   render: {
-    /** Default application/occi+json output: OCCI 1.2, or pyOCNI's shapes for pyOCNI clients. */
-    jsonProfile: 'occi' | 'pyocni';
+    /** Default application/occi+json output: OCCI 1.2 exactly, with ocni's extensions, or pyOCNI's shapes. */
+    jsonProfile: 'occi' | 'ocni' | 'pyocni';
   };
   /**
    * Category files (OCCI JSON, paths relative to the working directory) added once to a new store,
@@ -147,7 +147,7 @@ const CONFIG_SCHEMA = {
     },
     render: {
       type: 'object',
-      properties: { jsonProfile: { enum: ['occi', 'pyocni'] } },
+      properties: { jsonProfile: { enum: ['occi', 'ocni', 'pyocni'] } },
     },
     seedCategories: { type: 'array', items: { type: 'string', minLength: 1 } },
     backends: {

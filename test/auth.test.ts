@@ -59,9 +59,10 @@ describe('static tokens', () => {
     expect((await call(s.url, 'PUT', '/-/', { body: { providers: [{ kind: COMPUTE, provider: { local: ['local'] } }] }, headers: as('alice-token') })).status).toBe(403);
     expect((await call(s.url, 'POST', '/-/', { body: kind, headers: as('olga-token') })).status).toBe(200);
     // Providers are operator information.
-    const seenByAlice = (await call(s.url, 'GET', '/-/?class=kind', { headers: as('alice-token') })).json as { kinds: Json[] };
+    const ocni = { accept: 'application/occi+json; profile=ocni' };
+    const seenByAlice = (await call(s.url, 'GET', '/-/?class=kind', { headers: { ...as('alice-token'), ...ocni } })).json as { kinds: Json[] };
     expect(seenByAlice.kinds.every((k) => k.provider === undefined)).toBe(true);
-    const seenByOlga = (await call(s.url, 'GET', '/-/?class=kind', { headers: as('olga-token') })).json as { kinds: Json[] };
+    const seenByOlga = (await call(s.url, 'GET', '/-/?class=kind', { headers: { ...as('olga-token'), ...ocni } })).json as { kinds: Json[] };
     expect(seenByOlga.kinds.find((k) => k.term === 'compute')?.provider).toEqual({ local: ['local'], remote: [] });
   });
 

@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server.ts';
-import { call, dropDatabases, fixture, freshPrefix, startTestServer } from './support/harness.ts';
+import { call as callOcci, dropDatabases, fixture, freshPrefix, startTestServer } from './support/harness.ts';
+
+/**
+ * These tests read entities' locations, an ocni extension of GFD.226: they ask for the `ocni`
+ * profile unless they name another (the default output is checked in test/conformance/).
+ */
+const call: typeof callOcci = (b, method, path, options = {}) =>
+  callOcci(b, method, path, { ...options, headers: { accept: 'application/occi+json; profile=ocni', ...options.headers } });
 
 type Json = Record<string, unknown>;
 const INFRA = 'http://schemas.ogf.org/occi/infrastructure#';
@@ -63,7 +70,7 @@ describe('the pyOCNI HowTo §4.2–4.4, from fixture files', () => {
     expect(locations((await call(base, 'GET', medium)).json)).toEqual(['/compute/vm1', '/compute/vm2', '/compute/vm3']);
     expect((await call(base, 'PUT', medium, { raw: fixture('pyocni/update_mixins.json') })).status).toBe(200);
     expect(locations((await call(base, 'GET', medium)).json)).toEqual(['/compute/vm1', '/compute/vm2']);
-    expect((await call(base, 'DELETE', medium, { raw: fixture('pyocni/dissociate_mixins.json') })).status).toBe(204);
+    expect((await call(base, 'DELETE', medium, { raw: fixture('pyocni/dissociate_mixins.json') })).status).toBe(200);
     expect(locations((await call(base, 'GET', medium)).json)).toEqual(['/compute/vm1']);
     expect(((await call(base, 'GET', '/compute/vm2')).json as Json).mixins).toEqual([]);
   });

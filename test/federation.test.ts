@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server.ts';
-import { call, dropDatabases, freshPrefix, startTestServer } from './support/harness.ts';
+import { call, couchUrl, dropDatabases, freshPrefix, startTestServer } from './support/harness.ts';
 
 type Json = Record<string, unknown>;
 const COMPUTE = 'http://schemas.ogf.org/occi/infrastructure#compute';
@@ -38,6 +38,9 @@ describe('a kind routed to a remote provider (federation)', () => {
     expect(onB.json).toMatchObject({ title: 'federated', attributes: { 'occi.compute.cores': 2, 'occi.compute.state': 'inactive' } });
 
     expect(attrs((await call(a.url, 'GET', '/compute/fed1')).json)['occi.compute.cores']).toBe(2);
+    // The peer's rendering repeats occi.core.* inside attributes (GFD.226); they are members, not attributes to keep.
+    const stored = (await (await fetch(`${couchUrl()}/${prefixA}entities/${encodeURIComponent('/compute/fed1')}`)).json()) as { attributes: Json };
+    expect(Object.keys(stored.attributes).filter((name) => name.startsWith('occi.core.'))).toEqual([]);
 
     expect((await call(a.url, 'POST', '/compute/fed1', { body: { attributes: { 'occi.compute.cores': 4 } } })).status).toBe(200);
     expect(attrs((await call(b.url, 'GET', '/compute/fed1')).json)['occi.compute.cores']).toBe(4);

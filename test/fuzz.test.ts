@@ -352,6 +352,9 @@ function nestAttributes(flat: Record<string, unknown>): Record<string, unknown> 
 describe('nothing is stored by a refused request', () => {
   it('answers each guaranteed-invalid creation or change with a 4xx and leaves listings, /-/ and the databases byte-identical', async () => {
     await establishBase();
+    // Cases below name /compute/ghost as missing; the random phase may have created it (a text
+    // client's quoted numbers and state now read, so more of its PUTs are valid creations).
+    await call(base, 'DELETE', '/compute/ghost');
     const couch = couchUrl();
     const rng = new Rng(SEED ^ 0x5eed);
     const cases = refusedCreations(rng);

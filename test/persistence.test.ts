@@ -65,7 +65,7 @@ describe('example categories', () => {
     await first.close();
     const second = await server(prefix);
     expect(((await call(second.url, 'GET', `/-/?category=${encodeURIComponent(debian)}`)).json as { mixins: Json[] }).mixins).toEqual([]);
-    expect(((await call(second.url, 'GET', `/-/?category=${encodeURIComponent('http://schemas.ocni.dev/templates/os#alpine-3.20')}`)).json as { mixins: Json[] }).mixins).toHaveLength(1);
+    expect(((await call(second.url, 'GET', `/-/?category=${encodeURIComponent('http://schemas.ocni.dev/templates/os#alpine-3-20')}`)).json as { mixins: Json[] }).mixins).toHaveLength(1);
   });
 });
 

@@ -23,8 +23,11 @@ afterAll(async () => {
   await dropDatabases(prefix);
 });
 
+/** Categories as an operator sees them in the ocni profile (GFD.226 plus kinds' providers). */
+const OCNI = { accept: 'application/occi+json; profile=ocni' };
+
 async function categories(query = ''): Promise<Collection> {
-  const res = await call(base, 'GET', `/-/${query}`);
+  const res = await call(base, 'GET', `/-/${query}`, { headers: OCNI });
   expect(res.status).toBe(200);
   return res.json as Collection;
 }
@@ -156,7 +159,7 @@ describe('the pyOCNI HowTo §4.1, from fixture files', () => {
     expect(medium.title).toBe('MediumVM');
     expect(Object.keys(medium.attributes as Json).sort()).toEqual(['occi.compute.cores', 'occi.compute.memory', 'occi.compute.speed']);
 
-    const provider = await call(base, 'PUT', '/-/', { raw: fixture('pyocni/update_provider.json') });
+    const provider = await call(base, 'PUT', '/-/', { raw: fixture('pyocni/update_provider.json'), headers: OCNI });
     expect(provider.status).toBe(200);
     expect(find((provider.json as Collection).kinds, `${INFRA}compute`)?.provider).toEqual({ local: ['local'], remote: [] });
 

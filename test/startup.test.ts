@@ -107,5 +107,5 @@ describe('start-up', () => {
     expect((all.json as { mixins: unknown[] }).mixins).toHaveLength(1);
     second.kill('SIGINT');
     expect((await closed).code).toBe(0);
-  });
+  }, 90_000); // two embedded-store start-ups: slow on a loaded machine
 });

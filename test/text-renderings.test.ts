@@ -142,6 +142,66 @@ describe.each(['text/plain', 'text/occi'] as const)('an OCCI 1.1 text client in 
     expect((await send(mode, 'GET', '/storagelink/')).status).toBe(200);
   });
 
+  it('takes link ends as absolute URLs of this server, assigns a NIC its name and MAC, reads quoted numbers, and accepts a PUT of what it read', async () => {
+    // rOCCI quotes numbers: occi.storage.size="1" is a number where the definition says number.
+    const storage = await send(mode, 'POST', '/storage/', [kind('storage'), attr('occi.storage.size="1"'), attr(`occi.core.id="abs-disk${tag}"`)]);
+    expect(storage.status, storage.text).toBe(201);
+    expect((await call(base, 'GET', `/storage/abs-disk${tag}`)).json).toMatchObject({ attributes: { 'occi.storage.size': 1 } });
+    const compute = await send(mode, 'POST', '/compute/', [kind('compute'), attr(`occi.core.id="abs-vm${tag}"`), attr('occi.compute.state="active"')]);
+    expect(compute.status, compute.text).toBe(201);
+    // Server-managed state is the server's: the client's "active" is ignored at creation.
+    expect((await call(base, 'GET', `/compute/abs-vm${tag}`)).json).toMatchObject({ attributes: { 'occi.compute.state': 'inactive' } });
+    const network = await send(mode, 'POST', '/network/', [kind('network'), attr(`occi.core.id="abs-net${tag}"`)]);
+    expect(network.status).toBe(201);
+
+    // The very URLs the server lists, as link ends: recognised as local, checked and typed.
+    const link = await send(mode, 'POST', '/storagelink/', [
+      kind('storagelink'),
+      attr(`occi.core.id="abs-sl${tag}"`),
+      attr(`occi.core.source="${base}/compute/abs-vm${tag}"`),
+      attr(`occi.core.target="${base}/storage/abs-disk${tag}"`),
+      attr('occi.storagelink.deviceid="vdb"'),
+    ]);
+    expect(link.status, link.text).toBe(201);
+    const stored = (await call(base, 'GET', `/storagelink/abs-sl${tag}`)).json as { source: unknown; target: unknown };
+    expect(stored.source).toEqual({ location: `${base}/compute/abs-vm${tag}`, kind: `${INFRA}compute` });
+    expect(stored.target).toEqual({ location: `${base}/storage/abs-disk${tag}`, kind: `${INFRA}storage` });
+    // A local target that does not exist is refused, not stored as an external URL.
+    const dangling = await send(mode, 'POST', '/storagelink/', [kind('storagelink'), attr(`occi.core.source="${base}/compute/abs-vm${tag}"`), attr(`occi.core.target="${base}/storage/nothing"`), attr('occi.storagelink.deviceid="vdc"')]);
+    expect(dangling.status).toBe(400);
+    expect(dangling.text).toContain('/storage/nothing does not exist');
+
+    // A networkinterface without interface or MAC: the server assigns both (pOCCI INFRA/CREATE/007).
+    const nic = await send(mode, 'POST', '/networkinterface/', [kind('networkinterface'), attr(`occi.core.id="abs-nic${tag}"`), attr(`occi.core.source="${base}/compute/abs-vm${tag}"`), attr(`occi.core.target="/network/abs-net${tag}"`)]);
+    expect(nic.status, nic.text).toBe(201);
+    const nicAttributes = ((await call(base, 'GET', `/networkinterface/abs-nic${tag}`)).json as { attributes: Record<string, string> }).attributes;
+    expect(nicAttributes['occi.networkinterface.interface']).toBe('eth0');
+    expect(nicAttributes['occi.networkinterface.mac']).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+    const second = await send(mode, 'POST', '/networkinterface/', [kind('networkinterface'), attr(`occi.core.id="abs-nic2${tag}"`), attr(`occi.core.source="/compute/abs-vm${tag}"`), attr(`occi.core.target="/network/abs-net${tag}"`)]);
+    expect(second.status).toBe(201);
+    expect(((await call(base, 'GET', `/networkinterface/abs-nic2${tag}`)).json as { attributes: Record<string, string> }).attributes['occi.networkinterface.interface']).toBe('eth1');
+
+    // The text Link of a resource names the target's kind as rel.
+    const read = await send(mode, 'GET', `/compute/abs-vm${tag}`);
+    const readLines = structures(mode, read);
+    const links = readLines.filter((l) => l.name === 'Link').map((l) => parseLinkLine(l.value)).filter((l) => l.self !== undefined);
+    expect(links.find((l) => l.self === `/storagelink/abs-sl${tag}`)?.rel).toEqual([`${INFRA}storage`]);
+    expect(links.find((l) => l.self === `/networkinterface/abs-nic${tag}`)?.rel).toEqual([`${INFRA}network`]);
+
+    // PUT with the read rendering (links, action links and all): accepted, links left intact (pOCCI CORE/UPDATE/001).
+    const put = await send(mode, 'PUT', `/compute/abs-vm${tag}`, readLines.map(({ name, value }) => ({ name, value })));
+    expect(put.status, put.text).toBe(200);
+    expect(structures(mode, put).filter((l) => l.name === 'Link' && l.value.includes('self='))).toHaveLength(3);
+    // Quoted numbers in action parameters too: resize's size="2" is a number.
+    const resize = await send(mode, 'POST', `/storage/abs-disk${tag}?action=resize`, [line('Category', 'resize; scheme="http://schemas.ogf.org/occi/infrastructure/storage/action#"; class="action"'), attr('size="2"')]);
+    expect(resize.status, resize.text).toBe(200);
+    expect(attributes(structures(mode, resize))['occi.storage.size']).toBe(2);
+    // A Link line that is not one of the entity's links is still refused in a full update.
+    const foreign = await send(mode, 'PUT', `/compute/abs-vm${tag}`, [kind('compute'), line('Link', `</network/abs-net${tag}>; rel="${INFRA}network"; category="${INFRA}storagelink"; occi.storagelink.deviceid="vdz"`)]);
+    expect(foreign.status).toBe(400);
+    expect(foreign.text).toContain('leaves links as they are');
+  });
+
   it('answers a syntax error with 400 naming the line', async () => {
     const res = mode === 'text/plain'
       ? await call(base, 'POST', '/compute/', { raw: `Category: compute; scheme="${INFRA}"; class="kind"\nX-OCCI-Attribute occi.compute.cores=2`, headers: { 'content-type': 'text/plain', accept: 'text/plain' } })

@@ -7,6 +7,8 @@
 import type { AttributeValue } from '../model/category.ts';
 import type { Entity } from '../model/entity.ts';
 import type { Principal } from '../auth/principal.ts';
+import type { BackendConfig } from '../config.ts';
+import type { Mixin } from '../model/category.ts';
 
 /** Who is asking, passed through to backends that call other services. Never stored or logged. */
 export interface Credentials {
@@ -36,6 +38,8 @@ export interface BackendOutcome {
   id?: string;
   /** The backend's own reference for later calls, kept with the entity (not rendered). */
   ref?: string;
+  /** The actions the backend allows in the entity's current state (rendered, never stored). */
+  allowedActions?: string[];
 }
 
 /**
@@ -52,13 +56,36 @@ export interface Backend {
   replace(before: Entity, after: Entity, ctx: BackendContext): Promise<BackendOutcome>;
   delete(entity: Entity, ctx: BackendContext): Promise<void>;
   action(entity: Entity, actionId: string, parameters: Record<string, AttributeValue>, ctx: BackendContext): Promise<BackendOutcome>;
+  /**
+   * Checks that the caller is someone this backend can act for, before anything else of a
+   * request is looked at (a creation with a wrong token is 401, not a 400 about templates the
+   * token cannot see).
+   *
+   * @throws OcciError `unauthorized` when the backend refuses the caller's credentials
+   */
+  authenticate?(ctx: BackendContext): Promise<void>;
   /** Releases connections and timers at shutdown. */
   dispose?(): Promise<void>;
 }
 
+/** A backend that offers categories of its own to each caller (Cyclades: images and flavors as templates). */
+export interface TemplateSource {
+  readonly name: string;
+  templates(ctx: BackendContext): Promise<Mixin[]>;
+}
+
+/** What factories may need besides their own configuration. */
+export interface BackendDeps {
+  /** Logs a warning without secrets. */
+  warn: (message: string, detail?: Record<string, unknown>) => void;
+}
+
+/** Builds a backend from its configuration; throws ConfigError naming the backend when options are bad. */
+export type BackendFactory = (config: BackendConfig, deps: BackendDeps) => Backend;
+
 /** Applies a backend's attribute changes to an entity. */
 export function withOutcome(entity: Entity, outcome: BackendOutcome | undefined): Entity {
-  if (!outcome?.attributes && !outcome?.ref) return entity;
+  if (!outcome?.attributes && !outcome?.ref && !outcome?.allowedActions) return entity;
   const attributes = { ...entity.attributes };
   for (const [name, value] of Object.entries(outcome.attributes ?? {})) {
     if (value === null) delete attributes[name];
@@ -66,5 +93,6 @@ export function withOutcome(entity: Entity, outcome: BackendOutcome | undefined)
   }
   const next: Entity = { ...entity, attributes };
   if (outcome.ref !== undefined) next.ref = outcome.ref;
+  if (outcome.allowedActions !== undefined) next.allowedActions = outcome.allowedActions;
   return next;
 }

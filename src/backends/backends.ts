@@ -6,30 +6,17 @@
 import type { BackendConfig } from '../config.ts';
 import type { Provider } from '../model/category.ts';
 import { ConfigError, OcciError } from '../errors.ts';
-import type { Mixin } from '../model/category.ts';
-import type { Backend, BackendContext } from './backend.ts';
-
-/** A backend that offers categories of its own to each caller (Cyclades: images and flavors as templates). */
-export interface TemplateSource {
-  readonly name: string;
-  templates(ctx: BackendContext): Promise<Mixin[]>;
-}
-
-function isTemplateSource(backend: Backend): backend is Backend & TemplateSource {
-  return typeof (backend as Partial<TemplateSource>).templates === 'function';
-}
+import type { Backend, BackendDeps, BackendFactory, TemplateSource } from './backend.ts';
 import { createCycladesBackend, CYCLADES_BACKEND } from './cyclades/cyclades-backend.ts';
 import { createRemoteBackend, REMOTE_BACKEND } from './remote/remote-backend.ts';
 import { createStoreBackend, STORE_BACKEND } from './store/store-backend.ts';
 
-/** What factories may need besides their own configuration. */
-export interface BackendDeps {
-  /** Logs a warning without secrets. */
-  warn: (message: string, detail?: Record<string, unknown>) => void;
+function isTemplateSource(backend: Backend): backend is Backend & TemplateSource {
+  return typeof (backend as Partial<TemplateSource>).templates === 'function';
 }
 
-/** Builds a backend from its configuration; throws ConfigError naming the backend when options are bad. */
-export type BackendFactory = (config: BackendConfig, deps: BackendDeps) => Backend;
+/** The contract types, for callers that know this module only. */
+export type { BackendDeps, BackendFactory, TemplateSource } from './backend.ts';
 
 /** Every backend type, by the `type` configuration value. */
 export const BACKEND_FACTORIES = new Map<string, BackendFactory>([
@@ -54,6 +41,11 @@ export class BackendRouter {
       return factory(config, deps);
     });
     return new BackendRouter(backends);
+  }
+
+  /** A configured backend by name. */
+  get(name: string): Backend | undefined {
+    return this.#byName.get(name);
   }
 
   /** The names of the configured backends. */

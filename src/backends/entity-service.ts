@@ -4,7 +4,8 @@
  * machines. Request-level rules live here (all-or-nothing batches, link ends, mixin membership);
  * HTTP details do not.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { INTERFACE_ATTRIBUTE, interfaceName, localMac, MAC_ATTRIBUTE, NETWORKINTERFACE_KIND } from '../model/server-assigned.ts';
 import { categoryId, type AttributeValue, type Kind, type Mixin } from '../model/category.ts';
 import {
   applyActionLocally,
@@ -13,13 +14,17 @@ import {
   buildEntity,
   checkCategories,
   checkId,
+  idOf,
   isLinkKind,
+  liftCoreAttributes,
   resolveAction,
   type ActionInvocation,
   type Entity,
+  type EntityInput,
   type EntityPattern,
 } from '../model/entity.ts';
-import { isReservedPath, parentPath, toPath } from '../model/location.ts';
+import { isReservedPath, parentPath } from '../model/location.ts';
+import { normaliseLinkEnd, ownUrlTest } from '../model/link-ends.ts';
 import { currentView } from '../model/entity-view.ts';
 import { ConflictError, NotFoundError, OcciError, ValidationError, type FieldProblem } from '../errors.ts';
 import type { EntityItem } from '../render/occi-json/entities.ts';
@@ -47,8 +52,45 @@ import type { BackendRouter } from './backends.ts';
 
 /** How the request refers to this server, to tell local link ends from external ones. */
 export interface RequestOrigin {
-  /** Origins (`http://host:port`) that mean this server. */
+  /** Base URLs (`http://host:port`) that mean this server (see model/link-ends.ts `ownUrlTest`). */
   origins: string[];
+}
+
+/**
+ * The one normalisation of an entity input, before anything else looks at it: core attributes
+ * given inside `attributes` become members (so a text client's `occi.core.source` is a link end
+ * like JSON's `source`), then link ends that name this server become paths.
+ */
+export function normaliseInput(item: EntityItem, origin: RequestOrigin, problems: FieldProblem[]): { input: EntityInput; id?: string } {
+  const isOwn = ownUrlTest(origin.origins);
+  const normal = (ref: string) => {
+    const end = normaliseLinkEnd(ref, isOwn);
+    return 'path' in end ? end.path : 'url' in end ? end.url : undefined;
+  };
+  // Both ways of giving an end are normalised before they are compared: `/compute/1` inside
+  // attributes and this server's URL for it as `source` are one end.
+  const given: EntityInput = { ...item.input };
+  const attributes = given.attributes;
+  if (attributes && ('occi.core.source' in attributes || 'occi.core.target' in attributes)) {
+    const copy: Record<string, unknown> = Object.assign(Object.create(null) as Record<string, unknown>, attributes);
+    for (const name of ['occi.core.source', 'occi.core.target']) {
+      const value = copy[name];
+      if (typeof value === 'string') copy[name] = normal(value) ?? value;
+    }
+    given.attributes = copy;
+  }
+  for (const end of ['source', 'target'] as const) if (given[end] !== undefined) given[end] = normal(given[end]) ?? given[end];
+  const lifted = liftCoreAttributes(given, item.id, item.pointer, problems);
+  for (const end of ['source', 'target'] as const) {
+    const ref = lifted.input[end];
+    if (ref === undefined) continue;
+    const resolved = normaliseLinkEnd(ref, isOwn);
+    if ('error' in resolved) {
+      problems.push({ pointer: `${item.pointer}/${end}`, message: resolved.error });
+      delete lifted.input[end];
+    } else lifted.input[end] = 'path' in resolved ? resolved.path : resolved.url;
+  }
+  return lifted;
 }
 
 /** Limits that bound one request. */
@@ -84,6 +126,13 @@ function checkValueSizes(items: EntityItem[], limit: number): void {
 /** A resolved collection: what a path ending in `/` means. */
 export type Collection = { type: 'kind'; kind: Kind } | { type: 'mixin'; mixin: Mixin } | { type: 'path'; path: string };
 
+/** An item whose id is given only as `occi.core.id` inside its attributes (flat or nested), with that id. */
+function withCoreId(item: EntityItem): EntityItem {
+  if (item.id !== undefined) return item;
+  const { id } = liftCoreAttributes(item.input, undefined, item.pointer, []);
+  return id === undefined ? item : { ...item, id };
+}
+
 /** Time-ordered ids suit CouchDB's B-tree: a millisecond timestamp prefix, then randomness. */
 export function newId(): string {
   return `${Date.now().toString(16).padStart(12, '0')}-${randomUUID().slice(9)}`;
@@ -118,6 +167,22 @@ export class EntityService {
   /** The backends that carry out operations on entities of this kind (its provider). */
   #backendsOf(entity: Pick<Entity, 'kind'>): Backend[] {
     return this.backends.route(this.registry.provider(entity.kind));
+  }
+
+  /**
+   * The caller's identity, checked first by every backend the kinds route to that checks one (a
+   * Cyclades token Astakos refuses is 401, before its templates are missed as unknown mixins).
+   */
+  async #authenticate(kinds: string[], ctx: BackendContext): Promise<void> {
+    const checked = new Set<Backend>();
+    for (const kind of new Set(kinds)) {
+      if (this.registry.kind(kind) === undefined) continue;
+      for (const backend of this.#backendsOf({ kind })) {
+        if (checked.has(backend) || backend.authenticate === undefined) continue;
+        checked.add(backend);
+        await backend.authenticate(ctx);
+      }
+    }
   }
 
   /**
@@ -296,7 +361,26 @@ export class EntityService {
       }
       entity = withOutcome(entity, outcome);
     }
-    return { entity, links: entity.source === undefined ? found.links : [] };
+    return { entity, links: entity.source === undefined ? await this.#readLinks(found.links, ctx) : [] };
+  }
+
+  /** A resource's links as their backends see them now (a Cyclades port's state, not the stored one); gone ones are dropped. */
+  async #readLinks(links: Entity[], ctx: BackendContext): Promise<Entity[]> {
+    const out: Entity[] = [];
+    for (const link of links) {
+      let current: Entity | undefined = link;
+      for (const backend of this.#backendsOf(link)) {
+        const outcome = await backend.retrieve(current, ctx);
+        if (outcome === 'gone') {
+          await this.store.deleteWithLinks([link]);
+          current = undefined;
+          break;
+        }
+        current = withOutcome(current, outcome);
+      }
+      if (current !== undefined) out.push(current);
+    }
+    return out;
   }
 
   /** Outgoing links of several resources, by source. */
@@ -320,27 +404,6 @@ export class EntityService {
     return 'mine';
   }
 
-  /** Resolves a link end: a local path (which must exist for sources) or an external URL. */
-  #linkEnd(ref: string, origin: RequestOrigin, pointer: string, problems: FieldProblem[]): string | undefined {
-    const trimmed = ref.trim();
-    const isLocal = trimmed.startsWith('/') || origin.origins.some((o) => trimmed === o || trimmed.startsWith(`${o}/`));
-    if (!isLocal) {
-      try {
-        new URL(trimmed);
-        return trimmed;
-      } catch {
-        problems.push({ pointer, message: `"${ref}" is neither a path of this server nor an absolute URL` });
-        return undefined;
-      }
-    }
-    const path = toPath(trimmed);
-    if ('error' in path) {
-      problems.push({ pointer, message: path.error });
-      return undefined;
-    }
-    return path.path;
-  }
-
   /**
    * Builds the entities of a creation request without writing anything: ids, locations, link ends,
    * inline links. Every problem of every item is reported at once.
@@ -354,32 +417,29 @@ export class EntityService {
     if (total > this.limits.itemsPerRequest) {
       throw new OcciError('payload-too-large', `a request may create at most ${this.limits.itemsPerRequest} entities, this one has ${total}`);
     }
+    const unnamed: Entity[] = [];
     const build = (item: EntityItem, location: string, source?: string) => {
-      const input = { ...item.input };
-      if (source) input.source = source;
-      for (const end of ['source', 'target'] as const) {
-        const ref = input[end];
-        if (ref !== undefined) {
-          const resolved = this.#linkEnd(ref, origin, `${item.pointer}/${end}`, problems);
-          if (resolved) input[end] = resolved;
-          else delete input[end];
-        }
-      }
+      const { input } = normaliseInput(source ? { ...item, input: { ...item.input, source } } : item, origin, problems);
+      const assigned = this.#serverAssigned(input);
       try {
-        const entity = buildEntity(this.registry, location, input, item.pointer);
+        const entity = buildEntity(this.registry, location, assigned.input, item.pointer);
         if (owner !== undefined) entity.owner = owner;
+        if (assigned.unnamed) unnamed.push(entity);
         out.push(entity);
       } catch (err) {
         if (err instanceof ValidationError) problems.push(...err.problems);
         else throw err;
       }
     };
-    for (const item of items) {
+    for (const given of items) {
+      let item = given;
       const kind = item.input.kind ? this.registry.kind(item.input.kind) : undefined;
       if (!kind) {
         problems.push({ pointer: `${item.pointer}/kind`, message: item.input.kind ? `kind "${item.input.kind}" does not exist` : 'is required' });
         continue;
       }
+      // `occi.core.id` inside `attributes` names the id as `id` does (a conflict is reported when the item is built).
+      item = withCoreId(item);
       if (item.id !== undefined) {
         const why = checkId(item.id);
         if (why) {
@@ -395,7 +455,8 @@ export class EntityService {
           problems.push({ pointer: `${link.pointer}/kind`, message: `an inline link needs a link kind, not "${link.input.kind ?? ''}"` });
           continue;
         }
-        build(link, `${linkKind.location}${link.id ?? nextId()}`, location);
+        const named = withCoreId(link);
+        build(named, `${linkKind.location}${named.id ?? nextId()}`, location);
       }
     }
     const seen = new Map<string, number>();
@@ -405,22 +466,73 @@ export class EntityService {
     });
     if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer}: ${problems[0]!.message}`, problems);
     await this.#checkLinkEnds(out, ctx);
+    await this.#nameInterfaces(unnamed, out);
     return out;
   }
 
-  /** A link's source must be a resource that exists here (or is created in the same request); so must a local target. */
+  /**
+   * Fills in what the server assigns when the client leaves it out: a network interface's MAC
+   * (random, locally administered) and, once its resource is known, its name (see #nameInterfaces).
+   */
+  #serverAssigned(input: EntityInput): { input: EntityInput; unnamed: boolean } {
+    if (!input.kind || !this.registry.kind(input.kind) || !this.registry.lineage(input.kind).some((k) => categoryId(k) === NETWORKINTERFACE_KIND)) return { input, unnamed: false };
+    const attributes: Record<string, unknown> = Object.assign(Object.create(null) as Record<string, unknown>, input.attributes);
+    if (attributes[MAC_ATTRIBUTE] === undefined || attributes[MAC_ATTRIBUTE] === null) attributes[MAC_ATTRIBUTE] = localMac(randomBytes(6));
+    const unnamed = attributes[INTERFACE_ATTRIBUTE] === undefined || attributes[INTERFACE_ATTRIBUTE] === null;
+    // A stand-in until the resource's other interfaces are counted.
+    if (unnamed) attributes[INTERFACE_ATTRIBUTE] = interfaceName(0);
+    return { input: { ...input, attributes }, unnamed };
+  }
+
+  /**
+   * Names unnamed network interfaces `ethN`, N counting the interfaces their resource already has
+   * and the ones before it in this request (names the request gives are skipped).
+   */
+  async #nameInterfaces(unnamed: Entity[], batch: Entity[]): Promise<void> {
+    if (unnamed.length === 0) return;
+    const nics = this.registry.kind(NETWORKINTERFACE_KIND)?.location ?? '/networkinterface/';
+    const existing = await this.store.getMany([...new Set(unnamed.map((e) => e.source!))]);
+    const count = new Map<string, number>();
+    for (const [location, resource] of existing) count.set(location, (resource.linkLocations ?? []).filter((l) => l.startsWith(nics)).length);
+    const given = new Set(batch.filter((e) => e.kind === NETWORKINTERFACE_KIND && !unnamed.includes(e)).map((e) => `${e.source!} ${String(e.attributes[INTERFACE_ATTRIBUTE])}`));
+    for (const e of unnamed) {
+      let n = count.get(e.source!) ?? 0;
+      while (given.has(`${e.source!} ${interfaceName(n)}`)) n += 1;
+      e.attributes[INTERFACE_ATTRIBUTE] = interfaceName(n);
+      count.set(e.source!, n + 1);
+    }
+  }
+
+  /**
+   * A link's source must be a resource that exists here (or is created in the same request); so
+   * must a local target. A local end's kind is its entity's (GFD.226: `kind` of a `kinded_uri`):
+   * it is set from the entity, and a client's kind that the entity does not have is refused.
+   */
   async #checkLinkEnds(entities: Entity[], ctx: BackendContext): Promise<void> {
     const creating = new Map(entities.map((e) => [e.location, e]));
     const local = entities.flatMap((e) => [e.source, e.target]).filter((r): r is string => r !== undefined && r.startsWith('/') && !creating.has(r));
     // Links stay within a tenant: another tenant's resource is, for the caller, not there.
     const found = new Map([...(await this.store.getMany(local))].filter(([, e]) => mine(e, ctx)));
     const problems: FieldProblem[] = [];
+    const kindOf = (e: Entity, end: 'source' | 'target', entity: Entity) => {
+      const member = end === 'source' ? 'sourceKind' : 'targetKind';
+      const claimed = e[member];
+      if (claimed !== undefined && !this.registry.lineage(entity.kind).some((k) => categoryId(k) === claimed)) {
+        problems.push({ pointer: `/${end}/kind`, message: `the link ${end} ${entity.location} is a ${entity.kind}, not a ${claimed}` });
+      }
+      e[member] = entity.kind;
+    };
     for (const e of entities) {
       if (e.source === undefined) continue;
       const source = creating.get(e.source) ?? found.get(e.source);
       if (!source) problems.push({ pointer: '/source', message: `the link source ${e.source} does not exist` });
       else if (source.source !== undefined) problems.push({ pointer: '/source', message: `the link source ${e.source} is a link, not a resource` });
-      if (e.target!.startsWith('/') && !creating.has(e.target!) && !found.has(e.target!)) problems.push({ pointer: '/target', message: `the link target ${e.target!} does not exist` });
+      else kindOf(e, 'source', source);
+      if (e.target!.startsWith('/')) {
+        const target = creating.get(e.target!) ?? found.get(e.target!);
+        if (!target) problems.push({ pointer: '/target', message: `the link target ${e.target!} does not exist` });
+        else kindOf(e, 'target', target);
+      }
     }
     if (problems.length > 0) throw new ValidationError(problems[0]!.message, problems);
   }
@@ -442,6 +554,7 @@ export class EntityService {
       }
     }
     if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer}: ${problems[0]!.message}`, problems);
+    await this.#authenticate(items.map((item) => item.input.kind!), ctx);
     const nextId = idempotencyKey !== undefined ? idempotentIds(principalOf(ctx).tenant, idempotencyKey, items) : newId;
     const entities = await this.#prepare(items, (item, k) => `${k.location}${item.id ?? nextId()}`, origin, ctx, nextId);
     try {
@@ -458,6 +571,7 @@ export class EntityService {
   /** Creates an entity at a client-chosen location (PUT on a free URL). */
   async createAt(location: string, item: EntityItem, origin: RequestOrigin, ctx: BackendContext): Promise<Entity> {
     if (isReservedPath(location) || this.registry.byLocation(`${location}/`)) throw new ValidationError(`${location} is reserved`, [{ pointer: '/', message: 'reserved location' }]);
+    if (item.input.kind !== undefined) await this.#authenticate([item.input.kind], ctx);
     const [entity] = await this.#createEverywhere(await this.#prepare([item], () => location, origin, ctx), ctx);
     return entity!;
   }
@@ -465,19 +579,39 @@ export class EntityService {
   /** Full replacement (PUT on an existing entity); links are left as they are. */
   async replace(location: string, item: EntityItem, ifMatchRev: string | undefined, origin: RequestOrigin, ctx: BackendContext): Promise<Entity> {
     checkValueSizes([item], this.limits.attributeValueBytes);
+    const input = await this.#changedEnds(location, item, origin, ctx);
     return this.#change(
       location,
-      (current) => {
-        const input = { ...item.input };
-        const problems: FieldProblem[] = [];
-        for (const end of ['source', 'target'] as const) if (input[end] !== undefined) input[end] = this.#linkEnd(input[end], origin, `/${end}`, problems) ?? input[end];
-        if (problems.length > 0) throw new ValidationError(problems[0]!.message, problems);
-        return applyReplace(this.registry, current, input, item.pointer);
-      },
+      (current) => applyReplace(this.registry, current, input, item.pointer),
       (backend, before, after) => backend.replace(before, after, ctx),
       ctx,
       ifMatchRev,
     );
+  }
+
+  /**
+   * The links a full update (PUT) carries must be the entity's own (GFD.223: the rendering is an
+   * entity instance rendering, and links are left intact), so a client may send back what it
+   * read; a link the entity does not have is refused, since a full update creates none. A link is
+   * known by its location (text `self`), else its id, else its target and kind.
+   */
+  async checkOwnLinks(location: string, links: EntityItem[], origin: RequestOrigin, ctx: BackendContext): Promise<void> {
+    const { links: current } = await this.read(location, ctx);
+    const isOwn = ownUrlTest(origin.origins);
+    const pathOf = (ref: string | undefined) => {
+      if (ref === undefined) return undefined;
+      const end = normaliseLinkEnd(ref, isOwn);
+      return 'path' in end ? end.path : 'url' in end ? end.url : undefined;
+    };
+    const problems: FieldProblem[] = [];
+    links.forEach((link) => {
+      const self = pathOf(link.self);
+      const target = pathOf(link.input.target);
+      const id = withCoreId(link).id;
+      const own = current.some((l) => (self !== undefined ? l.location === self : id !== undefined ? idOf(l.location) === id : l.target === target && l.kind === link.input.kind));
+      if (!own) problems.push({ pointer: link.pointer, message: `the link to ${link.input.target ?? '?'} is not one of ${location}'s links: a full update (PUT) leaves links as they are; create a link with POST` });
+    });
+    if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer}: ${problems[0]!.message}`, problems);
   }
 
   /**
@@ -503,9 +637,34 @@ export class EntityService {
   }
 
   /** Partial update (POST on an entity); concurrent partial updates never lose each other's changes. */
-  update(location: string, item: EntityItem, ifMatchRev: string | undefined, ctx: BackendContext): Promise<Entity> {
+  async update(location: string, item: EntityItem, ifMatchRev: string | undefined, ctx: BackendContext, origin: RequestOrigin = { origins: [] }): Promise<Entity> {
     checkValueSizes([item], this.limits.attributeValueBytes);
-    return this.#change(location, (current) => applyPartialUpdate(this.registry, current, item.input, item.pointer), (backend, before, after) => backend.update(before, after, ctx), ctx, ifMatchRev);
+    const input = await this.#changedEnds(location, item, origin, ctx);
+    return this.#change(location, (current) => applyPartialUpdate(this.registry, current, input, item.pointer), (backend, before, after) => backend.update(before, after, ctx), ctx, ifMatchRev);
+  }
+
+  /**
+   * The input of an update, normalised (core attributes lifted, link ends made paths); a link end
+   * it moves is checked like a new link's (it exists here, or is external) and its kind taken
+   * from the entity it names.
+   */
+  async #changedEnds(location: string, item: EntityItem, origin: RequestOrigin, ctx: BackendContext): Promise<EntityInput> {
+    const problems: FieldProblem[] = [];
+    const { input, id } = normaliseInput(item, origin, problems);
+    if (id !== undefined && id !== location.slice(location.lastIndexOf('/') + 1)) problems.push({ pointer: `${item.pointer}/id`, message: `the id "${id}" is not the id of ${location}` });
+    if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer}: ${problems[0]!.message}`, problems);
+    if (input.source === undefined && input.target === undefined) return input;
+    const current = await this.store.get(location);
+    if (!mine(current, ctx)) throw new NotFoundError(`no entity at ${location}`);
+    if (current.source === undefined) throw new ValidationError(`${location} is a resource: it has no source or target`, [{ pointer: `${item.pointer}/${input.source !== undefined ? 'source' : 'target'}`, message: 'a resource has no link ends' }]);
+    const moved = { ...current, source: input.source ?? current.source, target: input.target ?? current.target! };
+    if (input.targetKind === undefined && input.target !== undefined && input.target !== current.target) delete moved.targetKind;
+    else if (input.targetKind !== undefined) moved.targetKind = input.targetKind;
+    await this.#checkLinkEnds([moved], ctx);
+    const out: EntityInput = { ...input };
+    if (moved.sourceKind !== undefined) out.sourceKind = moved.sourceKind;
+    if (moved.targetKind !== undefined) out.targetKind = moved.targetKind;
+    return out;
   }
 
   /**
@@ -588,7 +747,13 @@ export class EntityService {
   async #entitiesAt(locations: string[], origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
     if (locations.length > this.limits.itemsPerRequest) throw new OcciError('payload-too-large', `at most ${this.limits.itemsPerRequest} locations per request`);
     const problems: FieldProblem[] = [];
-    const paths = locations.map((l, i) => this.#linkEnd(l, origin, `/X-OCCI-Location/${i}`, problems) ?? '');
+    const isOwn = ownUrlTest(origin.origins);
+    const paths = locations.map((l, i) => {
+      const end = normaliseLinkEnd(l, isOwn);
+      if ('error' in end) problems.push({ pointer: `/X-OCCI-Location/${i}`, message: end.error });
+      // Another server's URL is looked up like any location: nothing is there (404).
+      return 'path' in end ? end.path : 'url' in end ? end.url : '';
+    });
     if (problems.length > 0) throw new ValidationError(problems[0]!.message, problems);
     const found = new Map([...(await this.store.getMany(paths))].filter(([, e]) => mine(e, ctx)));
     paths.forEach((p, i) => {

@@ -6,11 +6,12 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import bodyParser from 'koa-bodyparser';
 import { errorMiddleware } from './errors.ts';
-import { requestTypeGuard } from './negotiate.ts';
+import { occiProtocol, requestTypeGuard } from './negotiate.ts';
 import { requestLog } from './request-log.ts';
 import { queryInterfaceRoutes } from './routes/query-interface.ts';
 import { entityRoutes } from './routes/entities.ts';
 import { descriptionRoutes } from './routes/descriptions.ts';
+import { cycladesDriftRoutes } from './routes/cyclades-drift.ts';
 import type { Services } from './services.ts';
 import { callerView } from './caller.ts';
 import { createAuthenticator } from '../auth/authenticate.ts';
@@ -30,6 +31,7 @@ export function createApp(services: Services): Koa {
   const limit = services.config.limits.bodyBytes;
   app.use(requestLog(services.logger, `ocni/${services.version} OCCI/1.2`));
   app.use(errorMiddleware());
+  app.use(occiProtocol());
   app.use(requestTypeGuard());
   app.use(
     bodyParser({
@@ -51,6 +53,7 @@ export function createApp(services: Services): Koa {
   const router = new Router();
   queryInterfaceRoutes(router, services);
   descriptionRoutes(router, services);
+  cycladesDriftRoutes(router, services);
   entityRoutes(router, services);
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -53,3 +53,26 @@ export function requestTypeGuard() {
     await next();
   };
 }
+
+/** The OCCI versions this server speaks (`User-Agent: … OCCI/x.y`; `Server` says OCCI/1.2). */
+export const OCCI_VERSIONS = ['1.1', '1.2'] as const;
+
+/**
+ * GFD.223's protocol headers: every response advertises the request body types it reads
+ * (`Accept`, a SHOULD), and a client announcing an OCCI version above 1.2 in `User-Agent`
+ * (`… OCCI/2.0`) gets 501, as GFD.185 and GFD.223 require.
+ */
+export function occiProtocol() {
+  const accept = READ_TYPES.join(', ');
+  return async function checkOcciVersion(ctx: Context, next: Next): Promise<void> {
+    ctx.set('Accept', accept);
+    const announced = /\bOCCI\/(\d{1,4})\.(\d{1,4})\b/i.exec(ctx.get('User-Agent'));
+    if (announced) {
+      const [major, minor] = [Number(announced[1]), Number(announced[2])];
+      if (major > 1 || (major === 1 && minor > 2)) {
+        throw new OcciError('not-implemented', `this server speaks OCCI ${OCCI_VERSIONS.join(' and ')}; the client announces OCCI/${announced[1]}.${announced[2]}`);
+      }
+    }
+    await next();
+  };
+}

@@ -53,10 +53,11 @@ export function idempotencyKey(ctx: Context): string | undefined {
   return value;
 }
 
-/** The JSON profile: `Accept: application/occi+json; profile=pyocni` or the configured default. */
+/** The JSON profile: `Accept: application/occi+json; profile=pyocni|ocni|occi` or the configured default. */
 export function jsonProfile(ctx: Context, config: Config): JsonProfile {
   const accept = ctx.get('Accept');
   if (/profile="?pyocni"?/i.test(accept)) return 'pyocni';
+  if (/profile="?ocni"?/i.test(accept)) return 'ocni';
   if (/profile="?occi"?/i.test(accept)) return 'occi';
   return config.render.jsonProfile;
 }

@@ -5,7 +5,7 @@
  */
 import { categoryId, ENTITY_KIND, LINK_KIND, type Action, type AttributeDefinition, type AttributeDefinitions, type AttributeValue, type Kind, type Mixin } from './category.ts';
 import { checkAttributeValue } from './attribute.ts';
-import { TRANSITIONS, actionEffects } from './state-machines.ts';
+import { SERVER_STATE_ATTRIBUTES, TRANSITIONS, actionEffects } from './state-machines.ts';
 import { ForbiddenError, ValidationError, type FieldProblem } from '../errors.ts';
 
 /** What the entity model needs to know about categories (the registry provides it). */
@@ -30,7 +30,9 @@ export interface Entity {
   /** Links only: the source resource's path, and the target's path or external URL. */
   source?: string;
   target?: string;
+  /** Links only: the kinds of the ends; a local end's is its entity's, whatever the client said. */
   targetKind?: string;
+  sourceKind?: string;
   /** Store revision, the ETag. */
   rev?: string;
   /** The backend's own reference (e.g. a Cyclades server id); kept, never rendered. */
@@ -42,6 +44,11 @@ export interface Entity {
    * kept with the resource so that reading it is one store request.
    */
   linkLocations?: string[];
+  /**
+   * The actions its backend allows now, when the backend says (a building Cyclades server allows
+   * none, though OCCI's state machine would offer `start` in `inactive`); never stored.
+   */
+  allowedActions?: string[];
 }
 
 /** Client input for an entity, already reduced to model vocabulary (render/ does that). */
@@ -55,6 +62,13 @@ export interface EntityInput {
   source?: string;
   target?: string;
   targetKind?: string;
+  sourceKind?: string;
+  /**
+   * The attributes came from a text rendering, whose quoted values carry no type (rOCCI sends
+   * `occi.storage.size="1"`): a quoted value that is exactly a number or boolean is read as one
+   * where the attribute's definition says so.
+   */
+  textual?: boolean;
 }
 
 /** A partial entity description of a filter; an entity matches when every member given matches. */
@@ -219,6 +233,78 @@ function completeAttributes(attributes: Record<string, AttributeValue>, definiti
   }
 }
 
+/** The core attributes that stand for an entity's members, and the member each one is. */
+const CORE_MEMBERS = [
+  ['occi.core.title', 'title'],
+  ['occi.core.summary', 'summary'],
+  ['occi.core.source', 'source'],
+  ['occi.core.target', 'target'],
+  ['occi.core.target.kind', 'targetKind'],
+  ['occi.core.source.kind', 'sourceKind'],
+] as const;
+
+/**
+ * Moves core attributes given inside `attributes` (rOCCI-core and the text renderings put them
+ * there; `/-/` lists them on entity, resource and link) into the entity's members, flat
+ * (`occi.core.title`) or nested as pyOCNI writes (`{"occi": {"core": {"title": …}}}`). A member
+ * given both ways with different values is refused. `occi.core.id` is compared with `id`.
+ *
+ * @returns the input without core attributes, and the id the attributes named (if any)
+ */
+export function liftCoreAttributes(input: EntityInput, id: string | undefined, pointer: string, problems: FieldProblem[]): { input: EntityInput; id?: string } {
+  const raw = input.attributes;
+  if (!raw) return id === undefined ? { input } : { input, id };
+  const flat = Object.keys(raw).some((name) => name.startsWith('occi.core.'));
+  const occi = raw.occi;
+  const nested = isPlainObject(occi) && isPlainObject(occi.core);
+  // Most requests carry none: look before copying.
+  if (!flat && !nested) return id === undefined ? { input } : { input, id };
+  const attributes = clientMap<unknown>();
+  Object.assign(attributes, raw);
+  const found = clientMap<{ value: unknown; at: string }>();
+  for (const name of Object.keys(raw)) {
+    if (!name.startsWith('occi.core.')) continue;
+    found[name] = { value: raw[name], at: `${pointer}/attributes/${name}` };
+    delete attributes[name];
+  }
+  if (nested) {
+    const core = { ...((occi as Record<string, unknown>).core as Record<string, unknown>) };
+    const rest = { ...(occi as Record<string, unknown>) };
+    delete rest.core;
+    for (const [key, value] of Object.entries(core)) {
+      // `source.kind` nests one level further in pyOCNI's shape.
+      if (isPlainObject(value) && (key === 'source' || key === 'target') && 'kind' in value) found[`occi.core.${key}.kind`] = { value: value.kind, at: `${pointer}/attributes/occi/core/${key}/kind` };
+      else found[`occi.core.${key}`] = { value, at: `${pointer}/attributes/occi/core/${key}` };
+    }
+    if (Object.keys(rest).length > 0) attributes.occi = rest;
+    else delete attributes.occi;
+  }
+  const out: EntityInput = { ...input, attributes };
+  for (const [name, member] of CORE_MEMBERS) {
+    const given = found[name];
+    if (!given) continue;
+    delete found[name];
+    if (given.value === null || given.value === undefined) continue;
+    if (typeof given.value !== 'string') {
+      problems.push({ pointer: given.at, message: `"${name}" must be a string` });
+      continue;
+    }
+    const top = out[member];
+    if (typeof top === 'string' && top !== given.value) problems.push({ pointer: given.at, message: `"${name}" is "${given.value}" but ${member} says "${top}"; give one value` });
+    else out[member] = given.value;
+  }
+  let outId = id;
+  const idGiven = found['occi.core.id'];
+  if (idGiven) {
+    delete found['occi.core.id'];
+    if (typeof idGiven.value !== 'string') problems.push({ pointer: idGiven.at, message: '"occi.core.id" must be a string' });
+    else if (id !== undefined && id !== idGiven.value) problems.push({ pointer: idGiven.at, message: `"occi.core.id" is "${idGiven.value}" but id says "${id}"; give one value` });
+    else outId = idGiven.value;
+  }
+  for (const [name, { at }] of Object.entries(found)) problems.push({ pointer: at, message: `"${name}" is no core attribute of OCCI (known: occi.core.id, ${CORE_MEMBERS.map(([n]) => n).join(', ')})` });
+  return outId === undefined ? { input: out } : { input: out, id: outId };
+}
+
 /** Moves core attributes given as attributes (text renderings) into the entity's members. */
 function liftCore(values: Record<string, unknown>, input: EntityInput): void {
   // Most requests carry none: look before touching (deleting keys is the costly part).
@@ -233,8 +319,8 @@ function liftCore(values: Record<string, unknown>, input: EntityInput): void {
   input.source ??= take('occi.core.source');
   input.target ??= take('occi.core.target');
   input.targetKind ??= take('occi.core.target.kind');
+  input.sourceKind ??= take('occi.core.source.kind');
   delete values['occi.core.id'];
-  delete values['occi.core.source.kind'];
 }
 
 /**
@@ -251,6 +337,9 @@ export function buildEntity(lookup: CategoryLookup, location: string, input: Ent
   const definitions = definitionsFor(lookup, input.kind, mixins);
   const { values, pointers } = flattenAttributes(input.attributes ?? {}, definitions, `${pointer}/attributes`);
   liftCore(values, input);
+  if (input.textual) readTextValues(values, definitions);
+  // Server-managed state is never taken from the client: the kind's initial state applies.
+  for (const name of SERVER_STATE_ATTRIBUTES) delete values[name];
   checkValues(values, pointers, definitions, problems);
   const attributes = clientMap<AttributeValue>();
   for (const [name, value] of Object.entries(values)) if (value !== null) attributes[name] = value as AttributeValue;
@@ -268,6 +357,7 @@ export function buildEntity(lookup: CategoryLookup, location: string, input: Ent
     entity.source = input.source!;
     entity.target = input.target!;
     if (input.targetKind) entity.targetKind = input.targetKind;
+    if (input.sourceKind) entity.sourceKind = input.sourceKind;
   }
   return entity;
 }
@@ -288,6 +378,7 @@ function checkedChange(lookup: CategoryLookup, current: Entity, input: EntityInp
   const definitions = definitionsFor(lookup, current.kind, mixins);
   const { values, pointers } = flattenAttributes(input.attributes ?? {}, definitions, `${pointer}/attributes`);
   liftCore(values, input);
+  if (input.textual) readTextValues(values, definitions);
   const { immutable } = checkValues(values, pointers, definitions, problems, current.attributes);
   if (problems.length > 0) fail(problems);
   if (immutable.length > 0) throw new ForbiddenError(`${immutable[0]!.pointer}: ${immutable[0]!.message}`);
@@ -321,6 +412,10 @@ export function applyPartialUpdate(lookup: CategoryLookup, current: Entity, inpu
   else if (input.summary !== undefined) next.summary = input.summary;
   if (input.source !== undefined) next.source = input.source;
   if (input.target !== undefined) next.target = input.target;
+  // A moved end's kind is the new end's (or none, for an external end given without one).
+  if (input.target !== undefined && input.target !== current.target) delete next.targetKind;
+  if (input.sourceKind !== undefined) next.sourceKind = input.sourceKind;
+  if (input.targetKind !== undefined) next.targetKind = input.targetKind;
   return next;
 }
 
@@ -351,7 +446,10 @@ export function applyReplace(lookup: CategoryLookup, current: Entity, input: Ent
   if (typeof input.summary === 'string') next.summary = input.summary;
   if (current.source !== undefined) next.source = input.source ?? current.source;
   if (current.target !== undefined) next.target = input.target ?? current.target;
-  if (current.targetKind !== undefined || input.targetKind) next.targetKind = input.targetKind ?? current.targetKind!;
+  const targetMoved = input.target !== undefined && input.target !== current.target;
+  if (input.targetKind) next.targetKind = input.targetKind;
+  else if (current.targetKind !== undefined && !targetMoved) next.targetKind = current.targetKind;
+  if (current.sourceKind !== undefined || input.sourceKind) next.sourceKind = input.sourceKind ?? current.sourceKind!;
   return next;
 }
 
@@ -366,6 +464,7 @@ export function definedActions(lookup: CategoryLookup, entity: Pick<Entity, 'kin
 /** The actions that apply now: defined for the entity, and allowed by its state machine. */
 export function applicableActions(lookup: CategoryLookup, entity: Entity): string[] {
   return definedActions(lookup, entity).filter((id) => {
+    if (entity.allowedActions !== undefined && !entity.allowedActions.includes(id)) return false;
     const transition = TRANSITIONS.get(id);
     if (!transition) return true;
     const state = entity.attributes[transition.attribute];
@@ -380,16 +479,28 @@ export interface ActionInvocation {
   /** The `?action=` term from the query string. */
   term?: string;
   parameters: Record<string, unknown>;
-  /** Parameters came as strings (an HTML form): read numbers and booleans by their definitions. */
+  /** Parameters came as strings (an HTML form, a text rendering's quoted values): read numbers and booleans by their definitions. */
   fromForm?: boolean;
 }
 
-/** A form's string value as its definition's type, when it reads as one. */
-function fromFormValue(value: unknown, definition: AttributeDefinition | undefined): unknown {
+/** A decimal number written out exactly (no spaces, no hex, no `Infinity`). */
+const DECIMAL = /^-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/**
+ * A form's or text rendering's string value as its definition's type, when it is exactly one:
+ * `"1"` for a number, `"true"`/`"false"` for a boolean. Anything else stays a string (and its
+ * check then says what is wrong).
+ */
+export function fromFormValue(value: unknown, definition: AttributeDefinition | undefined): unknown {
   if (typeof value !== 'string' || !definition) return value;
-  if (definition.type === 'number' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
+  if (definition.type === 'number' && DECIMAL.test(value) && Number.isFinite(Number(value))) return Number(value);
   if (definition.type === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
   return value;
+}
+
+/** Reads a text rendering's quoted numbers and booleans by their definitions, in place. */
+function readTextValues(values: Record<string, unknown>, definitions: AttributeDefinitions): void {
+  for (const [name, value] of Object.entries(values)) values[name] = fromFormValue(value, ownDefinition(definitions, name));
 }
 
 /**

@@ -47,3 +47,10 @@ export function actionEffects(actionId: string, parameters: Record<string, unkno
   if (actionId === `${STORAGE}resize` && typeof parameters.size === 'number') return { 'occi.storage.size': parameters.size };
   return {};
 }
+
+/**
+ * The attributes the state machines drive, and their messages: server-managed (GFD.221: an
+ * immutable attribute is the server's), so a client's value at creation is ignored and the
+ * kind's initial state (its default) applies.
+ */
+export const SERVER_STATE_ATTRIBUTES: readonly string[] = [...new Set([...TRANSITIONS.values()].flatMap((t) => [t.attribute, `${t.attribute}.message`]))];

@@ -445,6 +445,43 @@ export function parseCategoryLine(value: string, options: ParseOptions = {}): Ca
   return category;
 }
 
+/** A category named in a request (entity creation, filter, action): `class` may be left to the registry. */
+export interface CategoryReference {
+  term: string;
+  scheme: string;
+  /** As written; absent when the line has none (snf-occi's clients leave it out). */
+  class?: CategoryLine['class'];
+}
+
+/**
+ * Reads a `Category` value that names an existing category, as snf-occi's users write them:
+ * `Debian; scheme=http://schemas.ogf.org/occi/infrastructure#;` — an unquoted scheme, a trailing
+ * `;`, no `class`. Lenient only where nothing is ambiguous: the term and a `#`-ending scheme are
+ * still required, and a `class` given must be a known one. Category definitions (`POST /-/`)
+ * keep the strict {@link parseCategoryLine}.
+ *
+ * @throws TextParseError on a missing or invalid term, a missing or `#`-less scheme, an unknown
+ *   class, an unterminated quote or a repeated parameter.
+ */
+export function parseCategoryReference(value: string, options: ParseOptions = {}): CategoryReference {
+  const line = options.line ?? 1;
+  const { head: term, params } = splitParams(value, 'Category', line);
+  if (term === '' || term.includes('=')) throw new TextParseError('Category is missing its term', line);
+  if (!TERM.test(term)) throw new TextParseError(`Category: invalid term ${JSON.stringify(term)} (a letter or digit, then letters, digits, '-', '_' or '.')`, line);
+  const what = `Category ${term}`;
+  const scheme = findParam(params, 'scheme', what, line);
+  if (!scheme || scheme.value === '') throw new TextParseError(`${what} is missing scheme`, line);
+  if (!scheme.value.endsWith('#')) throw new TextParseError(`${what}: scheme must end in '#' (got ${JSON.stringify(scheme.value)})`, line);
+  const reference: CategoryReference = { term, scheme: scheme.value };
+  const cls = findParam(params, 'class', what, line);
+  if (cls) {
+    const found = CLASSES.find((c) => c === cls.value.toLowerCase());
+    if (!found) throw new TextParseError(`${what}: class must be "kind", "mixin" or "action" (got ${JSON.stringify(cls.value)})`, line);
+    reference.class = found;
+  }
+  return reference;
+}
+
 /**
  * Renders one `Category` value in GFD.229 §4.1 order: term, scheme, class, title, rel, location,
  * attributes, actions; every parameter value quoted. Attribute properties go in one brace pair,

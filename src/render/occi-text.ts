@@ -10,6 +10,7 @@ import { ParseError } from '../errors.ts';
 import {
   parseAttributeLine,
   parseCategoryLine,
+  parseCategoryReference,
   parseLinkLine,
   parseLocationLine,
   renderAttributeLine,
@@ -65,6 +66,7 @@ function attributeLines(entity: Entity): HeaderLine[] {
     ['occi.core.source', entity.source],
     ['occi.core.target', entity.target],
     ['occi.core.target.kind', entity.targetKind],
+    ['occi.core.source.kind', entity.sourceKind],
   ];
   const lines = core.filter(([, v]) => v !== undefined).map(([name, value]) => ({ name: 'X-OCCI-Attribute', value: renderAttributeLine(name, value!) }));
   for (const [name, value] of Object.entries(entity.attributes)) lines.push({ name: 'X-OCCI-Attribute', value: renderAttributeLine(name, scalar(value)) });
@@ -138,6 +140,23 @@ export function categoryIdsFromLines(lines: TextBodyLine[]): { id: string; class
   return each(lines, 'Category', (value, line) => parseCategoryLine(value, { line })).map((c) => ({ id: c.scheme + c.term, class: c.class }));
 }
 
+/**
+ * The categories a `Category` filter on `/-/` names. A line without `class` (a common client slip:
+ * GFD.185 requires it) is read leniently: it names the category of any class.
+ */
+export function categoryFilterFromLines(lines: TextBodyLine[]): { id: string; class?: CategoryLine['class'] }[] {
+  return each(lines, 'Category', (value, line) => {
+    try {
+      const c = parseCategoryLine(value, { line });
+      return { id: c.scheme + c.term, class: c.class };
+    } catch (err) {
+      if (!(err instanceof TextParseError) || !/missing class/.test(err.message)) throw err;
+      const c = parseCategoryLine(`${value}; class="kind"`, { line });
+      return { id: c.scheme + c.term };
+    }
+  });
+}
+
 /** Flat attributes of `X-OCCI-Attribute` lines. */
 function attributesFromLines(lines: TextBodyLine[]): Record<string, ModelValue> {
   // Names are the client's: a null-prototype object keeps `__proto__` an ordinary name.
@@ -146,16 +165,22 @@ function attributesFromLines(lines: TextBodyLine[]): Record<string, ModelValue> 
   return out;
 }
 
+/** What class the registry gives a category id (for `Category` lines that leave it out). */
+export type ClassOf = (id: string) => CategoryLine['class'] | undefined;
+
 /**
  * One entity from a text request: the kind and mixins from `Category` lines, attributes from
- * `X-OCCI-Attribute` lines (core attributes included), inline links from `Link` lines.
+ * `X-OCCI-Attribute` lines (core attributes included), inline links from `Link` lines. The lines
+ * are read leniently, as snf-occi's users write them (see `parseCategoryReference`): a line
+ * without `class` gets the class `classOf` knows, else it is taken for a mixin (so an unknown
+ * one is reported as a mixin that does not exist).
  */
-export function entityFromLines(lines: TextBodyLine[]): EntityItem {
-  const categories = each(lines, 'Category', (value, line) => parseCategoryLine(value, { line }));
+export function entityFromLines(lines: TextBodyLine[], classOf: ClassOf = () => undefined): EntityItem {
+  const categories = each(lines, 'Category', (value, line) => parseCategoryReference(value, { line })).map((c) => ({ ...c, class: c.class ?? classOf(c.scheme + c.term) ?? 'mixin' }));
   const kinds = categories.filter((c) => c.class === 'kind');
   if (kinds.length > 1) throw new ParseError('an entity has exactly one kind; the request names several', [{ pointer: 'Category', message: 'more than one kind' }]);
   const attributes = attributesFromLines(lines);
-  const item: EntityItem = { input: { attributes }, links: [], pointer: '' };
+  const item: EntityItem = { input: { attributes, textual: true }, links: [], pointer: '' };
   if (kinds[0]) item.input.kind = kinds[0].scheme + kinds[0].term;
   item.input.mixins = categories.filter((c) => c.class === 'mixin').map((c) => c.scheme + c.term);
   if (typeof attributes['occi.core.id'] === 'string') item.id = attributes['occi.core.id'];
@@ -166,7 +191,8 @@ export function entityFromLines(lines: TextBodyLine[]): EntityItem {
     const linkAttributes: Record<string, ModelValue> = { ...link.attributes };
     const id = linkAttributes['occi.core.id'];
     delete linkAttributes['occi.core.id'];
-    const linked: EntityItem = { input: { kind: link.category?.[0] ?? '', mixins: link.category?.slice(1) ?? [], attributes: linkAttributes, target: link.target }, links: [], pointer: `Link ${i + 1}` };
+    const linked: EntityItem = { input: { kind: link.category?.[0] ?? '', mixins: link.category?.slice(1) ?? [], attributes: linkAttributes, target: link.target, textual: true }, links: [], pointer: `Link ${i + 1}` };
+    if (link.self) linked.self = link.self;
     if (link.rel[0]) linked.input.targetKind = link.rel[0];
     if (typeof id === 'string') linked.id = id;
     item.links.push(linked);

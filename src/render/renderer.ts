@@ -29,6 +29,8 @@ export interface RenderContext {
   path: string;
   /** The `next` page URL of a paged collection, if more follow. */
   next?: string;
+  /** A link kind's collection: empty, it is GFD.226's `{"links": []}` rather than `{"resources": []}`. */
+  linkCollection?: boolean;
 }
 
 /** A problem to render (RFC 9457 fields). */

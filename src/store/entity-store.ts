@@ -27,6 +27,7 @@ export interface EntityDoc {
   source?: string;
   target?: string;
   targetKind?: string;
+  sourceKind?: string;
   ref?: string;
   owner?: string;
   /** A resource's outgoing links, by location. */
@@ -73,7 +74,7 @@ export function backoff(attempt: number): Promise<void> {
 export function toDoc(entity: Entity): EntityDoc {
   const doc: EntityDoc = { _id: entity.location, type: 'entity', kind: entity.kind, mixins: entity.mixins, attributes: entity.attributes };
   if (entity.rev) doc._rev = entity.rev;
-  for (const member of ['title', 'summary', 'source', 'target', 'targetKind', 'ref', 'owner'] as const) if (entity[member] !== undefined) doc[member] = entity[member];
+  for (const member of ['title', 'summary', 'source', 'target', 'targetKind', 'sourceKind', 'ref', 'owner'] as const) if (entity[member] !== undefined) doc[member] = entity[member];
   if (entity.linkLocations && entity.linkLocations.length > 0) doc.links = entity.linkLocations;
   return doc;
 }
@@ -82,7 +83,7 @@ export function toDoc(entity: Entity): EntityDoc {
 export function fromDoc(doc: EntityDoc): Entity {
   const entity: Entity = { location: doc._id, kind: doc.kind, mixins: doc.mixins ?? [], attributes: doc.attributes ?? {} };
   if (doc._rev) entity.rev = doc._rev;
-  for (const member of ['title', 'summary', 'source', 'target', 'targetKind', 'ref', 'owner'] as const) if (doc[member] !== undefined) entity[member] = doc[member];
+  for (const member of ['title', 'summary', 'source', 'target', 'targetKind', 'sourceKind', 'ref', 'owner'] as const) if (doc[member] !== undefined) entity[member] = doc[member];
   if (doc.links && doc.links.length > 0) entity.linkLocations = doc.links;
   return entity;
 }

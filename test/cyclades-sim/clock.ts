@@ -74,6 +74,11 @@ export class JobQueue {
     return job.id;
   }
 
+  /** When a pending job falls due; undefined when it already ran or was cancelled. */
+  dueAt(id: number): number | undefined {
+    return this.jobs.find((job) => job.id === id)?.dueAt;
+  }
+
   /** Drops a pending job (no-op when it already ran). */
   cancel(id: number): void {
     this.jobs = this.jobs.filter((job) => job.id !== id);

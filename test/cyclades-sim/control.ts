@@ -66,6 +66,9 @@ function status(state: SimState): Record<string, unknown> {
   return { mode: state.jobs.mode, now: new Date(state.now()).toISOString(), pending: state.jobs.pending().length };
 }
 
+/** The longest an answer may be held back (`hangMs`). */
+const MAX_HANG_MS = 60_000;
+
 function addFault(state: SimState, input: Record<string, unknown>): SimResponse {
   const code = number(input, 'status');
   if (!Number.isInteger(code) || code < 100 || code > 599) fail("'status' must be an HTTP status code");
@@ -75,7 +78,14 @@ function addFault(state: SimState, input: Record<string, unknown>): SimResponse 
   const isText = typeof raw === 'string';
   const headers = input['headers'];
   if (headers !== undefined && !isRecord(headers)) fail("'headers' must be an object");
+  const after = input['after'] ?? false;
+  if (typeof after !== 'boolean') fail("'after' must be a boolean");
+  const hangMs = input['hangMs'] ?? 0;
+  // Bounded so that a forgotten rule cannot keep a test (or the process) waiting.
+  if (typeof hangMs !== 'number' || !Number.isInteger(hangMs) || hangMs < 0 || hangMs > MAX_HANG_MS) fail(`'hangMs' must be an integer from 0 to ${MAX_HANG_MS}`);
   const rule = state.injection.addFault({
+    after: after === true || (hangMs as number) > 0,
+    hangMs: hangMs as number,
     method: method === null ? null : method.toUpperCase(),
     pathRegex,
     status: code,

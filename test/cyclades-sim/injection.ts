@@ -17,6 +17,14 @@ export interface FaultRule {
   headers: Record<string, string>;
   /** Matches left; `Infinity` for a permanent rule. */
   remaining: number;
+  /**
+   * The request is carried out first and only its answer is lost: replaced by this rule's
+   * response (create-then-fail), or held back `hangMs` before the real answer goes out
+   * (create-then-hang, the client having timed out by then).
+   */
+  after: boolean;
+  /** With `after`: how long the real answer is held back (ms); 0 = replaced by this rule's response. */
+  hangMs: number;
 }
 
 /** A request for the next matching job(s) to end in error. */

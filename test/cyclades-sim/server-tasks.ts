@@ -99,17 +99,23 @@ export function validateServerAction(state: SimState, server: ServerRecord, acti
  * Marks `task` pending on the server and queues its job. `complete` runs when the job ends, with the
  * server as it is then (records are looked up afresh because a rolled-back request replaces them).
  */
-export function startTask(state: SimState, server: ServerRecord, task: ServerTask, complete: (server: ServerRecord, failed: boolean) => void): void {
+export function startTask(state: SimState, server: ServerRecord, task: ServerTask, complete: (server: ServerRecord, failed: boolean) => void, waitMs = 0): void {
   const serverId = server.id;
   const duration = state.timings[TASK_TIMINGS[task]];
   const now = state.now();
   server.task = task;
-  server.taskStartedAt = now;
+  server.taskStartedAt = now + waitMs;
   server.taskDuration = duration;
   server.updated = now;
-  const jobId = state.jobs.schedule(task, `server:${serverId}`, duration, (failed) => {
+  const jobId = state.jobs.schedule(task, `server:${serverId}`, waitMs + duration, (failed) => {
     const current = state.db.servers[String(serverId)];
-    if (current === undefined || current.taskJobId !== jobId) return;
+    if (current === undefined) return;
+    if (current.taskJobId !== jobId) {
+      // Superseded by a DESTROY queued behind it: Ganeti still runs the job, and what it does to
+      // the server's NICs and volumes happens; what it would do to the server itself is moot.
+      if (SURVIVES_DESTROY.has(task)) complete(current, failed);
+      return;
+    }
     current.task = null;
     current.taskJobId = null;
     current.taskStartedAt = null;
@@ -118,6 +124,9 @@ export function startTask(state: SimState, server: ServerRecord, task: ServerTas
   });
   server.taskJobId = jobId;
 }
+
+/** Jobs whose effect outlives a DESTROY queued behind them (NICs and volumes change state). */
+const SURVIVES_DESTROY: ReadonlySet<ServerTask> = new Set(['BUILD', 'CONNECT', 'DISCONNECT', 'ATTACH_VOLUME', 'DETACH_VOLUME']);
 
 /** Completion of BUILD: ACTIVE with ports and volumes in use, or ERROR with them in error. */
 export function completeBuild(state: SimState, server: ServerRecord, failed: boolean): void {
@@ -194,13 +203,16 @@ export function resizeServer(state: SimState, server: ServerRecord, flavorId: nu
 }
 
 /**
- * Queues DESTROY, replacing any pending task (DESTROY is always allowed). Everything the server
- * holds is released now and re-charged if the job fails; on success its ports go (floating IPs stay
- * with the user) and its volumes are deleted.
+ * Queues DESTROY (always allowed). A pending job is not cancelled: as in Synnefo
+ * (`logic/servers.py:destroy` submits OP_INSTANCE_REMOVE to Ganeti, which runs the instance's jobs
+ * one after the other), the pending job runs to its end and DESTROY runs after it; the server
+ * shows the DESTROY task meanwhile, so every other action is refused. Everything the server
+ * holds is released now and re-charged if the job fails; on success its ports go (floating IPs
+ * stay with the user) and its volumes still attached are deleted.
  */
 export function destroyServer(state: SimState, server: ServerRecord): void {
-  // Nothing below can throw, so a request rollback never needs this cancelled job back.
-  if (server.taskJobId !== null) state.jobs.cancel(server.taskJobId);
+  const pendingDue = server.taskJobId === null ? undefined : state.jobs.dueAt(server.taskJobId);
+  const waitMs = pendingDue === undefined ? 0 : Math.max(0, pendingDue - state.now());
   if (server.task === 'RESIZE' && server.resizeTo !== null) {
     commission(state, server.project, negate(resizeDelta(state, server, server.resizeTo)), { force: true });
   }
@@ -232,7 +244,7 @@ export function destroyServer(state: SimState, server: ServerRecord): void {
       volume.updated = now;
     }
     delete state.db.passwords[String(current.id)];
-  });
+  }, waitMs);
 }
 
 /** Queues CONNECT for a port already associated with the server: port ACTIVE, or ERROR on failure. */

@@ -145,7 +145,14 @@ export function createCycladesSimulator(options: CycladesSimulatorOptions = {}):
     const delay = state.injection.latencyFor(path);
     if (delay > 0) await sleep(delay);
     const rule = state.injection.takeFault(method, path);
-    const response = rule !== null ? injectedResponse(rule) : dispatch(routes, state, { method, path, query: url.searchParams, headers: ctx.req.headers, rawBody: raw });
+    let response: SimResponse;
+    if (rule === null || rule.after) {
+      const real = dispatch(routes, state, { method, path, query: url.searchParams, headers: ctx.req.headers, rawBody: raw });
+      if (rule !== null && rule.hangMs > 0) await sleep(rule.hangMs);
+      response = rule === null || rule.hangMs > 0 ? real : injectedResponse(rule);
+    } else {
+      response = injectedResponse(rule);
+    }
     write(ctx, response, true);
     state.record({
       at: new Date(state.now()).toISOString(),

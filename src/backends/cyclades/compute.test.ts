@@ -41,7 +41,8 @@ describe('cyclades compute (no default networks)', () => {
     });
     const posts = await h.requests({ method: 'POST', pathRegex: '^/compute/v2\\.0/servers$' });
     expect(posts).toHaveLength(1);
-    expect(posts[0]!.body).toEqual({ server: { name: 'web-1', imageRef: DEBIAN_IMAGE_ID, flavorRef: 2, project: DEMO_PROJECT_A } });
+    // Marked with the entity's ocni id and the backend, so a lost answer can be found again.
+    expect(posts[0]!.body).toEqual({ server: { name: 'web-1', imageRef: DEBIAN_IMAGE_ID, flavorRef: 2, project: DEMO_PROJECT_A, metadata: { ocni_entity: '0190f0e0a1b2-new', ocni_backend: 'okeanos', ocni_request: 'test' } } });
     expect(posts[0]!.status).toBe(202);
   });
 
@@ -63,12 +64,14 @@ describe('cyclades compute (no default networks)', () => {
 
   it('follows the build: inactive BUILDING with progress, then active with no message', async () => {
     const entity = await create();
-    expect(await h.backend.retrieve(entity, h.ctx())).toMatchObject({ attributes: { 'occi.compute.state': 'inactive', 'occi.compute.state.message': 'BUILDING (0%)' } });
+    // A building server allows no action (Cyclades answers 409), though OCCI's inactive would offer start.
+    expect(await h.backend.retrieve(entity, h.ctx())).toMatchObject({ attributes: { 'occi.compute.state': 'inactive', 'occi.compute.state.message': 'BUILDING (0%)' }, allowedActions: [] });
     h.sim.advance(1500);
     expect(await h.backend.retrieve(entity, h.ctx())).toMatchObject({ attributes: { 'occi.compute.state': 'inactive', 'occi.compute.state.message': 'BUILDING (50%)' } });
     h.sim.advance(1500);
     expect(await h.backend.retrieve(entity, h.ctx())).toEqual({
       attributes: { 'occi.compute.state': 'active', 'occi.compute.state.message': null, 'occi.compute.cores': 1, 'occi.compute.memory': 1, 'occi.compute.hostname': 'snf-1001.vm.example.org' },
+      allowedActions: [`${ACTION}stop`, `${ACTION}restart`],
     });
   });
 
@@ -83,6 +86,7 @@ describe('cyclades compute (no default networks)', () => {
     const entity = await active();
     const stopped = await h.backend.action(entity, `${ACTION}stop`, { method: 'poweroff' }, h.ctx());
     expect(stopped.attributes).toMatchObject({ 'occi.compute.state': 'active', 'occi.compute.state.message': 'STOPPING' });
+    expect(stopped.allowedActions).toEqual([]);
     h.sim.advance(1000);
     expect(await h.backend.retrieve(entity, h.ctx())).toMatchObject({ attributes: { 'occi.compute.state': 'inactive', 'occi.compute.state.message': null } });
 
@@ -218,6 +222,42 @@ describe('cyclades compute networks', () => {
       ['/compute/v2.0/servers', 202],
     ]);
     expect((await h.requests({ pathRegex: '^/compute/v2\\.0/servers$' }))[0]!.body).not.toHaveProperty('server.networks');
+  });
+
+  it('releases the floating IP it allocated once the deleted server is gone; keepFloatingIps keeps it', async () => {
+    for (const keep of [false, true]) {
+      h = await startHarness({ keepFloatingIps: keep });
+      const entity = computeEntity([osTpl(DEBIAN_IMAGE_ID), resourceTpl(1)], { title: 'pub' });
+      const outcome = await h.backend.create(entity, h.ctx());
+      expect(JSON.parse(outcome.ref!)).toEqual({ floatingIps: ['5001'] });
+      h.sim.settle();
+      const placed = { ...at(entity, outcome.id), ref: outcome.ref! };
+      const deleting = h.backend.delete(placed, h.ctx());
+      // The address is released only after DESTROY, when the server's port is gone.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await h.requests({ method: 'DELETE', pathRegex: '/floatingips/' })).toEqual([]);
+      h.sim.settle();
+      await deleting;
+      const ips = (await h.control('GET', '/_sim/state')) as { db: { ips: Record<string, { floating: boolean }> } };
+      expect(Object.values(ips.db.ips).filter((ip) => ip.floating)).toHaveLength(keep ? 1 : 0);
+      await h.close();
+      h = undefined;
+    }
+  });
+
+  it('waits for a pending job before the next one, bounded by timeoutMs (504 naming the job)', async () => {
+    h = await startHarness({ timeoutMs: 400, serverNetworks: 'none' });
+    const entity = computeEntity([osTpl(DEBIAN_IMAGE_ID), resourceTpl(1)]);
+    const placed = at(entity, (await h.backend.create(entity, h.ctx())).id);
+    h.sim.settle();
+    await h.backend.action(placed, `${ACTION}stop`, {}, h.ctx());
+    // The simulator's clock stands still: STOP never ends, so restart is never sent.
+    await expect(h.backend.action(placed, `${ACTION}restart`, {}, h.ctx())).rejects.toMatchObject({ code: 'backend-timeout', message: expect.stringMatching(/pending job of server 1001/) });
+    expect((await h.requests({ method: 'POST', pathRegex: '/action$' })).map((r) => r.body)).toEqual([{ shutdown: {} }]);
+    // Once it ends, the next job goes.
+    h.sim.settle();
+    await h.backend.action(placed, `${ACTION}start`, {}, h.ctx());
+    expect((await h.requests({ method: 'POST', pathRegex: '/action$' })).map((r) => r.body)).toEqual([{ shutdown: {} }, { start: {} }]);
   });
 
   it('does not loop: when the retry fails too, the allocated floating IP is released and the error surfaces', async () => {

@@ -11,7 +11,9 @@ import { idOf, type Entity } from '../../model/entity.ts';
 import type { BackendOutcome } from '../backend.ts';
 import { deleteIgnoringGone, isError, notImplemented } from './errors.ts';
 import { COMPUTE_ACTION, cycladesIdOf } from './ids.ts';
-import { idField, isObject, member, numeric, requireId, text, type JsonObject } from './json.ts';
+import { extraVolumes, readServer, serverGone, serverIdle, whenIdle } from './jobs.ts';
+import { idField, isObject, list, member, numeric, requireId, text, type JsonObject } from './json.ts';
+import { findAfterLoss, isLostAnswer, isMarkedFor, marksOf, readRef, releaseFloatingIps, writeRef } from './marks.ts';
 import type { CycladesServices, CycladesSession } from './session.ts';
 import { memoryGiB, templateTerms, type FlavorInfo, type ImageInfo, type TemplateCatalog } from './templates.ts';
 
@@ -72,6 +74,24 @@ export function computeAttributes(server: JsonObject, flavor: FlavorInfo | undef
   return changes;
 }
 
+/**
+ * The OCCI actions Cyclades accepts for a server now (`logic/commands.py:validate_server_action`):
+ * none while a job is pending, while it builds, in ERROR or suspended; stop and restart when
+ * running; start and restart (which starts it) when stopped.
+ */
+export function allowedActions(server: JsonObject): string[] {
+  const task = text(server, 'SNF:task_state') ?? '';
+  if (task !== '' || server['suspended'] === true) return [];
+  switch (text(server, 'status')) {
+    case 'ACTIVE':
+      return [`${COMPUTE_ACTION}stop`, `${COMPUTE_ACTION}restart`];
+    case 'STOPPED':
+      return [`${COMPUTE_ACTION}start`, `${COMPUTE_ACTION}restart`];
+    default:
+      return [];
+  }
+}
+
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /** User data as base64: kept when it already is base64 (as OCCI suggests), encoded otherwise. */
@@ -123,7 +143,7 @@ export class ComputeOps {
    * answered by allocating one and trying once more (never more).
    */
   async create(entity: Entity, session: CycladesSession): Promise<BackendOutcome> {
-    const { image, flavor } = this.#templatesOf(entity);
+    const { image, flavor } = this.#templatesOf({ mixins: await this.templates.resolveNames(session, entity.mixins) });
     const publicKey = entity.attributes['occi.credentials.ssh.publickey'];
     const userData = entity.attributes['occi.compute.userdata'];
     const personality: JsonObject[] = [];
@@ -140,54 +160,74 @@ export class ComputeOps {
     }
     if (personality.length > 0) server['personality'] = personality;
     if (this.services.options.serverNetworks === 'none') server['networks'] = [];
+    // Marked, so that a server whose creation answer is lost can be found (see marks.ts).
+    server['metadata'] = marksOf(entity, session);
 
-    let created: JsonObject;
+    let created: { server: JsonObject; floatingIp?: string };
     try {
-      created = await this.#post(server, session);
+      created = await this.#post(server, entity, session);
     } catch (error) {
       // The catalog this token saw is stale when Cyclades no longer knows the image or flavor.
       if (isError(error, ['not-found'])) this.templates.invalidate(session);
       throw error;
     }
-    const id = requireId(created, 'id', 'a server creation');
-    return { id, attributes: computeAttributes(created, await this.templates.flavor(session, flavor)) };
+    const id = requireId(created.server, 'id', 'a server creation');
+    const outcome: BackendOutcome = { id, attributes: computeAttributes(created.server, await this.templates.flavor(session, flavor)), allowedActions: allowedActions(created.server) };
+    const ref = writeRef(created.floatingIp === undefined ? {} : { floatingIps: [created.floatingIp] });
+    if (ref !== undefined) outcome.ref = ref;
+    return outcome;
   }
 
-  async #post(server: JsonObject, session: CycladesSession): Promise<JsonObject> {
+  /** `POST /servers`, with the floating-IP retry of the module comment. */
+  async #post(server: JsonObject, entity: Entity, session: CycladesSession): Promise<{ server: JsonObject; floatingIp?: string }> {
     try {
-      return member(await session.post('compute', '/servers', { server }), 'server', 'a server creation');
+      return { server: await this.#postOnce(server, entity, session) };
     } catch (error) {
       if (server['networks'] !== undefined || !isError(error, ['conflict'], NEEDS_FLOATING_IP)) throw error;
     }
     const ip = member(await session.post('network', '/floatingips', { floatingip: { project: server['project'] } }), 'floatingip', 'a floating IP allocation');
+    const ipId = idField(ip, 'id');
+    try {
+      const created = await this.#postOnce(server, entity, session);
+      return ipId === undefined ? { server: created } : { server: created, floatingIp: ipId };
+    } catch (error) {
+      // Give back the address allocated for this attempt only.
+      if (ipId !== undefined) await releaseFloatingIps([ipId], session, 'after a failed create');
+      throw error;
+    }
+  }
+
+  /**
+   * One `POST /servers`. When its answer is lost (timeout, 5xx), Cyclades may have made the server
+   * all the same: the user's servers are searched for the one marked with this entity's id, which
+   * is adopted (the create succeeds with it). Found nothing: the original error stands.
+   */
+  async #postOnce(server: JsonObject, entity: Entity, session: CycladesSession): Promise<JsonObject> {
     try {
       return member(await session.post('compute', '/servers', { server }), 'server', 'a server creation');
     } catch (error) {
-      // Give back the address allocated for this attempt only.
-      const ipId = idField(ip, 'id');
-      if (ipId !== undefined) await session.delete('network', `/floatingips/${ipId}`).catch((e: unknown) => this.services.warn('cyclades: could not release a floating IP after a failed create', { backend: this.#name, floatingIp: ipId, error: String(e) }));
-      throw error;
+      if (!isLostAnswer(error)) throw error;
+      const found = await findAfterLoss(session, () => this.#findMarked(entity, session));
+      if (found === undefined) throw error;
+      this.services.warn('cyclades: adopted a server whose creation answer was lost', { backend: this.#name, server: idField(found, 'id'), error: String(error) });
+      return found;
     }
+  }
+
+  /** The server this backend created for `entity`, found by its marks; undefined when there is none. */
+  async #findMarked(entity: Entity, session: CycladesSession): Promise<JsonObject | undefined> {
+    const servers = list(await session.get('compute', '/servers/detail'), 'servers');
+    return servers.find((candidate) => !isDeleted(candidate) && isMarkedFor(candidate, entity, this.#name));
   }
 
   /** `GET /servers/<id>`; `'gone'` when Cyclades no longer has it (404 or DELETED) or the id is not a server id. */
   async retrieve(entity: Entity, session: CycladesSession): Promise<BackendOutcome | 'gone'> {
     const id = cycladesIdOf(entity.location);
     if (id === undefined) return 'gone';
-    const server = await this.#server(id, session);
+    const server = await readServer(id, session);
     if (server === undefined) return 'gone';
     const flavorId = isObject(server['flavor']) ? idField(server['flavor'], 'id') : undefined;
-    return { attributes: computeAttributes(server, flavorId === undefined ? undefined : await this.templates.flavor(session, flavorId)) };
-  }
-
-  async #server(id: string, session: CycladesSession): Promise<JsonObject | undefined> {
-    try {
-      const server = member(await session.get('compute', `/servers/${id}`), 'server', 'a server');
-      return isDeleted(server) ? undefined : server;
-    } catch (error) {
-      if (isError(error, ['not-found'])) return undefined;
-      throw error;
-    }
+    return { attributes: computeAttributes(server, flavorId === undefined ? undefined : await this.templates.flavor(session, flavorId)), allowedActions: allowedActions(server) };
   }
 
   /** The current attributes, for outcomes of changes; a server gone meanwhile is `not-found`. */
@@ -211,28 +251,49 @@ export class ComputeOps {
    */
   async change(before: Entity, after: Entity, session: CycladesSession): Promise<BackendOutcome> {
     const id = this.#requireId(before);
-    const was = templateTerms(this.#name, before.mixins);
-    const now = templateTerms(this.#name, after.mixins);
+    const was = templateTerms(this.#name, await this.templates.resolveNames(session, before.mixins));
+    const now = templateTerms(this.#name, await this.templates.resolveNames(session, after.mixins));
     if (now.images.length > 0 && now.images.join() !== was.images.join()) throw notImplemented(this.#name, 'changing the os_tpl of a compute (Cyclades cannot rebuild a server)');
     if (now.flavors.length > 1) throw new ValidationError(`a compute may have only one resource_tpl mixin of backend "${this.#name}"`, [{ pointer: '/mixins', message: 'more than one resource_tpl' }]);
     const flavor = now.flavors[0];
     if (flavor !== undefined && flavor !== was.flavors[0]) {
       if (!/^\d+$/.test(flavor)) throw new ValidationError(`resource_tpl "${flavor}" is not a Cyclades flavor id`, [{ pointer: '/mixins', message: 'not a flavor id' }]);
-      await session.post('compute', `/servers/${id}/action`, { resize: { flavorRef: Number(flavor) } });
+      await whenIdle(id, session, () => session.post('compute', `/servers/${id}/action`, { resize: { flavorRef: Number(flavor) } }));
     }
     if (after.title !== undefined && after.title !== before.title) await session.put('compute', `/servers/${id}`, { server: { name: after.title } });
     return this.#current(after, id, session);
   }
 
   /**
-   * `DELETE /servers/<id>`; a server Cyclades no longer has counts as deleted. Floating IPs are not
-   * released first: Cyclades removes the server's ports with it and keeps the addresses allocated
-   * to the user (`port_id` null), where networkinterface links and later creates reuse them.
+   * Teardown, in Cyclades' order: wait for the server's pending job; detach every volume other
+   * than the root one, one job at a time (Cyclades deletes the volumes still attached to a
+   * deleted server, and a storage entity must outlive its compute); then `DELETE /servers/<id>`.
+   * Each wait is bounded by `timeoutMs`. A server Cyclades no longer has counts as deleted.
+   * Cyclades keeps the floating IPs of a deleted server's ports allocated to the user: the one
+   * ocni allocated for this server is released once the server is gone (unless
+   * `keepFloatingIps`); when that takes longer than `timeoutMs` it is logged and left (drift
+   * lists it).
    */
   async delete(entity: Entity, session: CycladesSession): Promise<void> {
     const id = cycladesIdOf(entity.location);
     if (id === undefined) return;
-    await deleteIgnoringGone(() => session.delete('compute', `/servers/${id}`));
+    let server = await serverIdle(id, session);
+    if (server !== undefined && text(server, 'status') !== 'BUILD') {
+      for (const volumeId of extraVolumes(server)) {
+        await whenIdle(id, session, () => deleteIgnoringGone(() => session.delete('compute', `/servers/${id}/os-volume_attachments/${volumeId}`), /has been deleted|already detached|is not attached|root volume/i));
+        server = await serverIdle(id, session);
+      }
+    }
+    if (server !== undefined) await deleteIgnoringGone(() => session.delete('compute', `/servers/${id}`));
+    const ips = readRef(entity).floatingIps ?? [];
+    if (ips.length === 0 || this.services.options.keepFloatingIps) return;
+    try {
+      await serverGone(id, session);
+    } catch (error) {
+      this.services.warn('cyclades: a deleted server outlived the wait; its floating IP is kept', { backend: this.#name, server: id, floatingIps: ips, error: String(error) });
+      return;
+    }
+    await releaseFloatingIps(ips, session, 'of a deleted compute');
   }
 
   /**
@@ -260,7 +321,7 @@ export class ComputeOps {
           throw notImplemented(this.#name, `the action ${actionId} on a compute`);
       }
     })();
-    await session.post('compute', `/servers/${id}/action`, body);
+    await whenIdle(id, session, () => session.post('compute', `/servers/${id}/action`, body));
     return this.#current(entity, id, session);
   }
 }

@@ -5,14 +5,17 @@
  * networkinterface → port, storagelink → volume attachment); entities keep the Cyclades id as
  * their id. Every call uses the caller's own token (`X-Auth-Token`), so users see and change only
  * what Cyclades lets them. Besides the {@link Backend} contract it lists the caller's templates
- * (images → os_tpl, flavors → resource_tpl mixins).
+ * (images → os_tpl, flavors → resource_tpl mixins, also under their snf-occi names) and reports
+ * drift (`drift.ts`). Cyclades is asynchronous: the rules the operations follow (one job per
+ * server at a time, ordered teardown, lost answers, floating IPs) are in `jobs.ts` and
+ * `marks.ts`, and in the README's Cyclades section.
  */
 import type { BackendConfig } from '../../config.ts';
 import type { AttributeValue, Mixin } from '../../model/category.ts';
 import type { Entity } from '../../model/entity.ts';
-import type { Backend, BackendContext, BackendOutcome } from '../backend.ts';
-import type { BackendDeps } from '../backends.ts';
+import type { Backend, BackendContext, BackendDeps, BackendOutcome } from '../backend.ts';
 import { ComputeOps } from './compute.ts';
+import { cleanUp, driftOf, type DriftReport, type StrayObject } from './drift.ts';
 import { notImplemented } from './errors.ts';
 import { CycladesHttp, type FetchFn } from './http-client.ts';
 import { Identity } from './identity.ts';
@@ -42,6 +45,18 @@ export interface CycladesBackend extends Backend {
    * @throws OcciError `unauthorized` without a token, or Cyclades' errors mapped to domain errors
    */
   templates(ctx: BackendContext): Promise<Mixin[]>;
+  /**
+   * What the caller's Cyclades account has that ocni does not know of, and the reverse (see
+   * `drift.ts`); `entities` are ocni's entities of the five infrastructure kinds routed here.
+   */
+  drift(entities: readonly Entity[], ctx: BackendContext): Promise<DriftReport>;
+  /** {@link drift}, then deletes what ocni made that ocni no longer knows of; returns the report and what went. */
+  cleanUp(entities: readonly Entity[], ctx: BackendContext): Promise<DriftReport & { deleted: StrayObject[] }>;
+}
+
+/** True for a backend with the Cyclades extras (drift). */
+export function isCycladesBackend(backend: Backend): backend is CycladesBackend {
+  return backend.type === CYCLADES_BACKEND && typeof (backend as Partial<CycladesBackend>).drift === 'function';
 }
 
 /** Test seams: a clock for the caches and a `fetch`. Production uses `Date.now` and global `fetch`. */
@@ -85,6 +100,8 @@ export function createCycladesBackend(config: BackendConfig, deps: BackendDeps, 
     [NETWORKINTERFACE_KIND, new NetworkLinkOps(services)],
     [STORAGELINK_KIND, new StorageLinkOps(services)],
   ]);
+  // Cyclades offers actions on servers only: other kinds offer none (their OCCI actions would be 501).
+  const noActions = (entity: Entity, outcome: BackendOutcome): BackendOutcome => (entity.kind === COMPUTE_KIND ? outcome : { ...outcome, allowedActions: [] });
   const opsOf = (entity: Entity): KindOps => {
     const ops = byKind.get(entity.kind);
     if (ops === undefined) throw notImplemented(config.name, `entities of kind ${entity.kind}`);
@@ -96,18 +113,20 @@ export function createCycladesBackend(config: BackendConfig, deps: BackendDeps, 
     type: CYCLADES_BACKEND,
     async create(entity, ctx) {
       const ops = opsOf(entity);
-      return ops.create(entity, openSession(services, ctx));
+      return noActions(entity, await ops.create(entity, openSession(services, ctx)));
     },
     async retrieve(entity, ctx) {
       // A kind this backend does not model has nothing in Cyclades to report.
       const ops = byKind.get(entity.kind);
-      return ops === undefined ? {} : ops.retrieve(entity, openSession(services, ctx));
+      if (ops === undefined) return {};
+      const outcome = await ops.retrieve(entity, openSession(services, ctx));
+      return outcome === 'gone' ? outcome : noActions(entity, outcome);
     },
     async update(before, after, ctx) {
-      return opsOf(before).change(before, after, openSession(services, ctx));
+      return noActions(before, await opsOf(before).change(before, after, openSession(services, ctx)));
     },
     async replace(before, after, ctx) {
-      return opsOf(before).change(before, after, openSession(services, ctx));
+      return noActions(before, await opsOf(before).change(before, after, openSession(services, ctx)));
     },
     async delete(entity, ctx) {
       const ops = byKind.get(entity.kind);
@@ -118,8 +137,21 @@ export function createCycladesBackend(config: BackendConfig, deps: BackendDeps, 
       if (entity.kind === COMPUTE_KIND) return compute.action(entity, actionId, openSession(services, ctx));
       throw notImplemented(config.name, `the action ${actionId} on ${entity.kind} entities`);
     },
+    async authenticate(ctx) {
+      // No token: 401 without a call; a token Astakos refuses: its 401 (remembered briefly).
+      const session = openSession(services, ctx);
+      await services.identity.user(session.token);
+    },
     async templates(ctx) {
       return templates.mixins(openSession(services, ctx));
+    },
+    async drift(entities, ctx) {
+      return driftOf(entities, openSession(services, ctx));
+    },
+    async cleanUp(entities, ctx) {
+      const session = openSession(services, ctx);
+      const report = await driftOf(entities, session);
+      return { ...report, deleted: await cleanUp(report, session) };
     },
   };
 }

@@ -47,14 +47,18 @@ describe('cyclades faults over HTTP', () => {
   it('maps non-JSON and empty error bodies without crashing', async () => {
     await h.control('POST', '/_sim/fault', { pathRegex: '/images/detail$', status: 502, body: '<html><body>Bad Gateway</body></html>', contentType: 'text/html' });
     await expect(h.backend.templates(h.ctx())).rejects.toMatchObject({ code: 'backend-failed', message: 'Cyclades compute answered 502 Bad Gateway with a non-JSON body: <html><body>Bad Gateway</body></html>' });
+    h.tick(10_000);
     await h.control('POST', '/_sim/fault', { pathRegex: '/images/detail$', status: 503, body: 'upstream down' });
     await expect(h.backend.templates(h.ctx())).rejects.toMatchObject({ code: 'backend-unavailable', message: expect.stringMatching(/503 Service Unavailable with a non-JSON body: upstream down/) });
+    h.tick(10_000);
     await h.control('POST', '/_sim/fault', { pathRegex: '/images/detail$', status: 500, body: '' });
     await expect(h.backend.templates(h.ctx())).rejects.toMatchObject({ code: 'backend-failed', message: 'Cyclades compute answered 500 Internal Server Error with no Cyclades fault' });
+    h.tick(10_000);
     await h.control('POST', '/_sim/fault', { pathRegex: '/images/detail$', status: 200, body: 'not json at all' });
     await expect(h.backend.templates(h.ctx())).rejects.toMatchObject({ code: 'backend-failed', message: expect.stringMatching(/non-JSON body: not json at all/) });
-    // The backend still works afterwards.
-    await expect(h.backend.templates(h.ctx())).resolves.toHaveLength(7);
+    // The backend still works afterwards (once the failure is no longer remembered).
+    h.tick(10_000);
+    await expect(h.backend.templates(h.ctx())).resolves.toHaveLength(12); // 2 images + 5 flavors by id, the 5 flavors by snf-occi name
   });
 
   it('times out slow answers as backend-timeout, within the configured timeout', async () => {

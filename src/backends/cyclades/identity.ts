@@ -25,6 +25,8 @@ export interface UserInfo {
 
 /** How long what Astakos said about a token is reused. */
 export const USER_TTL_MS = 60_000;
+/** How long a failed token validation is answered from memory. */
+export const REFUSAL_TTL_MS = 10_000;
 /** At most this many tokens are remembered; the oldest go first. */
 const MAX_USERS = 1000;
 
@@ -47,7 +49,8 @@ export class Identity {
   constructor(options: IdentityOptions) {
     this.#url = options.identityUrl.replace(/\/+$/, '');
     this.#http = options.http;
-    this.#users = new TtlCache<UserInfo>(USER_TTL_MS, MAX_USERS, options.now);
+    // A refused token is remembered briefly too, so that a client retrying with it costs little.
+    this.#users = new TtlCache<UserInfo>(USER_TTL_MS, MAX_USERS, options.now, REFUSAL_TTL_MS);
   }
 
   /**

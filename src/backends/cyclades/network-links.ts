@@ -4,8 +4,9 @@
  * ending in a Cyclades network id, e.g. the public network `.../network/1`). A private network
  * gets `POST /ports {network_id, device_id}` (with `fixed_ips` when the ipnetworkinterface mixin
  * names an address); a public one needs a floating IP: one of the user's unused floating IPs on
- * that network is reused, else one is allocated (and released again if the port fails), then the
- * port is created with it in `fixed_ips`. The link's id is the port id.
+ * that network is reused, else one is allocated (and released again if the port fails, or when
+ * the link goes unless `keepFloatingIps`), then the port is created with it in `fixed_ips`. The
+ * link's id is the port id; the port's name is `ocni:<entity id>` (see `marks.ts`).
  *
  * Cyclades attaches a port to a server through a job on the server, so a server still building
  * refuses it (409, `conflict`): links to a new compute are added once it is active.
@@ -16,7 +17,9 @@ import type { Entity } from '../../model/entity.ts';
 import type { BackendOutcome } from '../backend.ts';
 import { deleteIgnoringGone, isError, notImplemented } from './errors.ts';
 import { cycladesIdOf, cycladesIdOfRef, IPNETWORKINTERFACE_MIXIN } from './ids.ts';
+import { pollUntil, whenIdle } from './jobs.ts';
 import { idField, list, member, requireId, text, type JsonObject } from './json.ts';
+import { findAfterLoss, isLostAnswer, portName, readRef, releaseFloatingIps, writeRef } from './marks.ts';
 import { getNetwork } from './network.ts';
 import type { CycladesServices, CycladesSession } from './session.ts';
 
@@ -38,9 +41,13 @@ function portAttributes(entity: Entity, port: JsonObject): Changes {
   return changes;
 }
 
-/** The address the client asked for, without a prefix length. */
+/**
+ * The address the client asked for, without a prefix length; none with `allocation: dynamic`
+ * (Cyclades then picks one, as OCCI's dynamic allocation means).
+ */
 function requestedAddress(entity: Entity): string | undefined {
   if (!entity.mixins.includes(IPNETWORKINTERFACE_MIXIN)) return undefined;
+  if (entity.attributes['occi.networkinterface.allocation'] === 'dynamic') return undefined;
   const value = entity.attributes['occi.networkinterface.address'];
   return typeof value === 'string' && value !== '' ? value.replace(/\/\d+$/, '') : undefined;
 }
@@ -75,7 +82,7 @@ export class NetworkLinkOps {
     const network = await getNetwork(networkId, session);
     if (network === undefined) throw new OcciError('not-found', `Cyclades has no network ${networkId}`);
     const wanted = requestedAddress(entity);
-    const port: JsonObject = { network_id: networkId, device_id: serverId };
+    const port: JsonObject = { network_id: networkId, device_id: serverId, name: portName(entity) };
     let allocated: string | undefined;
     if (network['public'] === true) {
       const ip = await this.#floatingIp(networkId, wanted, session);
@@ -86,14 +93,29 @@ export class NetworkLinkOps {
     }
     let created: JsonObject;
     try {
-      created = member(await session.post('network', '/ports', { port }), 'port', 'a port creation');
+      // Connecting is a job on the server: the one pending there finishes first (see #post).
+      created = await this.#post(port, serverId, session);
     } catch (error) {
-      if (allocated !== undefined) {
-        await session.delete('network', `/floatingips/${allocated}`).catch((e: unknown) => this.services.warn('cyclades: could not release a floating IP after a failed port', { backend: this.services.backendName, floatingIp: allocated, error: String(e) }));
-      }
+      if (allocated !== undefined) await releaseFloatingIps([allocated], session, 'after a failed port');
       throw error;
     }
-    return { id: requireId(created, 'id', 'a port creation'), attributes: portAttributes(entity, created) };
+    const outcome: BackendOutcome = { id: requireId(created, 'id', 'a port creation'), attributes: portAttributes(entity, created) };
+    const ref = writeRef(allocated === undefined ? {} : { floatingIps: [allocated] });
+    if (ref !== undefined) outcome.ref = ref;
+    return outcome;
+  }
+
+  /** `POST /ports`; when the answer is lost, the port named for this entity on the server is adopted. */
+  async #post(port: JsonObject, serverId: string, session: CycladesSession): Promise<JsonObject> {
+    try {
+      return member(await whenIdle(serverId, session, () => session.post('network', '/ports', { port })), 'port', 'a port creation');
+    } catch (error) {
+      if (!isLostAnswer(error)) throw error;
+      const found = await findAfterLoss(session, async () => list(await session.get('network', `/ports?device_id=${encodeURIComponent(serverId)}`), 'ports').find((candidate) => text(candidate, 'name') === port['name']));
+      if (found === undefined) throw error;
+      this.services.warn('cyclades: adopted a port whose creation answer was lost', { backend: this.services.backendName, port: idField(found, 'id'), error: String(error) });
+      return found;
+    }
   }
 
   /** `GET /ports/<id>`; `'gone'` when Cyclades no longer has it. */
@@ -118,13 +140,37 @@ export class NetworkLinkOps {
   }
 
   /**
-   * `DELETE /ports/<id>` (the server detaches it in a job). A floating IP stays allocated to the
-   * user, free for the next public link. A port Cyclades no longer has counts as deleted.
+   * `DELETE /ports/<id>` once the server's pending job is over (the server disconnects the port in
+   * a job of its own). A port Cyclades no longer has counts as deleted. The floating IP ocni
+   * allocated for this interface is released once the port is gone (unless `keepFloatingIps`);
+   * one the user already had stays theirs.
    */
   async delete(entity: Entity, session: CycladesSession): Promise<void> {
     const id = cycladesIdOf(entity.location);
     if (id === undefined) return;
-    await deleteIgnoringGone(() => session.delete('network', `/ports/${id}`));
+    const serverId = cycladesIdOfRef(entity.source);
+    const remove = () => deleteIgnoringGone(() => session.delete('network', `/ports/${id}`));
+    if (serverId === undefined) await remove();
+    else await whenIdle(serverId, session, remove);
+    const ips = readRef(entity).floatingIps ?? [];
+    if (ips.length === 0 || this.services.options.keepFloatingIps) return;
+    try {
+      await pollUntil(session, `the removal of port ${id}`, () => this.#portExists(id, session), (exists) => !exists);
+    } catch (error) {
+      this.services.warn('cyclades: a deleted port outlived the wait; its floating IP is kept', { backend: this.services.backendName, port: id, floatingIps: ips, error: String(error) });
+      return;
+    }
+    await releaseFloatingIps(ips, session, 'of a deleted networkinterface');
+  }
+
+  async #portExists(id: string, session: CycladesSession): Promise<boolean> {
+    try {
+      await session.get('network', `/ports/${id}`);
+      return true;
+    } catch (error) {
+      if (isError(error, ['not-found'])) return false;
+      throw error;
+    }
   }
 }
 

@@ -45,10 +45,14 @@ describe('cyclades networks and networkinterfaces', () => {
     expect(outcome).toEqual({
       id: '2001',
       attributes: { 'occi.network.state': 'active', 'occi.network.state.message': null, 'occi.network.address': '192.168.10.0/24', 'occi.network.gateway': '192.168.10.1' },
+      // Cyclades has no network actions: none are offered.
+      allowedActions: [],
     });
     const posts = await h.requests({ method: 'POST', pathRegex: '^/network/' });
+    expect((await h.requests({ method: 'PUT' })).map((r) => [r.path, r.body])).toEqual([['/network/v2.0/networks/2001', { network: { name: 'backend-net' } }]]);
     expect(posts.map((r) => [r.path, r.body, r.status])).toEqual([
-      ['/network/v2.0/networks', { network: { type: 'MAC_FILTERED', name: 'backend-net', project: DEMO_PROJECT_A } }, 201],
+      // Created under ocni's mark (found again if the answer is lost), then renamed to its title.
+      ['/network/v2.0/networks', { network: { type: 'MAC_FILTERED', name: 'ocni:new-net', project: DEMO_PROJECT_A } }, 201],
       ['/network/v2.0/subnets', { subnet: { network_id: '2001', cidr: '192.168.10.0/24', ip_version: 4, name: 'backend-net subnet', gateway_ip: '192.168.10.1' } }, 201],
     ]);
   });
@@ -66,11 +70,11 @@ describe('cyclades networks and networkinterfaces', () => {
 
   it('reads networks back (public ones flagged), renames, deletes; gone afterwards', async () => {
     const entity = await network();
-    expect(await h.backend.retrieve(entity, h.ctx())).toEqual({ attributes: { 'occi.network.state': 'active', 'occi.network.state.message': null, 'occi.network.address': '192.168.10.0/24', 'occi.network.gateway': '192.168.10.1' } });
+    expect(await h.backend.retrieve(entity, h.ctx())).toEqual({ attributes: { 'occi.network.state': 'active', 'occi.network.state.message': null, 'occi.network.address': '192.168.10.0/24', 'occi.network.gateway': '192.168.10.1' }, allowedActions: [] });
     const publicNet = { ...networkEntity(), location: '/network/1', mixins: [IPNETWORK_MIXIN] };
     expect(await h.backend.retrieve(publicNet, h.ctx())).toMatchObject({ attributes: { 'occi.network.state': 'active', 'occi.network.state.message': 'public network (addresses are floating IPs)', 'occi.network.address': '203.0.113.0/24' } });
     await h.backend.update(entity, { ...entity, title: 'renamed' }, h.ctx());
-    expect((await h.requests({ method: 'PUT' })).map((r) => r.body)).toEqual([{ network: { name: 'renamed' } }]);
+    expect((await h.requests({ method: 'PUT' })).map((r) => r.body).at(-1)).toEqual({ network: { name: 'renamed' } });
     await expect(h.backend.update(entity, { ...entity, attributes: { ...entity.attributes, 'occi.network.address': '192.168.20.0/24' } }, h.ctx())).rejects.toMatchObject({ code: 'not-implemented' });
     await h.backend.delete(entity, h.ctx());
     expect(await h.backend.retrieve(entity, h.ctx())).toBe('gone');
@@ -85,7 +89,7 @@ describe('cyclades networks and networkinterfaces', () => {
     expect(outcome.id).toBe('4001');
     expect(outcome.attributes).toMatchObject({ 'occi.networkinterface.state': 'inactive', 'occi.networkinterface.state.message': 'BUILD', 'occi.networkinterface.address': '192.168.10.50' });
     const [post] = await h.requests({ method: 'POST', pathRegex: '/ports$' });
-    expect(post!.body).toEqual({ port: { network_id: '2001', device_id: '1001', fixed_ips: [{ ip_address: '192.168.10.50' }] } });
+    expect(post!.body).toEqual({ port: { network_id: '2001', device_id: '1001', name: `ocni:${link.location.split('/').pop()!}`, fixed_ips: [{ ip_address: '192.168.10.50' }] } });
     h.sim.settle();
     const placed = at(link, outcome.id);
     const read = await h.backend.retrieve(placed, h.ctx());
@@ -100,13 +104,41 @@ describe('cyclades networks and networkinterfaces', () => {
     await h.backend.delete(net, h.ctx());
   });
 
+  it('deletes a network once the port its server is still disconnecting is gone; a port that stays keeps the 409', async () => {
+    const vm = await server();
+    const net = await network();
+    const link = at(linkEntity(vm.location, net.location), (await h.backend.create(linkEntity(vm.location, net.location), h.ctx())).id);
+    h.sim.settle();
+    await h.backend.delete(link, h.ctx());
+    // DISCONNECT is pending: Cyclades answers 409 to the network delete; the bridge waits for the port to go.
+    const deleting = h.backend.delete(net, h.ctx());
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    h.sim.settle();
+    await deleting;
+    expect((await h.requests({ method: 'DELETE', pathRegex: '^/network/v2\\.0/networks/' })).map((r) => r.status)).toEqual([409, 204]);
+
+    const kept = await network();
+    await h.backend.create(linkEntity(vm.location, kept.location), h.ctx());
+    h.sim.settle();
+    await expect(h.backend.delete(kept, h.ctx())).rejects.toMatchObject({ code: 'conflict' });
+  });
+
+  it('tries once more when another client started a job on the server in between', async () => {
+    const vm = await server();
+    const net = await network();
+    await h.control('POST', '/_sim/fault', { method: 'POST', pathRegex: '^/network/v2\\.0/ports$', status: 400, body: { badRequest: { code: 400, message: "Cannot perform 'CONNECT' action while there is a pending 'STOP'.", details: '' } } });
+    const outcome = await h.backend.create(linkEntity(vm.location, net.location), h.ctx());
+    expect(outcome.id).toBe('4001');
+    expect((await h.requests({ method: 'POST', pathRegex: '/ports$' })).map((r) => r.status)).toEqual([400, 201]);
+  });
+
   it('links to a public network with a floating IP: allocated when none is free, reused when one is', async () => {
     const vm = await server();
     const first = at(linkEntity(vm.location, '/network/1'), (await h.backend.create(linkEntity(vm.location, '/network/1'), h.ctx())).id);
     const [allocation] = await h.requests({ method: 'POST', pathRegex: '/floatingips$' });
     expect(allocation!.body).toEqual({ floatingip: { floating_network_id: '1', project: DEMO_PROJECT_A } });
     const ports = await h.requests({ method: 'POST', pathRegex: '/ports$' });
-    expect(ports[0]!.body).toEqual({ port: { network_id: '1', device_id: '1001', fixed_ips: [{ ip_address: '203.0.113.2' }] } });
+    expect(ports[0]!.body).toMatchObject({ port: { network_id: '1', device_id: '1001', fixed_ips: [{ ip_address: '203.0.113.2' }] } });
     h.sim.settle();
     await h.backend.delete(first, h.ctx());
     h.sim.settle();

@@ -19,6 +19,8 @@ describe('cyclades options', () => {
       templateTtlMs: 300_000,
       volumeType: undefined,
       serverNetworks: 'default',
+      jobPollMs: 1000,
+      keepFloatingIps: false,
     });
     expect(parseCycladesOptions({ name: 'c', type: 'cyclades', identityUrl: 'http://a/identity/v2.0', timeoutMs: 500, templateTtlMs: 0, volumeType: 2, serverNetworks: 'none' })).toMatchObject({ timeoutMs: 500, templateTtlMs: 0, volumeType: '2', serverNetworks: 'none' });
   });

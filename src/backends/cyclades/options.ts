@@ -24,12 +24,21 @@ export interface CycladesOptions {
    * without NICs until networkinterface links are added).
    */
   serverNetworks: ServerNetworks;
+  /** How often a pending Cyclades job is looked at while the bridge waits for it, in ms (default 1000). */
+  jobPollMs: number;
+  /**
+   * Keep the floating IPs ocni allocated when their interface (or compute) goes (default false:
+   * they are released, so the user's floating-IP quota is not held by addresses nothing uses).
+   */
+  keepFloatingIps: boolean;
 }
 
-const KNOWN = new Set(['name', 'type', 'identityUrl', 'timeoutMs', 'templateTtlMs', 'volumeType', 'serverNetworks']);
+const KNOWN = new Set(['name', 'type', 'identityUrl', 'timeoutMs', 'templateTtlMs', 'volumeType', 'serverNetworks', 'jobPollMs', 'keepFloatingIps']);
 
 /** Default request timeout. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
+/** Default interval between looks at a pending job. */
+export const DEFAULT_JOB_POLL_MS = 1000;
 /** Default template refresh period. */
 export const DEFAULT_TEMPLATE_TTL_MS = 5 * 60_000;
 
@@ -61,6 +70,9 @@ export function parseCycladesOptions(config: BackendConfig): CycladesOptions {
   };
   const timeoutMs = positive('timeoutMs', DEFAULT_TIMEOUT_MS, false);
   const templateTtlMs = positive('templateTtlMs', DEFAULT_TEMPLATE_TTL_MS, true);
+  const jobPollMs = positive('jobPollMs', DEFAULT_JOB_POLL_MS, false);
+  const keep = config['keepFloatingIps'] ?? false;
+  if (typeof keep !== 'boolean') fail(`option "keepFloatingIps" must be true or false, not ${JSON.stringify(keep)}`);
 
   const rawType = config['volumeType'];
   let volumeType: string | undefined;
@@ -72,5 +84,5 @@ export function parseCycladesOptions(config: BackendConfig): CycladesOptions {
   const rawNetworks = config['serverNetworks'] ?? 'default';
   if (rawNetworks !== 'default' && rawNetworks !== 'none') fail(`option "serverNetworks" must be "default" or "none", not ${JSON.stringify(rawNetworks)}`);
 
-  return { identityUrl, timeoutMs, templateTtlMs, volumeType, serverNetworks: rawNetworks === 'none' ? 'none' : 'default' };
+  return { identityUrl, timeoutMs, templateTtlMs, volumeType, serverNetworks: rawNetworks === 'none' ? 'none' : 'default', jobPollMs, keepFloatingIps: keep === true };
 }

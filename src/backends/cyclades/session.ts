@@ -27,6 +27,8 @@ export class CycladesSession {
     /** Forwarded unchanged as `X-Auth-Token`. */
     readonly token: string,
     private readonly chosenProject: string | undefined,
+    /** ocni's id of the request, written into the marks of what this session creates. */
+    readonly requestId = '',
   ) {}
 
   /** Sends a request to a Cyclades service; `path` starts with `/`. Returns the parsed body. */
@@ -72,5 +74,5 @@ export function openSession(services: CycladesServices, ctx: BackendContext): Cy
   if (token === undefined || token === '') {
     throw new OcciError('unauthorized', `backend "${services.backendName}" needs the caller's Cyclades token (X-Auth-Token)`);
   }
-  return new CycladesSession(services, token, ctx.credentials.project);
+  return new CycladesSession(services, token, ctx.credentials.project, ctx.requestId);
 }

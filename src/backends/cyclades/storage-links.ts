@@ -12,7 +12,9 @@ import type { Entity } from '../../model/entity.ts';
 import type { BackendOutcome } from '../backend.ts';
 import { deleteIgnoringGone, notImplemented } from './errors.ts';
 import { cycladesIdOfRef, parseStorageLinkId, storageLinkId } from './ids.ts';
+import { serverIdle, whenIdle } from './jobs.ts';
 import { idField, list, text, type JsonObject } from './json.ts';
+import { isLostAnswer } from './marks.ts';
 import type { CycladesServices, CycladesSession } from './session.ts';
 import { getVolume } from './storage.ts';
 
@@ -48,10 +50,19 @@ export class StorageLinkOps {
     const volumeId = cycladesIdOfRef(entity.target);
     if (serverId === undefined) throw new ValidationError(`the source of a storagelink of backend "${this.services.backendName}" must be a Cyclades compute (/compute/<server id>), not ${entity.source ?? 'nothing'}`, [{ pointer: '/source', message: 'not a Cyclades compute' }]);
     if (volumeId === undefined) throw new ValidationError(`the target of a storagelink of backend "${this.services.backendName}" must be a Cyclades storage (/storage/<volume id>), not ${entity.target ?? 'nothing'}`, [{ pointer: '/target', message: 'not a Cyclades storage' }]);
-    await session.post('compute', `/servers/${serverId}/os-volume_attachments`, { volumeAttachment: { volumeId } });
-    const volume = await getVolume(volumeId, session);
+    // Attaching is a job on the server: the one pending there finishes first.
+    try {
+      await whenIdle(serverId, session, () => session.post('compute', `/servers/${serverId}/os-volume_attachments`, { volumeAttachment: { volumeId } }));
+    } catch (error) {
+      // A lost answer: the attachment may have been made all the same; the volume tells.
+      const volume = isLostAnswer(error) ? await getVolume(volumeId, session).catch(() => undefined) : undefined;
+      if (volume === undefined || linkAttributes(volume, serverId) === undefined) throw error;
+    }
+    // The attachment is made: a failed read-back must not fail the create (the volume would stay
+    // in use with no storagelink), so the link starts inactive and later reads tell the rest.
+    const volume = await getVolume(volumeId, session).catch(() => undefined);
     const attributes = volume === undefined ? undefined : linkAttributes(volume, serverId);
-    return { id: storageLinkId(serverId, volumeId), attributes: attributes ?? { 'occi.storagelink.state': 'inactive' } };
+    return { id: storageLinkId(serverId, volumeId), attributes: attributes ?? { 'occi.storagelink.state': 'inactive', 'occi.storagelink.state.message': 'attaching' } };
   }
 
   /** The volume's attachment to the server; `'gone'` once it is detached or the volume deleted. */
@@ -75,6 +86,9 @@ export class StorageLinkOps {
   async delete(entity: Entity, session: CycladesSession): Promise<void> {
     const ends = this.#ends(entity);
     if (ends === undefined) return;
-    await deleteIgnoringGone(() => session.delete('compute', `/servers/${ends.serverId}/os-volume_attachments/${ends.volumeId}`), /has been deleted|already detached|is not attached/i);
+    // Detaching is a job on the server: the one pending there (e.g. a DISCONNECT) finishes first.
+    const server = await serverIdle(ends.serverId, session);
+    if (server === undefined) return;
+    await whenIdle(ends.serverId, session, () => deleteIgnoringGone(() => session.delete('compute', `/servers/${ends.serverId}/os-volume_attachments/${ends.volumeId}`), /has been deleted|already detached|is not attached/i));
   }
 }

@@ -9,7 +9,9 @@ import { idOf, type Entity } from '../../model/entity.ts';
 import type { BackendOutcome } from '../backend.ts';
 import { deleteIgnoringGone, isError, notImplemented } from './errors.ts';
 import { cycladesIdOf } from './ids.ts';
+import { BUSY_VOLUME, pollUntil } from './jobs.ts';
 import { idField, list, member, numeric, requireId, text, type JsonObject } from './json.ts';
+import { findAfterLoss, isLostAnswer, isMarkedFor, marksOf } from './marks.ts';
 import type { CycladesServices, CycladesSession } from './session.ts';
 import { TtlCache, tokenKey, type Clock } from './ttl-cache.ts';
 
@@ -81,11 +83,27 @@ export class StorageOps {
       display_name: entity.title ?? idOf(entity.location),
       volume_type: Number(await this.#volumeType(session)),
       project: await session.project(),
+      metadata: marksOf(entity, session),
     };
-    const created = member(await session.post('volume', '/volumes', { volume }), 'volume', 'a volume creation');
+    const created = await this.#post(volume, entity, session);
     const id = requireId(created, 'id', 'a volume creation');
-    const fresh = await getVolume(id, session);
-    return { id, attributes: fresh === undefined ? {} : storageAttributes(fresh) };
+    // The volume exists now: a failed read-back must not make the create fail (the volume would
+    // then live only in Cyclades), so the create's own answer stands in for it.
+    const fresh = await getVolume(id, session).catch(() => created);
+    return { id, attributes: storageAttributes(fresh ?? created) };
+  }
+
+  /** `POST /volumes`; when the answer is lost, the volume marked for this entity is adopted. */
+  async #post(volume: JsonObject, entity: Entity, session: CycladesSession): Promise<JsonObject> {
+    try {
+      return member(await session.post('volume', '/volumes', { volume }), 'volume', 'a volume creation');
+    } catch (error) {
+      if (!isLostAnswer(error)) throw error;
+      const found = await findAfterLoss(session, async () => list(await session.get('volume', '/volumes/detail'), 'volumes').find((candidate) => candidate['deleted'] !== true && isMarkedFor(candidate, entity, this.services.backendName)));
+      if (found === undefined) throw error;
+      this.services.warn('cyclades: adopted a volume whose creation answer was lost', { backend: this.services.backendName, volume: idField(found, 'id'), error: String(error) });
+      return found;
+    }
   }
 
   /** `GET /volumes/<id>`; `'gone'` when Cyclades no longer has it. */
@@ -109,12 +127,15 @@ export class StorageOps {
 
   /**
    * `DELETE /volumes/<id>`; one Cyclades no longer has counts as deleted. Cyclades refuses to
-   * delete a volume while it is being detached (400, surfaced as `validation`); delete it again
-   * once the detach is over.
+   * delete a volume while it is being attached or detached, so that job is waited for first
+   * (bounded by `timeoutMs`).
    */
   async delete(entity: Entity, session: CycladesSession): Promise<void> {
     const id = cycladesIdOf(entity.location);
     if (id === undefined) return;
+    // A volume being attached or detached cannot be deleted yet: its job finishes first.
+    const volume = await pollUntil(session, `the pending job of volume ${id} to finish`, () => getVolume(id, session), (v) => v === undefined || !BUSY_VOLUME.has((text(v, 'status') ?? '').toLowerCase()));
+    if (volume === undefined) return;
     await deleteIgnoringGone(() => session.delete('volume', `/volumes/${id}`));
   }
 }

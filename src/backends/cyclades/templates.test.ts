@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEBIAN_IMAGE_ID, UBUNTU_IMAGE_ID } from '../../../test/cyclades-sim/simulator.ts';
-import { startHarness, type Harness } from './test-harness.ts';
+import { computeEntity, startHarness, type Harness } from './test-harness.ts';
 
 const OS = 'http://schemas.ocni.dev/cyclades/okeanos/os_tpl#';
 const RESOURCE = 'http://schemas.ocni.dev/cyclades/okeanos/resource_tpl#';
@@ -68,5 +68,28 @@ describe('cyclades templates', () => {
     await h.control('POST', '/_sim/image', { id: 'c0ffee00-0000-4000-8000-000000000002', name: 'Half uploaded', status: 'SAVING' });
     const terms = (await h.backend.templates(h.ctx())).map((m) => m.term);
     expect(terms).not.toContain('c0ffee00-0000-4000-8000-000000000002');
+  });
+
+  it('offers flavors and images under their snf-occi names too, unambiguous names only', async () => {
+    const INFRA = 'http://schemas.ogf.org/occi/infrastructure#';
+    await h.control('POST', '/_sim/image', { id: 'c0ffee00-0000-4000-8000-00000000000a', name: 'Debian' });
+    // Two images called "Twin": neither is offered by that name (both stay available by id).
+    await h.control('POST', '/_sim/image', { id: 'c0ffee00-0000-4000-8000-00000000000b', name: 'Twin' });
+    await h.control('POST', '/_sim/image', { id: 'c0ffee00-0000-4000-8000-00000000000c', name: 'Twin' });
+    const mixins = await h.backend.templates(h.ctx());
+    const named = mixins.filter((m) => m.scheme === INFRA);
+    // Names that are not OCCI terms ("Debian Base 12") are not offered either.
+    expect(named.map((m) => m.term).sort()).toEqual(['C16R32768D20', 'C1R1024D20', 'C2R2048D20', 'C2R2048D20drbd', 'C4R4096D40', 'Debian']);
+    expect(named.find((m) => m.term === 'C2R2048D20')).toMatchObject({ depends: [`${INFRA}resource_tpl`], applies: [`${INFRA}compute`], location: '/cyclades/okeanos/snf-occi/C2R2048D20/' });
+    expect(named.find((m) => m.term === 'Debian')).toMatchObject({ depends: [`${INFRA}os_tpl`] });
+    expect(mixins.filter((m) => m.scheme === OS).map((m) => m.term)).toEqual(expect.arrayContaining(['c0ffee00-0000-4000-8000-00000000000b', 'c0ffee00-0000-4000-8000-00000000000c']));
+
+    // A compute named by them is created from that image and flavor.
+    const outcome = await h.backend.create(computeEntity([`${INFRA}Debian`, `${INFRA}C2R2048D20`], { title: 'by-name' }), h.ctx());
+    const [post] = await h.requests({ method: 'POST', pathRegex: '^/compute/v2\\.0/servers$' });
+    expect(outcome.id).toBeDefined();
+    expect(post!.body).toMatchObject({ server: { imageRef: 'c0ffee00-0000-4000-8000-00000000000a', flavorRef: 2 } });
+    // An ambiguous name is refused as a missing os_tpl, before anything is created.
+    await expect(h.backend.create(computeEntity([`${INFRA}Twin`, `${INFRA}C2R2048D20`]), h.ctx())).rejects.toMatchObject({ code: 'validation', message: expect.stringMatching(/exactly one os_tpl/) });
   });
 });

@@ -11,7 +11,7 @@
  * because a template no longer exists drops that token's catalog at once.
  */
 import { isOcciError } from '../../errors.ts';
-import type { AttributeDefinitions, Mixin } from '../../model/category.ts';
+import { INFRA_SCHEME, type AttributeDefinitions, type Mixin } from '../../model/category.ts';
 import { COMPUTE_KIND, OS_TPL_MIXIN, RESOURCE_TPL_MIXIN } from './ids.ts';
 import { idField, isObject, list, member, numeric, text, type JsonObject } from './json.ts';
 import type { CycladesSession } from './session.ts';
@@ -64,6 +64,29 @@ export function templateTerms(backendName: string, mixins: readonly string[]): {
   };
 }
 
+/** OCCI terms (GFD.229 §4.1): what a Cyclades name must look like to be offered as one. */
+const TERM = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/**
+ * The snf-occi names of a catalog: snf-occi offered each flavor and image under its *name* in the
+ * OCCI infrastructure scheme (`http://schemas.ogf.org/occi/infrastructure#C2R2048D20`,
+ * `...#Debian`), and its users' scripts say so. A name is offered only when it is unambiguous:
+ * exactly one ACTIVE image or creatable flavor has it (two images called `Debian` → neither is
+ * offered as `Debian`; both stay available by id), and it is a valid OCCI term. Built-in
+ * categories of that scheme (`compute`, `os_tpl`, ...) take precedence over a name.
+ */
+export function snfNames(catalog: Catalog): { images: Map<string, ImageInfo>; flavors: Map<string, FlavorInfo> } {
+  const count = new Map<string, number>();
+  const images = catalog.images.filter((i) => i.status === 'ACTIVE');
+  const flavors = catalog.flavors.filter((f) => f.allowCreate);
+  for (const name of [...images.map((i) => i.name), ...flavors.map((f) => f.name)]) count.set(name, (count.get(name) ?? 0) + 1);
+  const usable = (name: string) => TERM.test(name) && count.get(name) === 1;
+  return {
+    images: new Map(images.filter((i) => usable(i.name)).map((i) => [i.name, i])),
+    flavors: new Map(flavors.filter((f) => usable(f.name)).map((f) => [f.name, f])),
+  };
+}
+
 /** OCCI memory is in GiB, Cyclades' `ram` in MiB. */
 export function memoryGiB(ramMiB: number): number {
   return ramMiB / 1024;
@@ -92,6 +115,12 @@ function readImage(image: JsonObject): ImageInfo | undefined {
   return { id, name: text(image, 'name') ?? id, status: text(image, 'status') ?? 'UNKNOWN', metadata };
 }
 
+/**
+ * How long a failed catalog look-up is answered from memory: a refused token (or an outage) then
+ * costs Cyclades two calls per this period, not two per request.
+ */
+export const FAILURE_TTL_MS = 10_000;
+
 /** At most this many tokens' catalogs are kept. */
 const MAX_CATALOGS = 500;
 
@@ -113,7 +142,7 @@ export class TemplateCatalog {
     ttlMs: number,
     now: Clock,
   ) {
-    this.#cache = new TtlCache<Catalog>(ttlMs, MAX_CATALOGS, now);
+    this.#cache = new TtlCache<Catalog>(ttlMs, MAX_CATALOGS, now, Math.min(ttlMs, FAILURE_TTL_MS));
   }
 
   /** The images and flavors the session's token sees (cached per token). */
@@ -124,6 +153,24 @@ export class TemplateCatalog {
         images: list(images, 'images').map(readImage).filter((i): i is ImageInfo => i !== undefined),
         flavors: list(flavors, 'flavors').map(readFlavor).filter((f): f is FlavorInfo => f !== undefined),
       };
+    });
+  }
+
+  /**
+   * The mixins with snf-occi names (see {@link snfNames}) replaced by this backend's id-based
+   * template mixins; other mixins are kept as they are.
+   */
+  async resolveNames(session: CycladesSession, mixins: readonly string[]): Promise<string[]> {
+    const named = mixins.filter((m) => m.startsWith(INFRA_SCHEME) && TERM.test(m.slice(INFRA_SCHEME.length)));
+    if (named.length === 0) return [...mixins];
+    const names = snfNames(await this.catalog(session));
+    return mixins.map((m) => {
+      if (!named.includes(m)) return m;
+      const name = m.slice(INFRA_SCHEME.length);
+      const image = names.images.get(name);
+      if (image !== undefined) return `${osTplScheme(this.backendName)}${image.id}`;
+      const flavor = names.flavors.get(name);
+      return flavor === undefined ? m : `${resourceTplScheme(this.backendName)}${flavor.id}`;
     });
   }
 
@@ -180,6 +227,12 @@ export class TemplateCatalog {
         actions: [],
         location: `${base}/resource_tpl/${flavor.id}/`,
       }));
-    return [...os, ...resource];
+    // The same templates under their snf-occi names, for snf-occi's users and scripts.
+    const names = snfNames({ images, flavors });
+    const byName: Mixin[] = [
+      ...[...names.images.values()].map((image) => ({ ...os.find((m) => m.term === image.id)!, scheme: INFRA_SCHEME, term: image.name, title: `${image.name} (image ${image.id}; snf-occi name)`, location: `${base}/snf-occi/${image.name}/` })),
+      ...[...names.flavors.values()].map((flavor) => ({ ...resource.find((m) => m.term === flavor.id)!, scheme: INFRA_SCHEME, term: flavor.name, title: `${flavor.name} (flavor ${flavor.id}; snf-occi name)`, location: `${base}/snf-occi/${flavor.name}/` })),
+    ];
+    return [...os, ...resource, ...byName];
   }
 }

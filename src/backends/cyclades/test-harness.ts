@@ -51,7 +51,7 @@ export async function startHarness(options: Record<string, unknown> = {}, simOpt
   let clock = 1_000_000;
   const warnings: Harness['warnings'] = [];
   const backend = createCycladesBackend(
-    { name: BACKEND_NAME, type: 'cyclades', identityUrl: listening.identityUrl, timeoutMs: 2000, ...options },
+    { name: BACKEND_NAME, type: 'cyclades', identityUrl: listening.identityUrl, timeoutMs: 2000, jobPollMs: 20, ...options },
     { warn: (message, detail) => void warnings.push(detail === undefined ? { message } : { message, detail }) },
     { now: () => clock },
   );

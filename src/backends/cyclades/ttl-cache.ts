@@ -29,6 +29,8 @@ export class TtlCache<V> {
     private readonly ttlMs: number,
     private readonly maxEntries: number,
     private readonly now: Clock,
+    /** How long a failed lookup is remembered (its error answered again); 0 = not at all. */
+    private readonly failureTtlMs = 0,
   ) {}
 
   /** The cached value of `key`, or the result of `load` (cached for the TTL when it succeeds). */
@@ -40,9 +42,12 @@ export class TtlCache<V> {
     const value = load();
     const entry: Entry<V> = { value, expires: now + this.ttlMs };
     this.#entries.set(key, entry);
-    // Failures are not cached: the next caller tries again.
+    // Failures are kept for `failureTtlMs` only (a refused token is not asked about on every
+    // request, an outage is retried soon).
     value.catch(() => {
-      if (this.#entries.get(key) === entry) this.#entries.delete(key);
+      if (this.#entries.get(key) !== entry) return;
+      if (this.failureTtlMs <= 0) this.#entries.delete(key);
+      else entry.expires = Math.min(entry.expires, this.now() + this.failureTtlMs);
     });
     this.#evict(now);
     return value;

@@ -9,8 +9,7 @@ import type { AttributeValue } from '../../model/category.ts';
 import { idOf, type Entity } from '../../model/entity.ts';
 import { ConfigError, OcciError } from '../../errors.ts';
 import { codeForUpstreamStatus } from '../upstream-status.ts';
-import type { Backend, BackendContext, BackendOutcome } from '../backend.ts';
-import type { BackendDeps } from '../backends.ts';
+import type { Backend, BackendContext, BackendDeps, BackendOutcome } from '../backend.ts';
 
 /** The backend type name used in configuration. */
 export const REMOTE_BACKEND = 'remote';
@@ -63,10 +62,14 @@ function rendering(entity: Entity): Json {
   return body;
 }
 
-/** The attributes a remote rendering reports. */
+/**
+ * The attributes a remote rendering reports. Core attributes (`occi.core.*`, which GFD.226
+ * renderings repeat inside `attributes`) are the entity's members, not attributes to store.
+ */
 function outcomeOf(body: unknown): BackendOutcome {
   const attributes = (body as { attributes?: Record<string, AttributeValue> } | undefined)?.attributes;
-  return attributes ? { attributes } : {};
+  if (!attributes) return {};
+  return { attributes: Object.fromEntries(Object.entries(attributes).filter(([name]) => !name.startsWith('occi.core.'))) };
 }
 
 /** Creates a remote backend; bad options stop start-up with a ConfigError naming the backend. */

@@ -7,11 +7,12 @@ import { entityProblems } from '../../model/entity-view.ts';
 import type { Context } from 'koa';
 import { categoryId, type AttributeDefinitions } from '../../model/category.ts';
 import { toPath, isReservedPath } from '../../model/location.ts';
-import { ownDefinition, type ActionInvocation, type Entity, type EntityPattern } from '../../model/entity.ts';
+import { isLinkKind, ownDefinition, type ActionInvocation, type Entity, type EntityPattern } from '../../model/entity.ts';
 import { NotFoundError, OcciError, ValidationError } from '../../errors.ts';
 import { assertSchema } from '../../render/occi-json/schemas.ts';
 import { parseActionInvocation, parseEntities, parseEntityFilter, parseLocationList, type EntityItem } from '../../render/occi-json/entities.ts';
-import { actionFromLines, entityFilterFromLines, entityFromLines, locationsFromLines } from '../../render/occi-text.ts';
+import { actionFromLines, entityFilterFromLines, entityFromLines, locationsFromLines, type ClassOf } from '../../render/occi-text.ts';
+import type { CategoryRegistry } from '../../registry/registry.ts';
 import type { Collection } from '../../backends/entity-service.ts';
 import { negotiate } from '../negotiate.ts';
 import { backendContext, baseUrl, idempotencyKey, ifMatch, paging, queryValue, queryValues, requestOrigin } from '../request-context.ts';
@@ -19,6 +20,8 @@ import { readContent, type RequestContent } from '../request-body.ts';
 import { renderContext, respond } from '../respond.ts';
 import type { Services } from '../services.ts';
 
+/** Longest `X-OCCI-Location` list set on a creation's answer. */
+const MAX_LISTED_LOCATIONS_BYTES = 8 * 1024;
 
 /** The path of the request, checked: a collection ends in `/`, an entity does not. */
 function requestPath(ctx: Context): string {
@@ -48,32 +51,56 @@ function missing(what: string): never {
   throw new ValidationError(`this request needs a body: ${what}`, [{ pointer: '/', message: 'is missing' }]);
 }
 
+/** The class the registry (as this caller sees it) gives a category, for text lines that leave it out. */
+function classOfIn(registry: CategoryRegistry): ClassOf {
+  return (id) => registry.get(id)?.class;
+}
+
 /** The entities of a creation or update, whatever the format. */
-function entityItems(content: RequestContent): EntityItem[] {
+function entityItems(content: RequestContent, classOf?: ClassOf): EntityItem[] {
   if (content.format === 'json') {
     const body = content.json;
     assertSchema(typeof body.kind === 'string' || !('resources' in body || 'links' in body) ? 'entity' : 'entity-collection', body);
     return parseEntities(body);
   }
-  if (content.format === 'text') return [entityFromLines(content.lines)];
+  if (content.format === 'text') return [entityFromLines(content.lines, classOf)];
   return missing('an entity in application/occi+json, text/plain or text/occi');
 }
 
 /** Exactly one entity (PUT, partial update). */
-function singleItem(content: RequestContent): EntityItem {
-  const items = entityItems(content);
+function singleItem(content: RequestContent, classOf?: ClassOf): EntityItem {
+  const items = entityItems(content, classOf);
   if (items.length !== 1) throw new ValidationError(`this request takes exactly one entity, the body has ${items.length}`, [{ pointer: '/', message: 'must hold one entity' }]);
   return items[0]!;
 }
 
 /** A location list, whatever the format. */
-function locations(content: RequestContent): string[] {
+function locations(content: RequestContent, registry: CategoryRegistry): string[] {
   if (content.format === 'json') {
+    // GFD.223: association and replacement of a mixin collection also take an entity collection.
+    if (Array.isArray(content.json.resources) || Array.isArray(content.json.links)) {
+      assertSchema('entity-collection', content.json);
+      return locationsOfCollection(content.json, registry);
+    }
     assertSchema('location-list', content.json);
     return parseLocationList(content.json);
   }
   if (content.format === 'text') return locationsFromLines(content.lines);
   return missing('a list of locations');
+}
+
+/**
+ * The locations an entity collection rendering names: an entity's `location` (the ocni and pyOCNI
+ * profiles), else its kind's location and its `id` (GFD.226 renders no location).
+ */
+function locationsOfCollection(body: Record<string, unknown>, registry: CategoryRegistry): string[] {
+  const items = [...(Array.isArray(body.resources) ? body.resources : []), ...(Array.isArray(body.links) ? body.links : [])] as Record<string, unknown>[];
+  return items.map((item, i) => {
+    if (typeof item.location === 'string') return item.location;
+    const kindLocation = typeof item.kind === 'string' ? registry.kind(item.kind)?.location : undefined;
+    if (kindLocation && typeof item.id === 'string') return kindLocation + item.id;
+    throw new ValidationError(`entity ${i + 1} of the collection names neither its location nor its kind and id`, [{ pointer: `/resources/${i}`, message: 'needs location, or kind and id' }]);
+  });
 }
 
 /** True when the request invokes an action rather than creating or updating. */
@@ -99,6 +126,8 @@ function invocation(content: RequestContent, term: string | undefined): ActionIn
   const out: ActionInvocation = { parameters: parsed.parameters };
   if (parsed.action) out.action = parsed.action;
   if (term) out.term = term;
+  // Quoted numbers and booleans of a text client are read by the parameter's definition.
+  if (content.format === 'text') out.fromForm = true;
   return out;
 }
 
@@ -153,9 +182,15 @@ export function entityRoutes(router: Router, services: Services): void {
     respond(ctx, renderer.entity(entity, links, context(ctx)));
   };
 
-  const sendCollection = async (ctx: Context, list: Entity[], next?: string) => {
+  const sendCollection = async (ctx: Context, list: Entity[], next?: string, linkCollection = false) => {
     const renderer = negotiate(ctx, true);
-    respond(ctx, renderer.collection(list, await linksOf(list), { ...context(ctx), ...(next ? { next } : {}) }));
+    respond(ctx, renderer.collection(list, await linksOf(list), { ...context(ctx), ...(next ? { next } : {}), ...(linkCollection ? { linkCollection } : {}) }));
+  };
+
+  /** GFD.223: association and dissociation answer 200 with the mixin collection as it now is (its first page). */
+  const sendMembers = async (ctx: Context, collection: Collection, number: number) => {
+    const { entities: list } = await entities.list(collection, [], 0, number, backendContext(ctx, config));
+    await sendCollection(ctx, list);
   };
 
   const sendCreated = async (ctx: Context, created: Entity[]) => {
@@ -167,6 +202,14 @@ export function entityRoutes(router: Router, services: Services): void {
     // links created with them, so there is nothing to look up.
     const createdHere = new Set(created.map((e) => e.location));
     const top = created.filter((e) => e.source === undefined || !createdHere.has(e.source));
+    // `Location` holds one URL; every new location is listed (GFD.223: "location(s)") as text
+    // renderings list them, in `X-OCCI-Location` — while that fits the 8 KiB of response head
+    // clients commonly accept (Node's own limit is 16 KiB); beyond it the body names them all
+    // (text: the URLs; JSON: kind and id, and `location` in the ocni profile).
+    if (top.length > 1) {
+      const listed = top.map((e) => baseUrl(ctx, config) + e.location).join(', ');
+      if (listed.length <= MAX_LISTED_LOCATIONS_BYTES) ctx.set('X-OCCI-Location', listed);
+    }
     const inline = new Map<string, Entity[]>();
     for (const e of created) if (e.source !== undefined && createdHere.has(e.source)) inline.set(e.source, [...(inline.get(e.source) ?? []), e]);
     respond(ctx, renderer.created(top, (e) => inline.get(e.location) ?? [], context(ctx)));
@@ -209,7 +252,7 @@ export function entityRoutes(router: Router, services: Services): void {
       next = url.toString();
       ctx.set('Link', `<${next}>; rel="next"`);
     }
-    await sendCollection(ctx, list, next);
+    await sendCollection(ctx, list, next, collection.type === 'kind' && isLinkKind(registry, categoryId(collection.kind)));
   });
 
   // POST: create in a kind collection, associate with a mixin, act on a collection, or update / act on one entity.
@@ -227,25 +270,28 @@ export function entityRoutes(router: Router, services: Services): void {
         return;
       }
       if (collection.type === 'mixin') {
-        const members = await entities.associate(collection.mixin, locations(content), requestOrigin(ctx, config), backendContext(ctx, config));
-        await sendCollection(ctx, members);
+        // GFD.223: the answer is the mixin collection as it now is (its first page).
+        const { number } = paging(ctx, config);
+        await entities.associate(collection.mixin, locations(content, registry), requestOrigin(ctx, config), backendContext(ctx, config));
+        await sendMembers(ctx, collection, number);
         return;
       }
-      const created = await entities.createInCollection(collection.kind, entityItems(content), requestOrigin(ctx, config), backendContext(ctx, config), idempotencyKey(ctx));
+      const created = await entities.createInCollection(collection.kind, entityItems(content, classOfIn(registry)), requestOrigin(ctx, config), backendContext(ctx, config), idempotencyKey(ctx));
       await sendCreated(ctx, created);
       return;
     }
     negotiate(ctx);
     if (isInvocation(content, term)) {
       const changed = await entities.act(path, invocation(content, term), ifMatch(ctx), backendContext(ctx, config));
-      if (!redirectForm(ctx, content, path)) sendEntity(ctx, changed);
+      // GFD.223: the answer is the entity's rendering, its links included.
+      if (!redirectForm(ctx, content, path)) sendEntity(ctx, changed, (await entities.linksOf([changed])).get(path) ?? []);
       return;
     }
-    const item = singleItem(content);
+    const item = singleItem(content, classOfIn(registry));
     // Links given with a partial update of a resource are new links from it, checked before
     // anything changes.
     const links = item.links.length > 0 ? await entities.prepareLinksFrom(path, item.links, requestOrigin(ctx, config), backendContext(ctx, config)) : [];
-    let updated = await entities.update(path, item, ifMatch(ctx), backendContext(ctx, config));
+    let updated = await entities.update(path, item, ifMatch(ctx), backendContext(ctx, config), requestOrigin(ctx, config));
     if (links.length > 0) {
       await entities.createPrepared(links, backendContext(ctx, config));
       updated = (await entities.read(path, backendContext(ctx, config))).entity;
@@ -261,16 +307,18 @@ export function entityRoutes(router: Router, services: Services): void {
       negotiate(ctx, true);
       const collection = entities.collection(path);
       if (collection.type !== 'mixin') methodNotAllowed(ctx, collection.type === 'kind' ? 'GET, HEAD, POST, DELETE' : 'GET, HEAD, DELETE');
-      const members = await entities.replaceMembership(collection.mixin, locations(content), requestOrigin(ctx, config), backendContext(ctx, config));
+      const members = await entities.replaceMembership(collection.mixin, locations(content, registry), requestOrigin(ctx, config), backendContext(ctx, config));
       await sendCollection(ctx, members);
       return;
     }
     negotiate(ctx);
-    const item = singleItem(content);
+    const item = singleItem(content, classOfIn(registry));
     if ((await entities.occupant(path, backendContext(ctx, config))) === 'mine') {
-      // OCCI 1.1: a full update carries no Link; the entity's links survive it.
-      if (content.format === 'text' && item.links.length > 0) throw new ValidationError('a full update (PUT) may not carry Link lines; links are kept as they are', [{ pointer: 'Link', message: 'not allowed in a full update' }]);
-      sendEntity(ctx, await entities.replace(path, item, ifMatch(ctx), requestOrigin(ctx, config), backendContext(ctx, config)));
+      // GFD.223: a full update carries an entity rendering and leaves the links intact, so a
+      // client may send back what it read; a Link the entity does not have is not created here.
+      if (item.links.length > 0) await entities.checkOwnLinks(path, item.links, requestOrigin(ctx, config), backendContext(ctx, config));
+      const replaced = await entities.replace(path, item, ifMatch(ctx), requestOrigin(ctx, config), backendContext(ctx, config));
+      sendEntity(ctx, replaced, (await entities.linksOf([replaced])).get(path) ?? []);
       return;
     }
     if (ctx.get('If-Match')) throw new OcciError('precondition-failed', `nothing exists at ${path} to match`);
@@ -288,18 +336,21 @@ export function entityRoutes(router: Router, services: Services): void {
     }
     const collection = entities.collection(path);
     const content = readContent(ctx);
+    // The answer's page size is checked before anything changes (a bad ?number is refused whole).
+    const { number } = paging(ctx, config);
     const listsLocations = (content.format === 'json' && !('resources' in content.json) && !('links' in content.json)) || (content.format === 'text' && content.lines.some((l) => l.name === 'X-OCCI-Location'));
     if (collection.type === 'mixin' && listsLocations) {
-      await entities.dissociate(collection.mixin, locations(content), requestOrigin(ctx, config), backendContext(ctx, config));
-      ctx.status = 204;
+      await entities.dissociate(collection.mixin, locations(content, registry), requestOrigin(ctx, config), backendContext(ctx, config));
+      await sendMembers(ctx, collection, number);
       return;
     }
     const patterns = readFilter(ctx, collection, content);
     if (collection.type === 'mixin') {
       await entities.dissociateAll(collection.mixin, patterns, requestOrigin(ctx, config), backendContext(ctx, config));
-    } else {
-      await entities.deleteCollection(collection, patterns, backendContext(ctx, config));
+      await sendMembers(ctx, collection, number);
+      return;
     }
+    await entities.deleteCollection(collection, patterns, backendContext(ctx, config));
     ctx.status = 204;
   });
 }

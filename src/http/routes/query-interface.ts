@@ -8,7 +8,7 @@ import { categoryId, type Category, type CategoryClass } from '../../model/categ
 import { ValidationError } from '../../errors.ts';
 import { assertSchema } from '../../render/occi-json/schemas.ts';
 import { parseCategoryCollection, parseCategoryFilter } from '../../model/vocabulary/categories.ts';
-import { categoriesFromLines, categoryIdsFromLines } from '../../render/occi-text.ts';
+import { categoriesFromLines, categoryFilterFromLines, categoryIdsFromLines } from '../../render/occi-text.ts';
 import { filterCategories, type CategoryFilter } from '../../registry/category-filter.ts';
 import type { CategoryRef, ChangeOptions, ProviderUpdate } from '../../registry/category-manager.ts';
 import { negotiate } from '../negotiate.ts';
@@ -31,10 +31,25 @@ export const QUERY_PATHS = ['/-/', '/.well-known/org/ogf/occi/-/'];
 
 type Json = Record<string, unknown>;
 
+/**
+ * GFD.223: POST and DELETE on `/-/` carry one category rendering or a collection. One bare kind,
+ * mixin or action object (`{"term", "scheme", …}`) is wrapped into the collection the category
+ * manager reads; its class follows from its members (GFD.226: `depends`/`applies` are a mixin's,
+ * `parent` a kind's, and an action has no `location`; a lone `location` is a user mixin, what
+ * the query interface's POST is for).
+ */
+export function wrapBareCategory(body: Json): Json {
+  // A kind's or mixin's own `actions` are identifiers; a collection's are objects.
+  const collectionActions = Array.isArray(body.actions) && body.actions.some((a) => typeof a === 'object');
+  if (typeof body.term !== 'string' || typeof body.scheme !== 'string' || 'kinds' in body || 'mixins' in body || collectionActions) return body;
+  const key = 'depends' in body || 'applies' in body ? 'mixins' : 'parent' in body ? 'kinds' : 'location' in body ? 'mixins' : 'actions';
+  return { [key]: [body] };
+}
+
 /** The request's categories as the JSON body the category manager reads, whatever the format. */
 function categoriesBody(ctx: Context): Json {
   const content = readContent(ctx);
-  if (content.format === 'json') return content.json;
+  if (content.format === 'json') return wrapBareCategory(content.json);
   if (content.format === 'text') return categoriesFromLines(content.lines);
   throw new ValidationError('this request needs a body: categories in application/occi+json, text/plain or text/occi', [{ pointer: '/', message: 'is missing' }]);
 }
@@ -47,13 +62,14 @@ function readFilter(ctx: Context): CategoryFilter {
     assertSchema('category-filter', content.json);
     filter.byClass = parseCategoryFilter(content.json);
   } else if (content.format === 'text') {
-    const named = categoryIdsFromLines(content.lines);
+    const named = categoryFilterFromLines(content.lines);
     if (named.length > 0) {
-      // OCCI text filtering on /-/: only the named categories, each in its complete rendering.
+      // OCCI text filtering on /-/: only the named categories, each in its complete rendering; a
+      // line without class names the category whatever its class.
       filter.byClass = {};
       for (const { id, class: cls } of named) {
         const hash = id.indexOf('#');
-        (filter.byClass[cls] ??= []).push({ scheme: id.slice(0, hash + 1), term: id.slice(hash + 1) });
+        for (const c of cls ? [cls] : (['kind', 'mixin', 'action'] as const)) (filter.byClass[c] ??= []).push({ scheme: id.slice(0, hash + 1), term: id.slice(hash + 1) });
       }
     }
   }
@@ -85,7 +101,7 @@ function refsOf(body: Json): CategoryRef[] {
 
 function deleteBody(ctx: Context): Json {
   const content = readContent(ctx);
-  if (content.format === 'json') return content.json;
+  if (content.format === 'json') return wrapBareCategory(content.json);
   if (content.format === 'text') {
     const body: Record<string, string[]> = {};
     for (const { id, class: cls } of categoryIdsFromLines(content.lines)) (body[`${cls}s`] ??= []).push(id);
@@ -127,9 +143,12 @@ function changeOptions(ctx: Context, body: Json): ChangeOptions {
 /** Registers the query-interface routes on `router`. */
 export function queryInterfaceRoutes(router: Router, services: Services): void {
   const { categories, config } = services;
-  const send = (ctx: Context, list: Category[]) => {
+  const send = (ctx: Context, list: Category[], complete = false) => {
     const renderer = negotiate(ctx);
-    respond(ctx, renderer.categories(list, renderContext(ctx, config, categories.registry)));
+    const context = renderContext(ctx, config, categories.registry);
+    // A model file must say everything (structured defaults, generations): GFD.226's plain profile cannot.
+    if (complete && context.profile === 'occi') context.profile = 'ocni';
+    respond(ctx, renderer.categories(list, context));
   };
 
   for (const path of QUERY_PATHS) {
@@ -139,7 +158,7 @@ export function queryInterfaceRoutes(router: Router, services: Services): void {
       if (origin !== undefined && origin !== 'runtime' && origin !== 'builtin') throw new ValidationError('?origin must be runtime or builtin', [{ pointer: '?origin', message: 'must be runtime or builtin' }]);
       // ?origin=runtime is the operator's model, ready to save and apply (PUT /-/?apply=true).
       const from = origin === 'runtime' ? categories.runtimeModel() : origin === 'builtin' ? categories.registry.all().filter((c) => c.builtin) : categories.registry.all();
-      send(ctx, filterCategories(from, readFilter(ctx)));
+      send(ctx, filterCategories(from, readFilter(ctx)), origin === 'runtime');
     });
 
     router.post(path, async (ctx) => {

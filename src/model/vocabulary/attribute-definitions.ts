@@ -173,12 +173,18 @@ export function parsePartialAttributeDefinitions(tree: unknown, pointer: string,
   return out;
 }
 
-/** Renders definitions in OCCI 1.2 JSON (flat names, every property explicit). */
-export function renderAttributeDefinitions(definitions: AttributeDefinitions): Record<string, Json> {
+/**
+ * Renders definitions in OCCI 1.2 JSON (flat names, every property explicit). GFD.226's appendix
+ * schema allows only a number, string or boolean `default`; an array or object default (its text
+ * allows the attribute's own type) is rendered only when `structuredDefaults` asks for it (the
+ * `ocni` profile). The server applies it either way.
+ */
+export function renderAttributeDefinitions(definitions: AttributeDefinitions, structuredDefaults = true): Record<string, Json> {
   const out: Record<string, Json> = {};
   for (const [name, d] of Object.entries(definitions)) {
     const rendered: Json = { type: d.type, mutable: d.mutable, required: d.required };
-    if (d.default !== undefined) rendered.default = d.default;
+    const scalar = typeof d.default === 'string' || typeof d.default === 'number' || typeof d.default === 'boolean';
+    if (d.default !== undefined && d.default !== null && (scalar || structuredDefaults)) rendered.default = d.default;
     if (d.pattern) rendered.pattern = d.pattern;
     if (d.description !== undefined) rendered.description = d.description;
     out[name] = rendered;

@@ -93,10 +93,15 @@ export function parseCategoryCollection(body: Json): ParsedCategories {
   return parsed;
 }
 
-/** How to render categories: `baseUrl` makes locations absolute; operators also see providers. */
+/**
+ * How to render categories. `extended` (the `ocni` and `pyocni` profiles) adds what GFD.226 has no
+ * member for: kinds' providers (shown when `provider` is given, i.e. to operators) and array or
+ * object attribute defaults. Without it every document validates against GFD.226's appendix schema.
+ */
 export interface CategoryRenderOptions {
   provider?: (kindId: string) => Provider;
-  /** The path of a kind's or mixin's JSON Schema, to link it from the rendering. */
+  extended?: boolean;
+  /** With `extended`: the path of a kind's or mixin's JSON Schema, to link it from the rendering. */
   schemaUrl?: (categoryId: string) => string;
 }
 
@@ -104,20 +109,20 @@ export interface CategoryRenderOptions {
 export function renderCategory(category: Category, options: CategoryRenderOptions = {}): Json {
   const out: Json = { term: category.term, scheme: category.scheme };
   if (category.title !== undefined) out.title = category.title;
-  if (category.generation !== undefined) out.generation = category.generation;
-  if (Object.keys(category.attributes).length > 0) out.attributes = renderAttributeDefinitions(category.attributes);
+  if (options.extended && category.generation !== undefined) out.generation = category.generation;
+  if (Object.keys(category.attributes).length > 0) out.attributes = renderAttributeDefinitions(category.attributes, options.extended === true);
   if (category.class === 'kind') {
     if (category.parent) out.parent = category.parent;
     if (category.actions.length > 0) out.actions = category.actions;
     if (category.location) out.location = category.location;
-    if (options.provider && category.location) out.provider = options.provider(category.scheme + category.term);
-    if (options.schemaUrl && category.location) out.schema = options.schemaUrl(category.scheme + category.term);
+    if (options.extended && options.provider && category.location) out.provider = options.provider(category.scheme + category.term);
+    if (options.extended && options.schemaUrl && category.location) out.schema = options.schemaUrl(category.scheme + category.term);
   } else if (category.class === 'mixin') {
     if (category.depends.length > 0) out.depends = category.depends;
     if (category.applies.length > 0) out.applies = category.applies;
     if (category.actions.length > 0) out.actions = category.actions;
     out.location = category.location;
-    if (options.schemaUrl) out.schema = options.schemaUrl(category.scheme + category.term);
+    if (options.extended && options.schemaUrl) out.schema = options.schemaUrl(category.scheme + category.term);
   }
   return out;
 }

@@ -10,14 +10,25 @@ import { ValidationError } from '../../errors.ts';
 
 type Json = { [key: string]: unknown };
 
-/** The two JSON output profiles. */
-export type JsonProfile = 'occi' | 'pyocni';
+/**
+ * The JSON output profiles: `occi` is GFD.226 exactly (every document validates against its
+ * appendix schema); `ocni` adds what ocni knows beyond it (an entity's `location`, a kind's
+ * `provider`, array and object attribute defaults); `pyocni` is pyOCNI's shapes.
+ */
+export type JsonProfile = 'occi' | 'ocni' | 'pyocni';
+
+/** True for the profiles that carry ocni's extensions beyond GFD.226 (`location`, `provider`). */
+export function extendedProfile(profile: JsonProfile): boolean {
+  return profile !== 'occi';
+}
 
 /** One entity read from a body, with where it came from. */
 export interface EntityItem {
   input: EntityInput;
   /** Client-chosen id, if any. */
   id?: string;
+  /** The link's own location, when a text `Link` line names it (`self`). */
+  self?: string;
   /** Links given inline with a resource (their source is that resource). */
   links: EntityItem[];
   pointer: string;
@@ -52,6 +63,7 @@ function readItem(raw: Json, pointer: string, envelope?: 'resources' | 'links'):
   if (source.location) input.source = source.location;
   if (target.location) input.target = target.location;
   if (target.kind) input.targetKind = target.kind;
+  if (source.kind) input.sourceKind = source.kind;
   const item: EntityItem = { input, links: [], pointer };
   if (envelope) item.envelope = envelope;
   if (typeof raw.id === 'string') item.id = raw.id;
@@ -119,6 +131,8 @@ export interface EntityRenderContext {
   baseUrl: string;
   lookup: CategoryLookup;
   profile: JsonProfile;
+  /** An empty collection of a link kind renders as `{"links": []}`. */
+  linkCollection?: boolean;
 }
 
 /** A path made absolute; external URLs stay as they are. */
@@ -151,7 +165,30 @@ export function nestAttributes(flat: Record<string, AttributeValue>): Json {
   return out;
 }
 
-/** Renders one entity as OCCI 1.2 JSON (with `location`, an ocni extension) or in the pyOCNI profile. */
+/**
+ * The core attributes of an entity as GFD.221 names them, as they go inside `attributes` too, so
+ * that a client reads back what it wrote (rOCCI-core sends and expects them there).
+ */
+function coreAttributes(entity: Entity, ctx: EntityRenderContext): Json {
+  const out: Json = { 'occi.core.id': idOf(entity.location) };
+  if (entity.title !== undefined) out['occi.core.title'] = entity.title;
+  if (entity.summary !== undefined) out['occi.core.summary'] = entity.summary;
+  if (entity.source !== undefined) {
+    out['occi.core.source'] = absolute(ctx, entity.source);
+    out['occi.core.target'] = absolute(ctx, entity.target!);
+  }
+  return out;
+}
+
+/** A link end as GFD.226's `kinded_uri`: `{location, kind?}`. */
+function kindedUri(ctx: EntityRenderContext, location: string, kind: string | undefined): Json {
+  return { location: absolute(ctx, location), ...(kind ? { kind } : {}) };
+}
+
+/**
+ * Renders one entity as OCCI 1.2 JSON (GFD.226; with `location`, an ocni extension, in the `ocni`
+ * profile) or in the pyOCNI profile.
+ */
 export function renderEntity(entity: Entity, ctx: EntityRenderContext, links: Entity[] = []): Json {
   const id = idOf(entity.location);
   const actions = applicableActions(ctx.lookup, entity);
@@ -164,16 +201,17 @@ export function renderEntity(entity: Entity, ctx: EntityRenderContext, links: En
       return { title: action?.title ?? term, href: `${entity.location}?action=${term}`, category: actionId };
     });
   } else {
-    out.attributes = { ...entity.attributes };
+    out.attributes = { ...entity.attributes, ...coreAttributes(entity, ctx) };
     out.actions = actions;
   }
   out.id = id;
-  out.location = absolute(ctx, entity.location);
+  if (extendedProfile(ctx.profile)) out.location = absolute(ctx, entity.location);
   if (entity.title !== undefined) out.title = entity.title;
-  if (entity.summary !== undefined) out.summary = entity.summary;
+  // GFD.221: `summary` is a Resource's; a link has none (the appendix schema refuses one).
+  if (entity.summary !== undefined && entity.source === undefined) out.summary = entity.summary;
   if (entity.source !== undefined) {
-    out.source = ctx.profile === 'pyocni' ? absolute(ctx, entity.source) : { location: absolute(ctx, entity.source) };
-    out.target = ctx.profile === 'pyocni' ? absolute(ctx, entity.target!) : { location: absolute(ctx, entity.target!), ...(entity.targetKind ? { kind: entity.targetKind } : {}) };
+    out.source = ctx.profile === 'pyocni' ? absolute(ctx, entity.source) : kindedUri(ctx, entity.source, entity.sourceKind);
+    out.target = ctx.profile === 'pyocni' ? absolute(ctx, entity.target!) : kindedUri(ctx, entity.target!, entity.targetKind);
   } else {
     out.links = links.map((link) => renderEntity(link, ctx));
   }
@@ -187,12 +225,18 @@ export function renderEntityDocument(entity: Entity, ctx: EntityRenderContext, l
   return rendered;
 }
 
-/** An entity collection: full renderings (OCCI 1.2) or `{"X-OCCI-Location": [...]}` (pyOCNI). */
+/** An entity collection: full renderings (OCCI 1.2; only the non-empty lists) or `{"X-OCCI-Location": [...]}` (pyOCNI). */
 export function renderEntityCollection(entities: Entity[], ctx: EntityRenderContext, linksOf: (e: Entity) => Entity[] = () => []): Json {
   if (ctx.profile === 'pyocni') return { 'X-OCCI-Location': entities.map((e) => absolute(ctx, e.location)) };
   const resources = entities.filter((e) => e.source === undefined).map((e) => renderEntity(e, ctx, linksOf(e)));
   const links = entities.filter((e) => e.source !== undefined).map((e) => renderEntity(e, ctx));
-  return { resources, links };
+  // GFD.226's resource and link collections hold one key each (`additionalProperties: false`): an
+  // empty list of the other kind is left out; a mix is the schema's `model`, an empty one `{"resources": []}`.
+  const out: Json = {};
+  const empty = resources.length === 0 && links.length === 0;
+  if (resources.length > 0 || (empty && !ctx.linkCollection)) out.resources = resources;
+  if (links.length > 0 || (empty && ctx.linkCollection)) out.links = links;
+  return out;
 }
 
 /** The body answering a creation: pyOCNI's `{"Location": [...]}`, or the created renderings. */
