@@ -54,7 +54,7 @@ describe('evolving an operator model with entities in it', () => {
   });
 
   const generation = async () => {
-    const res = await call(base, 'GET', `/-/?category=${encodeURIComponent(ROUTER)}`);
+    const res = await call(base, 'GET', `/-/?category=${encodeURIComponent(ROUTER)}`, { headers: { accept: 'application/occi+json; profile=ocni' } });
     return categoryOf(res.json as { kinds: Json[]; mixins: Json[] }, ROUTER)!.generation;
   };
   const get = (path: string) => call(base, 'GET', path);
@@ -193,7 +193,7 @@ describe('evolving an operator model with entities in it', () => {
   });
 
   it('a new required attribute kept: unrelated partial updates still pass, a full update must give it', async () => {
-    const current = ((await call(base, 'GET', `/-/?category=${encodeURIComponent(ROUTER)}`)).json as { kinds: { attributes: Json }[] }).kinds[0]!.attributes;
+    const current = ((await call(base, 'GET', `/-/?category=${encodeURIComponent(ROUTER)}`, { headers: { accept: 'application/occi+json; profile=ocni' } })).json as { kinds: { attributes: Json }[] }).kinds[0]!.attributes;
     const body = router({ ...current, 'net.router.rack': { type: 'string', mutable: true, required: true } });
     expect((await call(base, 'PUT', '/-/', { body })).status).toBe(409);
     expect((await call(base, 'PUT', '/-/?entities=keep', { body })).status).toBe(200);
@@ -284,7 +284,7 @@ describe('a migration of a few thousand entities survives a restart midway', () 
     });
     expect(((await all.json()) as { docs: unknown[] }).docs).toHaveLength(COUNT);
     // The category forgot its plan: it can change again, and its generation counts the change.
-    const cat = (await call(server.url, 'GET', `/-/?category=${encodeURIComponent(PORT)}`)).json as { kinds: Json[] };
+    const cat = (await call(server.url, 'GET', `/-/?category=${encodeURIComponent(PORT)}`, { headers: { accept: 'application/occi+json; profile=ocni' } })).json as { kinds: Json[] };
     expect(cat.kinds[0]!.generation).toBe(2);
   });
 });

@@ -34,10 +34,15 @@ async function schemaOf(id: string): Promise<Json> {
 
 describe("a kind's published JSON Schema", () => {
   it('is linked from the kind and the mixin in the OCCI rendering', async () => {
-    const res = (await call(server.url, 'GET', `/-/?category=${encodeURIComponent(`${NET}router`)}`)).json as { kinds: Json[] };
+    const ocni = { headers: { accept: 'application/occi+json; profile=ocni' } };
+    const res = (await call(server.url, 'GET', `/-/?category=${encodeURIComponent(`${NET}router`)}`, ocni)).json as { kinds: Json[] };
     expect(res.kinds[0]!.schema).toBe(`/-/schema/${encodeURIComponent(`${NET}router`)}`);
-    const mixin = (await call(server.url, 'GET', `/-/?category=${encodeURIComponent(`${MIX}bgp`)}`)).json as { mixins: Json[] };
+    const mixin = (await call(server.url, 'GET', `/-/?category=${encodeURIComponent(`${MIX}bgp`)}`, ocni)).json as { mixins: Json[] };
     expect(mixin.mixins[0]!.schema).toContain('/-/schema/');
+    // GFD.226's plain profile has no member for it.
+    const plain = (await call(server.url, 'GET', `/-/?category=${encodeURIComponent(`${NET}router`)}`)).json as { kinds: Json[] };
+    expect(plain.kinds[0]).not.toHaveProperty('schema');
+    expect(plain.kinds[0]).not.toHaveProperty('generation');
     expect((await call(server.url, 'GET', `/-/schema/${encodeURIComponent('http://nowhere#x')}`)).status).toBe(404);
   });
 
