@@ -303,7 +303,7 @@ export class CategoryManager {
       writes.push({ op: 'put-provider', kindId: update.kindId, provider, ...(stored ? { rev: stored.rev, before: stored.value } : {}) });
     }
     if (writes.length > 0) await this.#commit(writes);
-    for (const progress of migrations) void this.#runMigration({ ...progress, rev: this.#migrationRevs.get(progress.categoryId) ?? '' });
+    for (const progress of migrations) await this.#runMigration({ ...progress, rev: this.#migrationRevs.get(progress.categoryId) ?? '' }, true);
     return { categories: entries.map((e) => this.registry.get(categoryId(e.category))!), providers: providers.map((p) => p.kindId), reports };
   }
 
@@ -405,7 +405,7 @@ export class CategoryManager {
       if (stored) writes.push({ op: 'delete-provider', kindId: id, rev: stored.rev, before: stored.value });
     }
     await this.#commit(writes);
-    for (const progress of judged.migrations) void this.#runMigration({ ...progress, rev: this.#migrationRevs.get(progress.categoryId) ?? '' });
+    for (const progress of judged.migrations) await this.#runMigration({ ...progress, rev: this.#migrationRevs.get(progress.categoryId) ?? '' }, true);
     for (const category of pruned) if (category.class === 'mixin') await this.#clean(categoryId(category));
     return report;
   }
@@ -483,15 +483,18 @@ export class CategoryManager {
   }
 
   /**
-   * Walks a migration's scopes batch by batch, rewriting each entity as reads show it under the new
+   * Walks a migration's scopes batch by batch (`inline`: one batch's worth within the request that
+   * started it, then the rest in the background), rewriting each entity as reads show it under the new
    * definitions, saving progress after each batch; at the end the category forgets its plan.
    * Another process that saved the same progress first carries on alone; a failure is retried.
    */
-  async #runMigration(start: MigrationProgress): Promise<void> {
+  async #runMigration(start: MigrationProgress, inline = false): Promise<void> {
     if (this.#running.has(start.categoryId) || this.#stopped) return;
     this.#running.add(start.categoryId);
     const progress = { ...start, scopes: [...start.scopes] };
     const batch = this.#options.migrationBatch ?? 200;
+    let scanned = 0;
+    let handOff = false;
     try {
       while (!this.#stopped) {
         // A category deleted meanwhile has nothing left to migrate.
@@ -501,7 +504,13 @@ export class CategoryManager {
           this.#options.onMigration?.(progress, 'done');
           return;
         }
+        // Within the request, one batch's worth: a small migration is done when the change is answered.
+        if (inline && scanned >= batch) {
+          handOff = true;
+          break;
+        }
         const page = await this.#entities.scanScope(scope, progress.cursor, batch);
+        scanned += page.entities.length;
         progress.done += await this.#entities.rewrite(page.entities, (e) => currentView(this.registry, e));
         if (page.cursor === undefined) {
           progress.scope += 1;
@@ -511,7 +520,7 @@ export class CategoryManager {
         if (rev === undefined) return;
         progress.rev = rev;
         this.#options.onMigration?.(progress, 'batch');
-        if (this.#options.migrationPauseMs) await new Promise((resolve) => setTimeout(resolve, this.#options.migrationPauseMs));
+        if (!inline && this.#options.migrationPauseMs) await new Promise((resolve) => setTimeout(resolve, this.#options.migrationPauseMs));
       }
     } catch (err) {
       this.#options.onMigration?.(progress, 'failed', err);
@@ -522,6 +531,8 @@ export class CategoryManager {
     } finally {
       this.#running.delete(start.categoryId);
     }
+    // The rest goes on in the background, batch by batch, from the position just saved.
+    if (handOff) void this.#runMigration(progress);
   }
 
   async #finishMigration(progress: MigrationProgress): Promise<void> {
