@@ -46,6 +46,16 @@ export interface Config {
     attributeValueBytes: number;
     /** Most conditions one filter may hold (descriptions × fields, query parameters). */
     filterTerms: number;
+    /** Largest category (kind, mixin, action) as JSON text. */
+    categoryBytes: number;
+    /** Longest chain of parents (kinds) or depends (mixins). */
+    categoryDepth: number;
+    /** Largest attribute pattern as JSON text. */
+    patternBytes: number;
+    /** Most regular expressions in one attribute pattern. */
+    patternRegexes: number;
+    /** Most bytes one request may make the store hold (entities as JSON, defaults included). */
+    storedBytesPerRequest: number;
     /** Entities a category migration rewrites per batch (progress is saved after each). */
     migrationBatch?: number;
     /** Pause between migration batches, leaving the store room for requests. */
@@ -100,6 +110,11 @@ const CONFIG_SCHEMA = {
         headerBytes: { type: 'integer', minimum: 1024 },
         attributeValueBytes: { type: 'integer', minimum: 16 },
         filterTerms: { type: 'integer', minimum: 1 },
+        categoryBytes: { type: 'integer', minimum: 1024 },
+        categoryDepth: { type: 'integer', minimum: 3 },
+        patternBytes: { type: 'integer', minimum: 64 },
+        patternRegexes: { type: 'integer', minimum: 1 },
+        storedBytesPerRequest: { type: 'integer', minimum: 1024 },
         migrationBatch: { type: 'integer', minimum: 1, maximum: 5000 },
         migrationPauseMs: { type: 'integer', minimum: 0, maximum: 60000 },
       },

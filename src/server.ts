@@ -106,6 +106,12 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       persistence: new CategoryStore(couch, names.categories),
       entities,
       backendNames: backends.names(),
+      limits: {
+        categoryBytes: config.limits.categoryBytes,
+        valueBytes: config.limits.attributeValueBytes,
+        depth: config.limits.categoryDepth,
+        pattern: { bytes: config.limits.patternBytes, regexes: config.limits.patternRegexes },
+      },
       onFeedError: (err) => logger.warn({ err: (err as Error).message }, 'category changes feed failed; retrying'),
       onFeedChange: (event) => logger.debug({ event: event.type }, 'category change from the feed'),
       ...(config.limits.migrationBatch ? { migrationBatch: config.limits.migrationBatch } : {}),
@@ -120,7 +126,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       if (added > 0) logger.info({ file, added }, 'example categories added to a new store');
     }
 
-    const entityService = new EntityService(registry, entities, { itemsPerRequest: config.limits.itemsPerRequest, attributeValueBytes: config.limits.attributeValueBytes }, backends);
+    const entityService = new EntityService(registry, entities, { itemsPerRequest: config.limits.itemsPerRequest, attributeValueBytes: config.limits.attributeValueBytes, storedBytesPerRequest: config.limits.storedBytesPerRequest }, backends);
     if (config.auth.mode === 'none') {
       logger.warn('authentication is OFF (auth.mode "none"): every caller is an operator; for local development only');
     }

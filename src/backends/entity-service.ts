@@ -98,6 +98,18 @@ export interface EntityLimits {
   itemsPerRequest: number;
   /** Longest attribute value, as JSON text. */
   attributeValueBytes: number;
+  /**
+   * Most bytes (entities as JSON, defaults included) one request may make the store hold: defaults
+   * are copied into every entity, so a small request could otherwise store a great deal.
+   */
+  storedBytesPerRequest?: number;
+}
+
+/** Refuses (413) a request whose entities would take more than `limit` bytes in the store. */
+function checkStoredBytes(bytes: number, limit: number | undefined, what: string): void {
+  if (limit !== undefined && bytes > limit) {
+    throw new OcciError('payload-too-large', `${what} would take ${bytes} bytes in the store (attribute defaults included), more than the limit of ${limit} per request`);
+  }
 }
 
 /** Refuses attribute values longer than the limit, naming each (before anything else is checked). */
@@ -465,6 +477,7 @@ export class EntityService {
       seen.set(e.location, i);
     });
     if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer}: ${problems[0]!.message}`, problems);
+    checkStoredBytes(out.reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e)), 0), this.limits.storedBytesPerRequest, 'the entities of this request');
     await this.#checkLinkEnds(out, ctx);
     await this.#nameInterfaces(unnamed, out);
     return out;
@@ -770,6 +783,8 @@ export class EntityService {
     const problems: FieldProblem[] = [];
     entities.forEach((e, i) => checkCategories(this.registry, e.kind, [mixinId], `/X-OCCI-Location/${i}`, problems));
     if (problems.length > 0) throw new ValidationError(problems[0]!.message, problems);
+    const defaults = this.registry.mixinClosure(mixinId).reduce((n, m) => n + Object.values(m.attributes).reduce((k, d) => k + (d.default === undefined ? 0 : Buffer.byteLength(JSON.stringify(d.default))), 0), 0);
+    checkStoredBytes(defaults * entities.length, this.limits.storedBytesPerRequest, `the defaults of ${mixinId} copied into ${entities.length} entities`);
     const out: Entity[] = [];
     for (const entity of entities) {
       out.push(

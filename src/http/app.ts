@@ -13,6 +13,7 @@ import { entityRoutes } from './routes/entities.ts';
 import { descriptionRoutes } from './routes/descriptions.ts';
 import { cycladesDriftRoutes } from './routes/cyclades-drift.ts';
 import type { Services } from './services.ts';
+import { itemCountGuard } from './request-body.ts';
 import { callerView } from './caller.ts';
 import { createAuthenticator } from '../auth/authenticate.ts';
 
@@ -48,6 +49,7 @@ export function createApp(services: Services): Koa {
     }),
   );
 
+  app.use(itemCountGuard(services.config.limits.itemsPerRequest));
   app.use(callerView(createAuthenticator(services.config.auth), services.categories.registry, services.backends, services.config));
 
   const router = new Router();

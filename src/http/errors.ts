@@ -76,6 +76,9 @@ function positionHint(message: string, body: string): string {
   return ` (line ${line}, column ${column})`;
 }
 
+/** Most problems one error document lists; the rest are counted, so an answer stays small. */
+export const MAX_LISTED_PROBLEMS = 100;
+
 /** Builds the problem document of an error. */
 export function problemOf(error: OcciError, status: number): ProblemView {
   const doc: ProblemView = {
@@ -85,7 +88,11 @@ export function problemOf(error: OcciError, status: number): ProblemView {
     detail: error.message,
     code: error.code,
   };
-  if (error.problems.length > 0) doc.errors = error.problems.map((p: FieldProblem) => ({ pointer: p.pointer, detail: p.message }));
+  if (error.problems.length > 0) {
+    doc.errors = error.problems.slice(0, MAX_LISTED_PROBLEMS).map((p: FieldProblem) => ({ pointer: p.pointer, detail: p.message }));
+    const more = error.problems.length - MAX_LISTED_PROBLEMS;
+    if (more > 0) doc.errors.push({ pointer: '/', detail: `and ${more} more problems not listed` });
+  }
   return doc;
 }
 

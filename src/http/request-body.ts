@@ -7,6 +7,7 @@ import type { Context } from 'koa';
 import { OcciError, ValidationError } from '../errors.ts';
 import { parseTextBody, splitHeaderValues, TextParseError, type TextBodyLine } from '../render/header-lines.ts';
 import { REQUEST_TYPES } from '../render/index.ts';
+import { itemCount } from '../render/occi-json/schemas.ts';
 import { ParseError } from '../errors.ts';
 
 type Json = Record<string, unknown>;
@@ -48,6 +49,22 @@ function assertShallow(body: unknown): void {
     }
     for (const [key, child] of Object.entries(value)) stack.push({ value: child, depth: depth + 1, pointer: `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}` });
   }
+}
+
+/**
+ * Refuses (413) a JSON body with more items than `itemsPerRequest` before anything validates it:
+ * validation reports a problem per bad item, so a count found only afterwards would already have
+ * paid for thousands of them.
+ */
+export function itemCountGuard(max: number) {
+  return async function itemCountGuard(ctx: Context, next: () => Promise<unknown>): Promise<void> {
+    const body = (ctx.request as { body?: unknown }).body;
+    if (ctx.is(...REQUEST_TYPES.json)) {
+      const count = itemCount(body);
+      if (count > max) throw new OcciError('payload-too-large', `a request may hold at most ${max} items (entities, links, categories or locations), this one has ${count}`);
+    }
+    await next();
+  };
 }
 
 /**

@@ -1,29 +1,9 @@
 /**
  * @module Attribute values checked against their definitions: the value's JSON type and the
- * definition's `pattern` (a JSON Schema, compiled once per distinct schema with ajv).
+ * definition's `pattern` (a JSON Schema, compiled and run safely by `value-schema.ts`).
  */
-import { Ajv, type ValidateFunction } from 'ajv';
-import type { AttributeDefinition, AttributeType, AttributeValue, ValueSchema } from './category.ts';
-
-const ajv = new Ajv({ strict: false, allErrors: false, validateSchema: true });
-const compiled = new Map<string, ValidateFunction>();
-// Definitions live as long as their category: the object itself is the fast key, the JSON text
-// the shared one (equal schemas of different categories compile once).
-const byObject = new WeakMap<ValueSchema, ValidateFunction>();
-
-/** Compiles a value schema (cached); throws with ajv's message when it is not a valid schema. */
-export function compileValueSchema(schema: ValueSchema): ValidateFunction {
-  let validate = byObject.get(schema);
-  if (validate) return validate;
-  const key = JSON.stringify(schema);
-  validate = compiled.get(key);
-  if (!validate) {
-    validate = ajv.compile(schema);
-    compiled.set(key, validate);
-  }
-  byObject.set(schema, validate);
-  return validate;
-}
+import type { AttributeDefinition, AttributeType, AttributeValue } from './category.ts';
+import { compileValueSchema } from './value-schema.ts';
 
 /** The OCCI JSON type of a value (`null` has none). */
 export function valueType(value: unknown): AttributeType | 'null' | undefined {
@@ -54,7 +34,13 @@ export function checkAttributeValue(value: AttributeValue, definition: Attribute
     return `must be of type ${definition.type}, got ${actual ?? typeof value}`;
   }
   if (definition.pattern) {
-    const validate = compileValueSchema(definition.pattern);
+    let validate;
+    try {
+      validate = compileValueSchema(definition.pattern);
+    } catch (err) {
+      // Only a definition stored before today's checks can get here; say so rather than answer 500.
+      return `cannot be checked: its definition's pattern is unusable (${(err as Error).message}); an operator must correct the definition`;
+    }
     if (!validate(value)) {
       const first = validate.errors?.[0];
       const where = first?.instancePath ? ` at ${first.instancePath}` : '';

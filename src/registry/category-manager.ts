@@ -7,7 +7,7 @@ import { categoryId, type AttributeValue, type Category, type Kind, type Provide
 import { currentView } from '../model/entity-view.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldProblem } from '../errors.ts';
 import type { ParsedCategories, ParsedCategory } from '../model/vocabulary/categories.ts';
-import { checkCategories, StagedCategories, type RuleFindings } from './category-rules.ts';
+import { checkCategories, DEFAULT_DEFINITION_LIMITS, StagedCategories, type DefinitionLimits, type RuleFindings } from './category-rules.ts';
 import type { CategoryEvent, CategoryPersistence, CategoryWrite, EntityIndex, MigrationProgress } from './persistence.ts';
 import { classifyChange, isBreaking, type CategoryChange, type ChangeKind } from './change-rules.ts';
 import { measureImpact, refusal, scopesOf, StagedLookup, unmigratable, type Impact } from './change-impact.ts';
@@ -117,6 +117,8 @@ export interface CategoryManagerOptions {
   entities: EntityIndex;
   /** The configured backend names a provider may use. */
   backendNames: ReadonlySet<string>;
+  /** Bounds on what one category may hold; the defaults of `config/default.json` when absent. */
+  limits?: DefinitionLimits;
   onFeedError?: (err: unknown) => void;
   onFeedChange?: (event: CategoryEvent) => void;
   /** Entities a migration rewrites per batch (default 200), and the pause between batches. */
@@ -224,7 +226,7 @@ export class CategoryManager {
     if (!principal.operator) for (const entry of parsed.mixins) entry.category.owner = principal.tenant!;
     const entries = [...parsed.actions, ...parsed.kinds, ...parsed.mixins];
     const staged = new StagedCategories(this.registry);
-    raise(checkCategories(entries, staged, true));
+    raise(checkCategories(entries, staged, true, this.#options.limits ?? DEFAULT_DEFINITION_LIMITS));
     await this.#assertLocationsFree(entries);
     // A mixin added again before the old one's members were cleaned would inherit them.
     const unclean = parsed.mixins.find((e) => this.#cleaning.has(categoryId(e.category)));
@@ -281,7 +283,7 @@ export class CategoryManager {
       entries.push({ ...entry, category: merged });
     }
     const staged = new StagedCategories(this.registry);
-    const findings = checkCategories(entries, staged, false);
+    const findings = checkCategories(entries, staged, false, this.#options.limits ?? DEFAULT_DEFINITION_LIMITS);
     findings.invalid.unshift(...invalid);
     raise(findings);
     this.#checkMigrateValues(entries, options);
@@ -363,9 +365,10 @@ export class CategoryManager {
     for (const category of pruned) staged.remove(categoryId(category));
     const prunedIds = new Set(pruned.map(categoryId));
     const problems: FieldProblem[] = [];
+    const prunedUsers = this.registry.referrersOf(prunedIds);
     for (const category of pruned) {
       const id = categoryId(category);
-      const users = this.registry.referrers(id).map(categoryId).filter((u) => !prunedIds.has(u) && staged.get(u) && references(staged.get(u)!, new Set([id])));
+      const users = (prunedUsers.get(id) ?? []).map(categoryId).filter((u) => !prunedIds.has(u) && staged.get(u) && references(staged.get(u)!, new Set([id])));
       if (users.length > 0) problems.push({ pointer: '/', message: `"${id}" is not in the model but ${users.join(', ')} still use it` });
       if (category.class === 'kind' && (await this.#entities.anyOfKinds([id]))) problems.push({ pointer: '/', message: `"${id}" is not in the model but still has entities; delete them first (DELETE ${category.location ?? ''})` });
       if (category.class !== 'action' && creates.some((e) => e.category.class !== 'action' && e.category.location === category.location)) {
@@ -577,7 +580,8 @@ export class CategoryManager {
         const next = changed.get(categoryId(user));
         return next !== undefined && withoutReferences(next, ids) !== undefined && !references(next, ids);
       };
-      const users = [...ids].flatMap((id) => this.registry.referrers(id).map((user) => ({ id, user }))).filter(({ user }) => !ids.has(categoryId(user)) && !handled(user));
+      // One pass over the registry per round, whatever the number of categories deleted.
+      const users = [...this.registry.referrersOf(ids)].flatMap(([id, list]) => list.map((user) => ({ id, user }))).filter(({ user }) => !ids.has(categoryId(user)) && !handled(user));
       if (users.length === 0) break;
       if (!options.cascade) throw stillUsed(refs, users, ids, (id) => this.registry.getAny(id)?.class ?? 'kind');
       for (const { user } of users) {

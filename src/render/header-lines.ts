@@ -86,6 +86,9 @@ const BARE_TOKEN = /^[A-Za-z0-9._:/-]+$/;
 /** RFC 7230 `token`, the syntax of a header field name. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+/** One whitespace character, as `String.prototype.trim` counts it. */
+const WHITESPACE = /^\s$/;
+
 const CANONICAL_NAMES: ReadonlyMap<string, string> = new Map(
   ['Category', 'Link', 'X-OCCI-Attribute', 'X-OCCI-Location', 'Location'].map((n) => [n.toLowerCase(), n]),
 );
@@ -132,12 +135,16 @@ function splitTopLevel(text: string, separator: string, line?: number): string[]
   const parts: string[] = [];
   let start = 0;
   let i = 0;
+  // Whether the segment so far is only whitespace, kept as a flag: re-trimming the segment at
+  // every '<' would cost the square of a long run of spaces.
+  let blank = true;
   const push = (end: number): void => {
     parts.push(text.slice(start, end).trim());
   };
   while (i < text.length) {
-    const c = text[i];
+    const c = text[i]!;
     if (c === '"') {
+      blank = false;
       const open = i;
       i++;
       while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
@@ -146,7 +153,8 @@ function splitTopLevel(text: string, separator: string, line?: number): string[]
         break;
       }
       i++;
-    } else if (c === '<' && text.slice(start, i).trim() === '') {
+    } else if (c === '<' && blank) {
+      blank = false;
       const close = text.indexOf('>', i);
       if (close < 0) {
         if (line !== undefined) throw new TextParseError(`unterminated '<' (no '>' after character ${i + 1})`, line);
@@ -156,7 +164,9 @@ function splitTopLevel(text: string, separator: string, line?: number): string[]
     } else if (c === separator) {
       push(i);
       start = ++i;
+      blank = true;
     } else {
+      if (blank && !WHITESPACE.test(c)) blank = false;
       i++;
     }
   }
@@ -175,9 +185,16 @@ interface Param {
   quoted: boolean;
 }
 
+/**
+ * Most parameters one Category or Link value may carry. Real ones carry a handful; the cap keeps
+ * a megabyte of `; a1=1; a2=1 …` from costing a full parse per parameter before it is refused.
+ */
+export const MAX_PARAMETERS = 1024;
+
 /** Splits a Category or Link value into its head (term or `<target>`) and `name=value` parameters. */
 function splitParams(text: string, what: string, line: number): { head: string; params: Param[] } {
   const [head = '', ...rest] = splitTopLevel(text, ';', line);
+  if (rest.length > MAX_PARAMETERS) throw new TextParseError(`${what}: more than ${MAX_PARAMETERS} parameters (${rest.length})`, line);
   const params = rest.filter((segment) => segment !== '').map((segment): Param => {
     const eq = segment.indexOf('=');
     if (eq < 0) throw new TextParseError(`${what}: expected a name=value parameter, got "${segment}"`, line);
@@ -240,17 +257,28 @@ function renderNumber(n: number): string {
   return (negative ? '-' : '') + plain;
 }
 
+/**
+ * `text` without surrounding whitespace and one trailing `;`. Written with `trim` rather than
+ * `/\s*;\s*$/`: a backtracking engine retries that regex at every space of a long run, which is
+ * quadratic in the run (a 1 MiB body of spaces stalled the server for minutes).
+ */
+function withoutTrailingSemicolon(text: string): string {
+  const trimmed = text.trim();
+  return trimmed.endsWith(';') ? trimmed.slice(0, -1).trimEnd() : trimmed;
+}
+
 /** Reads an attribute value: quoted string, number, boolean, or a bare enum token (read as a string). */
 function parseAttributeValue(raw: string, name: string, line: number): AttributeValue {
   if (raw.startsWith('"')) {
     const { value, end } = readQuoted(raw, 0, line);
     // GFD.185's own examples end attribute lines with ';', so a lone trailing ';' is tolerated.
-    if (!/^\s*;?\s*$/.test(raw.slice(end))) {
-      throw new TextParseError(`attribute ${name}: unexpected text after the quoted value: "${raw.slice(end).trim()}"`, line);
+    const rest = raw.slice(end).trim();
+    if (rest !== '' && rest !== ';') {
+      throw new TextParseError(`attribute ${name}: unexpected text after the quoted value: "${rest}"`, line);
     }
     return value;
   }
-  const bare = raw.replace(/\s*;\s*$/, '');
+  const bare = withoutTrailingSemicolon(raw);
   if (bare === '') throw new TextParseError(`attribute ${name} has no value after '='`, line);
   if (bare === 'true') return true;
   if (bare === 'false') return false;
@@ -535,14 +563,15 @@ export function parseLinkLine(value: string, options: ParseOptions = {}): LinkLi
   const category = splitList(get('category')?.value ?? '');
   if (category.length > 0) link.category = category;
 
-  const attributes: [string, AttributeValue][] = [];
+  // A Map, not a search of a list: a line with many attributes must not cost their square.
+  const attributes = new Map<string, AttributeValue>();
   for (const param of params) {
     if (['rel', 'self', 'category'].includes(param.name.toLowerCase())) continue;
     checkAttributeName(param.name, what, line);
-    if (attributes.some(([name]) => name === param.name)) {
+    if (attributes.has(param.name)) {
       throw new TextParseError(`${what}: attribute ${param.name} is given more than once`, line);
     }
-    attributes.push([param.name, parseAttributeValue(param.raw, param.name, line)]);
+    attributes.set(param.name, parseAttributeValue(param.raw, param.name, line));
   }
   link.attributes = Object.fromEntries(attributes);
   return link;

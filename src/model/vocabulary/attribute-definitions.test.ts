@@ -19,7 +19,7 @@ describe('parseAttributeDefinitions', () => {
       problems,
     );
     expect(problems).toEqual([]);
-    expect(defs['occi.compute.hostname']).toEqual({ type: 'string', mutable: true, required: false, pattern: { type: 'string', pattern: '[a-z]+', minLength: 1, maxLength: 255 } });
+    expect(defs['occi.compute.hostname']).toEqual({ type: 'string', mutable: true, required: false, pattern: { type: 'string', pattern: '^(?:[a-z]+)$', minLength: 1, maxLength: 255 } });
     expect(defs['occi.compute.speed']).toEqual({ type: 'number', mutable: true, required: false, default: 2.8, pattern: { minimum: 0 } });
   });
 

@@ -1,11 +1,12 @@
 /**
  * @module Attribute definitions on the wire. Two vocabularies are read: OCCI 1.2 JSON (flat, keys
  * are dotted names, `pattern` a JSON Schema, `mutable` defaults to false per GFD.226) and pyOCNI
- * (nested by name segments, `pattern` a regular expression, `minimum`/`maximum`, and — since
+ * (nested by name segments, `pattern` a regular expression that must match the whole value, `minimum`/`maximum`, and — since
  * pyOCNI enforced nothing and OCCI 1.1 text marks only `{immutable}` — `mutable` defaults to true).
  * Output is always OCCI 1.2.
  */
 import { ATTRIBUTE_TYPES, type AttributeDefinition, type AttributeDefinitions, type AttributeType, type ValueSchema } from '../category.ts';
+import { anchored, regexProblem } from '../value-schema.ts';
 import type { FieldProblem } from '../../errors.ts';
 
 const DEFINITION_KEYS = new Set(['type', 'mutable', 'required', 'default', 'pattern', 'description', 'minimum', 'maximum', 'title']);
@@ -71,13 +72,14 @@ function valueSchema(raw: Json, type: AttributeType, pointer: string, problems: 
   let schema: ValueSchema | undefined;
   if (isObject(pattern)) schema = { ...pattern };
   else if (typeof pattern === 'string') {
-    try {
-      new RegExp(pattern, 'u');
-    } catch (err) {
-      problems.push({ pointer: `${pointer}/pattern`, message: `is not a valid regular expression: ${(err as Error).message}` });
+    const problem = regexProblem(pattern);
+    if (problem) {
+      problems.push({ pointer: `${pointer}/pattern`, message: `${JSON.stringify(pattern)} ${problem}` });
       return undefined;
     }
-    schema = { type: 'string', pattern };
+    // A regular expression written as a string constrains the whole value (pyOCNI, OCCI 1.1);
+    // only GFD.226's JSON Schema object keeps JSON Schema's unanchored `pattern`.
+    schema = { type: 'string', pattern: anchored(pattern) };
   } else if (pattern !== undefined) {
     problems.push({ pointer: `${pointer}/pattern`, message: 'must be a JSON Schema object or a regular expression string' });
     return undefined;
