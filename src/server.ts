@@ -13,7 +13,7 @@ import { loadBuiltinCategories } from './registry/builtins.ts';
 import { CategoryRegistry } from './registry/registry.ts';
 import { CategoryStore } from './store/category-store.ts';
 import { assertReachable, CouchClient } from './store/couch.ts';
-import { databaseNames, ensureDatabases } from './store/databases.ts';
+import { databaseNames, ensureDatabases, warmIndexes } from './store/databases.ts';
 import { startEmbeddedStore, type EmbeddedStore } from './store/embedded/server.ts';
 import { EntityStore } from './store/entity-store.ts';
 import type { Services } from './http/services.ts';
@@ -96,7 +96,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     const couch = new CouchClient({ url: couchUrl, requestTimeoutMs: config.couchdb.requestTimeoutMs });
     await assertReachable(couch, redactUrl(couchUrl));
     const names = databaseNames(config.couchdb.dbPrefix);
-    await ensureDatabases(couch, names);
+    const indexes = { tenancy: config.auth.mode !== 'none' };
+    await ensureDatabases(couch, names, indexes);
+    // Views are built in the background: start-up does not wait for a large store's indexes.
+    warmIndexes(couch, names, indexes, 30 * 60_000).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'building the entity indexes failed; the first listing builds them'));
 
     const backends = BackendRouter.fromConfig(config.backends, { warn: (message, detail) => logger.warn(detail ?? {}, message) });
     const registry = new CategoryRegistry(loadBuiltinCategories(), config.defaultProvider);
@@ -159,6 +162,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
           });
           categories.stop();
           await backends.dispose();
+          await couch.close();
           await embedded?.close();
         })();
         return closing;

@@ -11,7 +11,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { startServer, type RunningServer } from '../src/server.ts';
-import { syncEveryWrite } from '../src/store/embedded/durability.ts';
+import { syncEveryWrite } from '../src/store/embedded/durability.mjs';
 import { call } from './support/harness.ts';
 
 const COMPUTE = 'http://schemas.ogf.org/occi/infrastructure#compute';

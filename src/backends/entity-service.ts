@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { INTERFACE_ATTRIBUTE, interfaceName, localMac, MAC_ATTRIBUTE, NETWORKINTERFACE_KIND } from '../model/server-assigned.ts';
-import { categoryId, type AttributeValue, type Kind, type Mixin } from '../model/category.ts';
+import { categoryId, ENTITY_KIND, type AttributeValue, type Kind, type Mixin } from '../model/category.ts';
 import {
   applyActionLocally,
   applyPartialUpdate,
@@ -29,7 +29,7 @@ import { currentView } from '../model/entity-view.ts';
 import { ConflictError, NotFoundError, OcciError, ValidationError, type FieldProblem } from '../errors.ts';
 import type { EntityItem } from '../render/occi-json/entities.ts';
 import type { CategoryRegistry } from '../registry/registry.ts';
-import { backoff, type EntityStore, type ListScope } from '../store/entity-store.ts';
+import { backoff, type EntityStore, type ListPage, type ListScope } from '../store/entity-store.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { withOutcome, type Backend, type BackendContext, type BackendOutcome } from './backend.ts';
 import { ANONYMOUS_OPERATOR, canChange, type Principal } from '../auth/principal.ts';
@@ -352,9 +352,11 @@ export class EntityService {
 
   /** The listing scope of a collection: a kind collection holds its sub-kinds' entities too. */
   scope(collection: Collection): ListScope {
-    if (collection.type === 'kind') return { kinds: this.registry.descendants(categoryId(collection.kind)) };
-    if (collection.type === 'mixin') return { mixin: categoryId(collection.mixin) };
-    return { below: collection.path };
+    const kinds = (id: string) => this.registry.descendants(id);
+    if (collection.type === 'kind') return { kind: categoryId(collection.kind), kinds: kinds(categoryId(collection.kind)) };
+    // Filters on a mixin or a path read the per-kind rows of every kind.
+    if (collection.type === 'mixin') return { mixin: categoryId(collection.mixin), kinds: kinds(ENTITY_KIND) };
+    return { below: collection.path, kinds: kinds(ENTITY_KIND) };
   }
 
   /**
@@ -400,11 +402,11 @@ export class EntityService {
     return this.store.linksFrom(entities.filter((e) => e.source === undefined));
   }
 
-  /** A page of a collection, as the caller may see it. */
-  async list(collection: Collection, patterns: EntityPattern[], skip: number, limit: number, ctx: BackendContext): Promise<{ entities: Entity[]; more: boolean }> {
+  /** A page of a collection, as the caller may see it; `after` resumes where a `next` link left off. */
+  async list(collection: Collection, patterns: EntityPattern[], skip: number, limit: number, ctx: BackendContext, after?: string): Promise<ListPage> {
     const owner = ownerScope(ctx);
-    const page = await this.store.list({ scope: this.scope(collection), patterns, skip, limit, ...(owner !== undefined ? { owner } : {}) });
-    return { entities: page.entities.map((e) => currentView(this.registry, this.#known(e))), more: page.more };
+    const page = await this.store.list({ scope: this.scope(collection), patterns, skip, limit, ...(owner !== undefined ? { owner } : {}), ...(after !== undefined ? { after } : {}) });
+    return { ...page, entities: page.entities.map((e) => currentView(this.registry, this.#known(e))) };
   }
 
   /** Whether something lives at a location, and whether the caller may touch it. */
@@ -703,7 +705,7 @@ export class EntityService {
     for (const entity of [...links, ...entities]) {
       for (const backend of this.#backendsOf(entity)) await backend.delete(entity, ctx);
     }
-    return this.store.deleteWithLinks([...all.values()]);
+    return this.store.deleteWithLinks([...all.values()], true);
   }
 
   /**

@@ -8,14 +8,24 @@ import { OcciError, ValidationError } from '../errors.ts';
 import { LISTING_ONLY, REQUEST_TYPES, rendererFor, responseTypes } from '../render/index.ts';
 import type { Renderer } from '../render/renderer.ts';
 
+/** Media types chosen, by Accept header and offer. */
+const chosen = new Map<string, string | undefined>();
+
 /**
  * The media type `Accept` asks for among `offered`, or undefined when none is acceptable. Absent
  * `Accept` and `*\/*` get the first offered. The `profile` parameter picks a JSON shape (see
  * request-context.ts), not a media type, so it must not make a type unacceptable.
  */
 export function chooseType(accept: string, offered: readonly string[]): string | undefined {
+  // Clients send a handful of distinct Accept headers: each is parsed once (bounded, so that a
+  // client inventing new ones costs memory only up to the bound).
+  const key = `${accept}\n${offered.join(',')}`;
+  if (chosen.has(key)) return chosen.get(key);
   const header = accept.trim() === '' ? '*/*' : accept.replace(/;\s*profile="?[\w.-]+"?/gi, '');
-  return new Negotiator({ headers: { accept: header } }).mediaType([...offered]);
+  const type = new Negotiator({ headers: { accept: header } }).mediaType([...offered]);
+  if (chosen.size >= 256) chosen.clear();
+  chosen.set(key, type);
+  return type;
 }
 
 /**

@@ -72,7 +72,7 @@ export interface EntityIndex {
   deleteOfKind(kindId: string): Promise<number>;
   dissociateEverywhere(mixinId: string): Promise<number>;
   /**
-   * One page of a scope in a stable order (the kind's index, or the mixin's view), after `cursor`;
+   * One page of a scope in a stable order (its key range of the store's generic view), after `cursor`;
    * `cursor` in the answer is where the next page starts, absent once a page comes back empty.
    */
   scanScope(scope: CategoryScope, cursor: string | undefined, limit: number): Promise<{ entities: Entity[]; cursor?: string }>;

@@ -81,6 +81,18 @@ export class CategoryRegistry {
     return requestView.run(store, fn);
   }
 
+  /**
+   * Names what the current request sees of the registry, for caching what is derived from it: equal
+   * names at one {@link version}, equal categories. Undefined when the request has categories of its
+   * own (backend templates), which are not worth caching.
+   */
+  viewKey(): string | undefined {
+    const view = requestView.getStore();
+    if (view && view.extras.size > 0) return undefined;
+    const viewer = view?.viewer;
+    return !viewer || viewer.operator ? 'operator' : `tenant:${viewer.tenant ?? ''}`;
+  }
+
   /** Looks a category up by identifier (scheme + term), as the current request sees it. */
   get(id: string): Category | undefined {
     const found = this.#builtins.get(id) ?? this.#runtime.get(id)?.value ?? requestView.getStore()?.extras.get(id);

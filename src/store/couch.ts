@@ -2,9 +2,13 @@
  * @module The one door to CouchDB: every request goes through {@link CouchClient.request}, which
  * bounds it in time, records it (tests prove no request reads a whole database) and turns transport
  * failures into {@link StoreUnavailableError}. Only documented CouchDB 3 API is used.
+ *
+ * Requests go out through undici's `request` on a keep-alive connection pool: nano's transport
+ * (WHATWG `fetch`) cost ocni more CPU per store request than a whole `GET` of a resource costs the
+ * store (issue 10's profile), and ocni needs nothing of nano beyond sending JSON. undici also gives
+ * every answer's status, which tells a confirmed write (201) from an accepted one (202).
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
-import nano, { type ServerScope } from 'nano';
+import { Agent, request as send } from 'undici';
 import { StoreUnavailableError, ConfigError } from '../errors.ts';
 
 /** One request as sent, for observers (tests, debugging). */
@@ -64,29 +68,42 @@ export interface CouchAnswer<T> {
   body: T;
 }
 
-/**
- * nano resolves a request with its body only; its `log` hook sees every response's status. The
- * hook runs in the async context of the request that caused it, which is where a caller of
- * {@link CouchClient.exchange} waits for that status.
- */
-const statusOfRequest = new AsyncLocalStorage<{ status?: number }>();
+/** Query parameters CouchDB reads as JSON (the others are plain strings). */
+const JSON_PARAMS = new Set(['startkey', 'endkey', 'key', 'keys', 'start_key', 'end_key']);
 
-/** A thin, bounded wrapper around nano's raw request function. */
+/** The query string of a request, JSON-encoding the view keys as CouchDB expects. */
+function queryString(qs: Record<string, unknown> | undefined): string {
+  if (!qs) return '';
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(qs)) {
+    if (value === undefined) continue;
+    params.set(name, JSON_PARAMS.has(name) || typeof value === 'object' ? JSON.stringify(value) : String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+/** A thin, bounded client for CouchDB's HTTP API. */
 export class CouchClient {
-  readonly server: ServerScope;
   readonly #timeoutMs: number;
   readonly #listeners = new Set<Listener>();
+  readonly #base: string;
+  readonly #headers: Record<string, string> = { accept: 'application/json' };
+  readonly #agent: Agent;
 
   constructor(options: CouchClientOptions) {
-    this.server = nano({
-      url: options.url,
-      log: (entry: unknown) => {
-        const status = (entry as { headers?: { statusCode?: unknown } } | undefined)?.headers?.statusCode;
-        const holder = statusOfRequest.getStore();
-        if (holder && typeof status === 'number') holder.status = status;
-      },
-    });
+    const url = new URL(options.url);
+    if (url.username) {
+      this.#headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+      url.username = '';
+      url.password = '';
+    }
+    this.#base = url.toString().replace(/\/+$/, '');
     this.#timeoutMs = options.requestTimeoutMs;
+    // Keep-alive connections, reused across requests; the changes feed's long-poll holds one.
+    // Every request is bounded by its own timeout (below): undici's own 300 s header and body
+    // timeouts would cut a long view build short.
+    this.#agent = new Agent({ keepAliveTimeout: 30_000, connections: 32, headersTimeout: 0, bodyTimeout: 0 });
   }
 
   /** Calls `listener` for every request sent until the returned function is called. */
@@ -102,32 +119,7 @@ export class CouchClient {
    * reached, times out or fails (5xx)
    */
   async request<T>(req: CouchRequest): Promise<T> {
-    const record: CouchRequestRecord = { method: req.method ?? 'get', db: req.db, path: req.path ?? '', qs: req.qs ?? {} };
-    if (req.body !== undefined) record.body = req.body;
-    for (const listener of this.#listeners) listener(record);
-    const timeout = AbortSignal.timeout(req.timeoutMs ?? this.#timeoutMs);
-    const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
-    let answer: unknown;
-    try {
-      answer = await this.server.relax({
-        db: req.db,
-        method: record.method,
-        path: req.path,
-        qs: req.qs,
-        body: req.body,
-        signal,
-      } as Parameters<ServerScope['relax']>[0]);
-    } catch (err) {
-      // nano wraps an aborted fetch in a plain Error: the timeout signal tells a timeout apart.
-      if (timeout.aborted && !(req.signal?.aborted ?? false)) throw new StoreTimeoutError(`the store did not answer ${describe(record)} in time`, err);
-      throw translate(err, record, req.signal?.aborted ?? false);
-    }
-    // Every answer ocni asks for is a JSON object or array; nano turns a body cut off in transit
-    // into '' (it swallows the parse error), which must not pass for an answer.
-    if (typeof answer !== 'object' || answer === null || Buffer.isBuffer(answer)) {
-      throw new StoreUnavailableError(`the store's answer to ${describe(record)} was cut off or is not JSON`);
-    }
-    return answer as T;
+    return (await this.exchange<T>(req)).body;
   }
 
   /**
@@ -137,10 +129,58 @@ export class CouchClient {
    * @throws as {@link request}
    */
   async exchange<T>(req: CouchRequest): Promise<CouchAnswer<T>> {
-    const holder: { status?: number } = {};
-    const body = await statusOfRequest.run(holder, () => this.request<T>(req));
-    if (holder.status === undefined) throw new StoreUnavailableError(`the store's status for ${describe({ method: req.method ?? 'get', db: req.db, path: req.path ?? '', qs: {} })} is unknown`);
-    return { status: holder.status, body };
+    const record: CouchRequestRecord = { method: req.method ?? 'get', db: req.db, path: req.path ?? '', qs: req.qs ?? {} };
+    if (req.body !== undefined) record.body = req.body;
+    for (const listener of this.#listeners) listener(record);
+    const timeout = AbortSignal.timeout(req.timeoutMs ?? this.#timeoutMs);
+    const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+    let url = this.#base;
+    if (req.db) url += `/${encodeURIComponent(req.db)}`;
+    if (req.path) url += `/${req.path}`;
+    url += queryString(req.qs);
+    const headers = req.body === undefined ? this.#headers : { ...this.#headers, 'content-type': 'application/json' };
+    let status: number;
+    let text: string;
+    try {
+      const res = await send(url, {
+        method: record.method.toUpperCase() as 'GET',
+        headers,
+        ...(req.body !== undefined ? { body: typeof req.body === 'string' ? req.body : JSON.stringify(req.body) } : {}),
+        signal,
+        dispatcher: this.#agent,
+      });
+      status = res.statusCode;
+      try {
+        text = await res.body.text();
+      } catch (err) {
+        if (timeout.aborted || req.signal?.aborted) throw err;
+        // Headers came, the body did not: the answer was cut off in transit.
+        throw new StoreUnavailableError(`the store's answer to ${describe(record)} was cut off`, err);
+      }
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw err;
+      if (timeout.aborted && !(req.signal?.aborted ?? false)) throw new StoreTimeoutError(`the store did not answer ${describe(record)} in time`, err);
+      throw translate(err, record, req.signal?.aborted ?? false);
+    }
+    let answer: unknown;
+    try {
+      answer = text ? JSON.parse(text) : undefined;
+    } catch {
+      answer = undefined;
+    }
+    if (status >= 400) {
+      const refusal = (answer ?? {}) as { error?: string; reason?: string };
+      throw translate({ statusCode: status, error: refusal.error, reason: refusal.reason, message: `status ${status}` }, record, false);
+    }
+    // Every answer ocni asks for is a JSON object or array; a body cut off in transit must not
+    // pass for an answer.
+    if (typeof answer !== 'object' || answer === null) throw new StoreUnavailableError(`the store's answer to ${describe(record)} was cut off or is not JSON`);
+    return { status, body: answer as T };
+  }
+
+  /** Closes the pooled connections (a stopped server keeps none open). */
+  close(): Promise<void> {
+    return this.#agent.close();
   }
 
   /** The server's welcome document; used to check that CouchDB is reachable. */

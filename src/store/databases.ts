@@ -4,6 +4,7 @@
  * (resources and links keyed by location path).
  */
 import { CouchStatusError, type CouchClient } from './couch.ts';
+import { ENTITY_DESIGN, OWNER_DESIGN, VIEWS, type DesignDoc } from './entity-views.ts';
 
 /** Database names for one prefix. */
 export interface DatabaseNames {
@@ -17,36 +18,16 @@ export function databaseNames(prefix: string): DatabaseNames {
 }
 
 /**
- * Mango indexes of the entities database: each request path picks one of these. They share one
- * design document: every design document costs each write something on some servers (PouchDB
- * Server reads them all for validation), and Mango lets one hold several indexes.
+ * Design documents of earlier versions, removed at start-up so that writes no longer pay for them:
+ * the Mango indexes (superseded by the generic view, which narrows by attribute too).
  */
-export const ENTITY_INDEXES = [
-  { name: 'kind-id', ddoc: 'ocni-mango', fields: ['kind', '_id'] },
-  { name: 'owner-kind-id', ddoc: 'ocni-mango', fields: ['owner', 'kind', '_id'] },
-  { name: 'owner-id', ddoc: 'ocni-mango', fields: ['owner', '_id'] },
-] as const;
+const SUPERSEDED_DESIGNS = ['ocni-mango', 'ocni-kind-id', 'ocni-owner-kind-id', 'ocni-owner-id', 'ocni-source', 'ocni-target'];
 
-/** Design documents of earlier versions, removed at start-up so that writes no longer pay for them. */
-const SUPERSEDED_DESIGNS = ['ocni-kind-id', 'ocni-owner-kind-id', 'ocni-owner-id', 'ocni-source', 'ocni-target'];
-
-/** The map/reduce design document: mixin membership needs one row per array element, which Mango cannot index. */
-export const ENTITY_DESIGN = {
-  _id: '_design/ocni',
-  language: 'javascript',
-  views: {
-    'by-mixin': {
-      // Keyed [mixin, owner, id]: one tenant's members of a mixin are one key range.
-      map: 'function (doc) { if (doc.type === "entity" && doc.mixins) { for (var i = 0; i < doc.mixins.length; i++) { emit([doc.mixins[i], doc.owner || null, doc._id], null); } } }',
-    },
-    // A link under ["source", path] and ["target", path]: the links of many resources are one
-    // request by keys (Mango's $in is a full scan on some servers). Every entity is also under
-    // ["self", path], so that an entity and its links are one request.
-    'link-ends': {
-      map: 'function (doc) { if (doc.type === "entity") { emit(["self", doc._id], null); if (doc.source) { emit(["source", doc.source], null); if (doc.target) { emit(["target", doc.target], null); } } } }',
-    },
-  },
-};
+/** What the indexes are for. */
+export interface IndexOptions {
+  /** Tenants list their own entities (authentication on): the owner-keyed view is kept. */
+  tenancy: boolean;
+}
 
 async function ensureDatabase(client: CouchClient, name: string): Promise<void> {
   try {
@@ -57,7 +38,7 @@ async function ensureDatabase(client: CouchClient, name: string): Promise<void> 
   }
 }
 
-async function ensureDesign(client: CouchClient, db: string, design: typeof ENTITY_DESIGN): Promise<void> {
+async function ensureDesign(client: CouchClient, db: string, design: DesignDoc): Promise<void> {
   let current: { _rev?: string; views?: unknown } | undefined;
   try {
     current = await client.request({ db, path: design._id });
@@ -73,26 +54,38 @@ async function ensureDesign(client: CouchClient, db: string, design: typeof ENTI
   }
 }
 
-/** Creates the databases, Mango indexes and design documents that are missing. */
-export async function ensureDatabases(client: CouchClient, names: DatabaseNames): Promise<void> {
+async function removeDesign(client: CouchClient, db: string, id: string): Promise<void> {
+  try {
+    const old = await client.request<{ _rev: string }>({ db, path: id });
+    await client.request({ db, method: 'delete', path: id, qs: { rev: old._rev } });
+  } catch (err) {
+    // Absent (404), or removed by another process at the same moment (409): either way, gone.
+    if (!(err instanceof CouchStatusError && (err.statusCode === 404 || err.statusCode === 409))) throw err;
+  }
+}
+
+/**
+ * Creates the databases and design documents that are missing. Nothing is built here: views are
+ * built by their first query (see {@link warmIndexes}), so start-up does not wait for them.
+ */
+export async function ensureDatabases(client: CouchClient, names: DatabaseNames, options: IndexOptions = { tenancy: true }): Promise<void> {
   await ensureDatabase(client, names.categories);
   await ensureDatabase(client, names.entities);
-  for (const index of ENTITY_INDEXES) {
-    await client.request({
-      db: names.entities,
-      method: 'post',
-      path: '_index',
-      body: { index: { fields: index.fields }, name: index.name, ddoc: index.ddoc, type: 'json' },
-    });
-  }
   await ensureDesign(client, names.entities, ENTITY_DESIGN);
-  for (const ddoc of SUPERSEDED_DESIGNS) {
-    try {
-      const old = await client.request<{ _rev: string }>({ db: names.entities, path: `_design/${ddoc}` });
-      await client.request({ db: names.entities, method: 'delete', path: `_design/${ddoc}`, qs: { rev: old._rev } });
-    } catch (err) {
-      // Absent (404), or removed by another process at the same moment (409): either way, gone.
-      if (!(err instanceof CouchStatusError && (err.statusCode === 404 || err.statusCode === 409))) throw err;
-    }
-  }
+  // Without tenants nobody reads the owner-keyed view: not having it spares every write its rows.
+  if (options.tenancy) await ensureDesign(client, names.entities, OWNER_DESIGN);
+  else await removeDesign(client, names.entities, OWNER_DESIGN._id);
+  for (const ddoc of SUPERSEDED_DESIGNS) await removeDesign(client, names.entities, `_design/${ddoc}`);
+}
+
+/**
+ * Brings the views up to date in the background (one query each, bounded by `timeoutMs`), so that
+ * the first listing after a large import does not pay for building them. Resolves when done; the
+ * caller need not wait.
+ */
+export async function warmIndexes(client: CouchClient, names: DatabaseNames, options: IndexOptions, timeoutMs: number): Promise<void> {
+  const views = [VIEWS.entities, VIEWS.linkEnds, ...(options.tenancy ? [VIEWS.owned] : [])];
+  // Any query brings a view up to date; an empty key range reads nothing more.
+  // All sent at once (and so before the caller goes on): the store builds them side by side.
+  await Promise.all(views.map((path) => client.request({ db: names.entities, path, qs: { startkey: '~warm', endkey: '~warm', limit: 1 }, timeoutMs })));
 }

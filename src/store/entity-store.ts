@@ -1,8 +1,8 @@
 /**
  * @module Entities (resources and links) as CouchDB documents keyed by their location path, so
- * "everything below /a/b/" is a key range. Every query uses an index: the `kind-id` Mango index for
- * kind collections, the `by-mixin` view for mixin collections, `_id` ranges for paths, and the
- * `source`/`target` indexes for links.
+ * "everything below /a/b/" is a key range. Every listing and filter reads key ranges of the generic
+ * view (`entity-views.ts`, planned by `entity-query.ts`) that hold only the entities it returns (or,
+ * for several conditions, those of its most selective one); links come from the `link-ends` view.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { AttributeValue } from '../model/category.ts';
@@ -10,7 +10,11 @@ import type { Entity, EntityPattern } from '../model/entity.ts';
 import { ConflictError, NotFoundError, OcciError, StoreUnavailableError } from '../errors.ts';
 import { commonAncestor, keepsChange, mergeLeaf } from './conflicts.ts';
 import { CouchStatusError, StoreTimeoutError, type CouchClient } from './couch.ts';
-import { filterSelector, matchesFilter } from './entity-filter.ts';
+import { matchesPattern } from './entity-filter.ts';
+import { decodeContinuation, encodeContinuation, normalizePattern, planStreams, type ListScope, type Stream } from './entity-query.ts';
+import { VIEWS } from './entity-views.ts';
+
+export type { ListScope } from './entity-query.ts';
 import type { CategoryScope } from '../registry/persistence.ts';
 
 /** An entity as stored: the envelope (`_id` = location path, `_rev` = ETag) and its OCCI data. */
@@ -34,17 +38,31 @@ export interface EntityDoc {
   links?: string[];
 }
 
-/** Which entities a listing covers. */
-export type ListScope = { kinds: string[] } | { mixin: string } | { below: string };
-
 /** A listing request. */
 export interface ListQuery {
   scope: ListScope;
   /** Only this tenant's entities (a user's listing); undefined lists every tenant (operators). */
   owner?: string;
   patterns: EntityPattern[];
+  /** Matches to pass over first (`?page=`); ignored with `after`. */
   skip: number;
   limit: number;
+  /** Where the previous page ended (the token of its `next` link): the page starts right after it. */
+  after?: string;
+}
+
+/** A page of a listing. */
+export interface ListPage {
+  entities: Entity[];
+  more: boolean;
+  /** When more follow: the continuation token of the next page. */
+  next?: string;
+}
+
+interface ViewRow {
+  id: string;
+  key: unknown;
+  doc?: EntityDoc | null;
 }
 
 interface BulkResult {
@@ -55,9 +73,10 @@ interface BulkResult {
 }
 
 const BATCH = 500;
-const KIND_INDEX = ['ocni-mango', 'kind-id'];
-const OWNER_KIND_INDEX = ['ocni-mango', 'owner-kind-id'];
-const OWNER_ID_INDEX = ['ocni-mango', 'owner-id'];
+/** Most rows one listing request asks for: a whole page of the largest size in one round trip. */
+const PAGE_BATCH = 2001;
+/** Rows passed over per request when a page is asked for by number and rows need not be read. */
+const SKIP_BATCH = 5000;
 const MAX_RETRIES = 25;
 
 /**
@@ -88,11 +107,12 @@ export function fromDoc(doc: EntityDoc): Entity {
   return entity;
 }
 
-/** A single pattern's `_id` condition merges into the index condition instead of replacing it. */
-function idCondition(patterns: EntityPattern[]): Record<string, unknown> {
-  if (patterns.length !== 1) return {};
-  const selector = filterSelector(patterns);
-  return typeof selector._id === 'object' && selector._id !== null ? (selector._id as Record<string, unknown>) : {};
+/** True when a document is an entity of the scope (and of the tenant, when one is given). */
+function inScope(doc: EntityDoc, scope: ListScope, owner: string | undefined): boolean {
+  if (owner !== undefined && doc.owner !== owner) return false;
+  if ('mixin' in scope) return (doc.mixins ?? []).includes(scope.mixin);
+  if ('below' in scope) return doc._id.startsWith(scope.below);
+  return scope.kinds.includes(doc.kind);
 }
 
 /** What a read-modify-write does: return the new entity, or throw to abandon. */
@@ -348,7 +368,7 @@ export class EntityStore {
       const page = await this.client.request<{ rows: { id: string; doc?: EntityDoc | null }[] }>({
         db: this.db,
         method: 'post',
-        path: '_design/ocni/_view/link-ends',
+        path: VIEWS.linkEnds,
         qs: { include_docs: true },
         body: { keys: keys.slice(i, i + BATCH) },
       });
@@ -394,11 +414,12 @@ export class EntityStore {
 
   /**
    * Deletes entities and every link that starts or ends at one of them; returns what was deleted.
-   * Entities changed meanwhile are read again and deleted at their new revision.
+   * Entities changed meanwhile are read again and deleted at their new revision. `linksIncluded`:
+   * the caller looked the links up already (one indexed look-up per delete, not two).
    */
-  async deleteWithLinks(entities: Entity[]): Promise<Entity[]> {
+  async deleteWithLinks(entities: Entity[], linksIncluded = false): Promise<Entity[]> {
     const doomed = new Map(entities.map((e) => [e.location, e]));
-    for (const link of await this.linksTouching(entities.filter((e) => e.source === undefined).map((e) => e.location))) doomed.set(link.location, link);
+    if (!linksIncluded) for (const link of await this.linksTouching(entities.filter((e) => e.source === undefined).map((e) => e.location))) doomed.set(link.location, link);
     let pending = [...doomed.values()];
     for (let attempt = 0; pending.length > 0 && attempt < MAX_RETRIES; attempt += 1) {
       const results = await this.client.request<BulkResult[]>({
@@ -423,51 +444,99 @@ export class EntityStore {
   }
 
   /**
-   * Lists the entities of a scope that match the filter, `skip` and `limit` applied in `_id` order.
-   *
-   * @returns the page and whether more follow
+   * Lists the entities of a scope that match the filter: the streams of the plan one after another,
+   * each in key order, `skip` matches passed over (or resumed `after` a continuation), `limit` kept.
+   * Every document read is checked against the scope and the whole filter, so the plan decides only
+   * the cost; rows of an exact stream are passed over without reading their documents.
    */
-  async list(query: ListQuery): Promise<{ entities: Entity[]; more: boolean }> {
-    const want = query.skip + query.limit + 1;
-    let docs: EntityDoc[];
-    if ('kinds' in query.scope) {
-      const kind = query.scope.kinds.length === 1 ? query.scope.kinds[0] : { $in: query.scope.kinds };
-      const owned = query.owner !== undefined;
-      const found = await this.client.request<{ docs: EntityDoc[] }>({
-        db: this.db,
-        method: 'post',
-        path: '_find',
-        body: {
-          // Naming every field of the index lets every Mango planner (PouchDB's too) pick it; the
-          // tenant is part of the index, not a filter after reading.
-          selector: { ...filterSelector(query.patterns), ...(owned ? { owner: query.owner } : {}), kind, _id: { $gt: null, ...idCondition(query.patterns) } },
-          sort: owned ? [{ owner: 'asc' }, { kind: 'asc' }, { _id: 'asc' }] : [{ kind: 'asc' }, { _id: 'asc' }],
-          skip: query.skip,
-          limit: query.limit + 1,
-          use_index: owned ? OWNER_KIND_INDEX : KIND_INDEX,
-        },
-      });
-      docs = found.docs;
-    } else if ('below' in query.scope && query.owner !== undefined) {
-      const found = await this.client.request<{ docs: EntityDoc[] }>({
-        db: this.db,
-        method: 'post',
-        path: '_find',
-        body: {
-          selector: { ...filterSelector(query.patterns), owner: query.owner, _id: { $gte: query.scope.below, $lt: `${query.scope.below}\ufff0`, ...idCondition(query.patterns) } },
-          sort: [{ owner: 'asc' }, { _id: 'asc' }],
-          skip: query.skip,
-          limit: query.limit + 1,
-          use_index: OWNER_ID_INDEX,
-        },
-      });
-      docs = found.docs;
-    } else {
-      docs = await this.#scan(query.scope, query.owner, query.patterns, want);
-      docs = docs.slice(query.skip);
+  async list(query: ListQuery): Promise<ListPage> {
+    const patterns = query.patterns.map(normalizePattern);
+    const streams = planStreams(query.scope, patterns, query.owner);
+    const after = query.after === undefined ? undefined : decodeContinuation(query.after);
+    const keep = (doc: EntityDoc, streamIndex: number) => {
+      if (doc.type !== 'entity' || !inScope(doc, query.scope, query.owner)) return false;
+      if (patterns.length === 0) return true;
+      // An entity several patterns match is returned by the first pattern's streams only.
+      return patterns.findIndex((p) => matchesPattern(doc, p)) === streams[streamIndex]!.pattern;
+    };
+    const out: { doc: EntityDoc; stream: number; key: unknown }[] = [];
+    let skip = after ? 0 : query.skip;
+    const start = after?.stream ?? 0;
+    const resume: unknown = after?.key;
+    const fromOf = (i: number) => (i === start && resume !== undefined ? { key: resume, skipFirst: true } : { key: streams[i]!.startkey, skipFirst: false });
+    // Several streams (sub-kinds, alternatives): their first batches are asked for at once, so a
+    // listing costs one round trip more than a single kind's, not one per kind.
+    const first = new Map<number, Promise<ViewRow[]>>();
+    if (skip === 0 && streams.length - start > 1) {
+      for (let i = start; i < streams.length; i += 1) first.set(i, this.#rows(streams[i]!, fromOf(i), Math.min(PAGE_BATCH, query.limit + 1), true));
+      // Every promise is awaited below or abandoned with the listing; none may reject unobserved.
+      for (const pending of first.values()) pending.catch(() => undefined);
     }
-    const more = docs.length > query.limit;
-    return { entities: docs.slice(0, query.limit).map(fromDoc), more };
+    for (let i = start; i < streams.length && out.length <= query.limit; i += 1) {
+      const stream = streams[i]!;
+      let from: { key: unknown; skipFirst: boolean } = fromOf(i);
+      if (skip > 0 && stream.exact) {
+        // The store passes over the rows itself (its `skip`, no documents read); only when the
+        // range ends among them must they be counted, row keys only.
+        const page = await this.#rows(stream, from, Math.min(PAGE_BATCH, query.limit + 1), true, skip);
+        if (page.length > 0) {
+          skip = 0;
+          first.set(i, Promise.resolve(page));
+        }
+      }
+      if (skip > 0 && stream.exact) {
+        const passed = await this.#passOver(stream, from, skip);
+        skip -= passed.count;
+        if (passed.last === undefined) continue;
+        from = { key: passed.last, skipFirst: true };
+      }
+      for (;;) {
+        const prefetched = first.get(i);
+        first.delete(i);
+        const need = prefetched ? Math.min(PAGE_BATCH, query.limit + 1) : Math.min(PAGE_BATCH, skip + query.limit + 1 - out.length);
+        const rows = await (prefetched ?? this.#rows(stream, from, need, true));
+        for (const row of rows) {
+          if (!row.doc || !keep(row.doc, i)) continue;
+          if (skip > 0) skip -= 1;
+          else out.push({ doc: row.doc, stream: i, key: row.key });
+          if (out.length > query.limit) break;
+        }
+        if (rows.length < need || out.length > query.limit) break;
+        from = { key: rows[rows.length - 1]!.key, skipFirst: true };
+      }
+    }
+    const more = out.length > query.limit;
+    const page = out.slice(0, query.limit);
+    const last = page[page.length - 1];
+    const result: ListPage = { entities: page.map((e) => fromDoc(e.doc)), more };
+    // A page of zero (`?number=` is at least 1) cannot end with more, so `last` is there.
+    if (more && last) result.next = encodeContinuation({ stream: last.stream, key: last.key });
+    return result;
+  }
+
+  /** Up to `limit` rows of a stream from a key (exclusive with `skipFirst`: the documented `startkey` + `skip=1` continuation). */
+  async #rows(stream: Stream, from: { key: unknown; skipFirst: boolean }, limit: number, docs: boolean, passOver = 0): Promise<ViewRow[]> {
+    const qs: Record<string, unknown> = { startkey: from.key, endkey: stream.endkey, limit, include_docs: docs };
+    if (from.skipFirst || passOver > 0) qs.skip = passOver + (from.skipFirst ? 1 : 0);
+    if (stream.path !== '_all_docs') qs.reduce = false;
+    const page = await this.client.request<{ rows: ViewRow[] }>({ db: this.db, path: stream.path, qs });
+    return page.rows;
+  }
+
+  /** Passes over up to `count` rows of an exact stream without reading documents; returns how many and the last key. */
+  async #passOver(stream: Stream, from: { key: unknown; skipFirst: boolean }, count: number): Promise<{ count: number; last?: unknown }> {
+    let passed = 0;
+    let last: unknown;
+    let cursor = from;
+    while (passed < count) {
+      const want = Math.min(SKIP_BATCH, count - passed);
+      const rows = await this.#rows(stream, cursor, want, false);
+      passed += rows.length;
+      if (rows.length > 0) last = rows[rows.length - 1]!.key;
+      if (rows.length < want) return { count: passed };
+      cursor = { key: last, skipFirst: true };
+    }
+    return { count: passed, last };
   }
 
   /** Every entity of a scope that matches (for collection-wide operations), bounded by `max`. */
@@ -477,43 +546,23 @@ export class EntityStore {
     return entities;
   }
 
-  /** Walks a view or key range in batches, keeping matching entity documents, until `want` are found. */
-  async #scan(scope: { mixin: string } | { below: string }, owner: string | undefined, patterns: EntityPattern[], want: number): Promise<EntityDoc[]> {
-    const out: EntityDoc[] = [];
-    // The by-mixin view is keyed [mixin, owner, id]: a tenant's members are one key range.
-    const mixinStart = owner === undefined ? [('mixin' in scope ? scope.mixin : '')] : ['mixin' in scope ? scope.mixin : '', owner];
-    let startkey: unknown = 'mixin' in scope ? mixinStart : scope.below;
-    const endkey: unknown = 'mixin' in scope ? [...mixinStart, {}] : `${scope.below}\ufff0`;
-    let skipFirst = false;
-    for (;;) {
-      const page = await this.client.request<{ rows: { id: string; key: unknown; doc?: EntityDoc }[] }>({
-        db: this.db,
-        path: 'mixin' in scope ? '_design/ocni/_view/by-mixin' : '_all_docs',
-        qs: { startkey, endkey, include_docs: true, limit: BATCH + (skipFirst ? 1 : 0) },
-      });
-      const rows = skipFirst ? page.rows.slice(1) : page.rows;
-      for (const row of rows) {
-        if (row.doc?.type === 'entity' && matchesFilter(row.doc, patterns)) out.push(row.doc);
-        if (out.length >= want) return out;
-      }
-      if (rows.length < BATCH) return out;
-      startkey = rows[rows.length - 1]!.key;
-      skipFirst = true;
-    }
+  /**
+   * Rows of one range of the generic view, every tenant: a mixin's members (field `""`), or the
+   * entities of exactly one kind (field `i`, which every entity has once, under its own kind only;
+   * a root kind's membership rows would hold its sub-kinds too).
+   */
+  async #range(collection: string, field: '' | 'i', limit: number, docs: boolean): Promise<ViewRow[]> {
+    const page = await this.client.request<{ rows: ViewRow[] }>({
+      db: this.db,
+      path: VIEWS.entities,
+      qs: { startkey: [collection, field], endkey: [collection, field, {}], limit, include_docs: docs, reduce: false },
+    });
+    return page.rows;
   }
 
-  /** True when at least one entity has one of these kinds (uses the `kind-id` index). */
+  /** True when at least one entity has one of these kinds (one index row per kind at most). */
   async anyOfKinds(kindIds: string[]): Promise<boolean> {
-    // One $eq query per kind: $in is a full scan on some Mango planners.
-    for (const kind of kindIds) {
-      const found = await this.client.request<{ docs: unknown[] }>({
-        db: this.db,
-        method: 'post',
-        path: '_find',
-        body: { selector: { kind, _id: { $gt: null } }, fields: ['_id'], limit: 1, use_index: KIND_INDEX },
-      });
-      if (found.docs.length > 0) return true;
-    }
+    for (const kind of kindIds) if ((await this.#range(kind, 'i', 1, false)).length > 0) return true;
     return false;
   }
 
@@ -528,39 +577,23 @@ export class EntityStore {
   async deleteOfKind(kindId: string): Promise<number> {
     let total = 0;
     for (;;) {
-      const found = await this.client.request<{ docs: EntityDoc[] }>({
-        db: this.db,
-        method: 'post',
-        path: '_find',
-        body: { selector: { kind: kindId, _id: { $gt: null } }, limit: BATCH, use_index: KIND_INDEX },
-      });
-      if (found.docs.length === 0) return total;
-      total += (await this.deleteWithLinks(found.docs.map(fromDoc))).length;
+      const docs = (await this.#range(kindId, 'i', BATCH, true)).flatMap((row) => (row.doc ? [row.doc] : []));
+      if (docs.length === 0) return total;
+      total += (await this.deleteWithLinks(docs.map(fromDoc))).length;
     }
   }
 
   /**
-   * One page of a kind's entities (the `kind-id` index, after the cursor's `_id`) or of a mixin's
-   * members (the `by-mixin` view, after the cursor's key): each page costs what it returns. The
-   * answer's cursor is absent only after an empty page.
+   * One page of a kind's own entities (its `i` rows of the generic view) or of a mixin's members
+   * (its membership rows), after the cursor's key: each page costs what it returns. The answer's
+   * cursor is absent only after an empty page.
    */
   async scanScope(scope: CategoryScope, cursor: string | undefined, limit: number): Promise<{ entities: Entity[]; cursor?: string }> {
-    if ('kind' in scope) {
-      const found = await this.client.request<{ docs: EntityDoc[] }>({
-        db: this.db,
-        method: 'post',
-        path: '_find',
-        body: { selector: { kind: scope.kind, _id: cursor === undefined ? { $gt: null } : { $gt: cursor } }, sort: [{ kind: 'asc' }, { _id: 'asc' }], limit, use_index: KIND_INDEX },
-      });
-      // Some Mango planners (PouchDB's) count the cursor's own row against the limit and return
-      // one fewer: only an empty page ends the walk.
-      const last = found.docs[found.docs.length - 1];
-      return { entities: found.docs.map(fromDoc), ...(last ? { cursor: last._id } : {}) };
-    }
-    const page = await this.client.request<{ rows: { id: string; key: unknown; doc?: EntityDoc }[] }>({
+    const [collection, field] = 'kind' in scope ? [scope.kind, 'i'] : [scope.mixin, ''];
+    const page = await this.client.request<{ rows: ViewRow[] }>({
       db: this.db,
-      path: '_design/ocni/_view/by-mixin',
-      qs: { startkey: cursor === undefined ? [scope.mixin] : JSON.parse(cursor), endkey: [scope.mixin, {}], include_docs: true, limit, ...(cursor === undefined ? {} : { skip: 1 }) },
+      path: VIEWS.entities,
+      qs: { startkey: cursor === undefined ? [collection, field] : JSON.parse(cursor), endkey: [collection, field, {}], limit, include_docs: true, reduce: false, ...(cursor === undefined ? {} : { skip: 1 }) },
     });
     const last = page.rows[page.rows.length - 1];
     const entities = page.rows.flatMap((r) => (r.doc?.type === 'entity' ? [fromDoc(r.doc)] : []));
@@ -587,19 +620,16 @@ export class EntityStore {
 
   /**
    * Removes a mixin from every entity that carries it (the `by-mixin` view), re-reading documents
+   * Removes a mixin from every entity that carries it (its membership rows), re-reading documents
    * another writer changed meanwhile; returns how many were changed.
    */
   async dissociateEverywhere(mixinId: string): Promise<number> {
     let total = 0;
     for (let attempt = 0; attempt < 1000; attempt += 1) {
       // Every tenant's members: the mixin itself is gone.
-      const rows = await this.client.request<{ rows: { id: string; doc?: EntityDoc }[] }>({
-        db: this.db,
-        path: '_design/ocni/_view/by-mixin',
-        qs: { startkey: [mixinId], endkey: [mixinId, {}], include_docs: true, limit: BATCH },
-      });
-      if (rows.rows.length === 0) return total;
-      const docs = rows.rows.flatMap((r) => (r.doc ? [{ ...r.doc, mixins: r.doc.mixins.filter((m) => m !== mixinId) }] : []));
+      const rows = await this.#range(mixinId, '', BATCH, true);
+      if (rows.length === 0) return total;
+      const docs = rows.flatMap((r) => (r.doc?.mixins?.includes(mixinId) ? [{ ...r.doc, mixins: r.doc.mixins.filter((m) => m !== mixinId) }] : []));
       const results = await this.client.request<BulkResult[]>({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs } });
       total += results.filter((r) => !r.error).length;
     }

@@ -13,6 +13,13 @@ export interface Row {
   target: string;
   /** Whether the target was met; undefined when there is no target. */
   met: boolean | undefined;
+  /** Entities stored when it was measured. */
+  size?: number;
+  /** Names the same measurement at every size, for the growth table. */
+  key?: string;
+  /** ocni's figure as a number (ms or req/s, as `unit` says), for the growth table. */
+  value?: number;
+  unit?: string;
 }
 
 /** The machine and store the run was made on. */
@@ -34,17 +41,34 @@ export function ratio(value: number): string {
   return value >= 0.1 || value === 0 ? num(value, 2) : value.toPrecision(2);
 }
 
-/** The whole report: the table, the machine, and notes. */
+/** How ocni's figure of each measurement changed from the smallest size to the largest. */
+function growthTable(rows: Row[]): string[] {
+  const sizes = [...new Set(rows.flatMap((r) => (r.size === undefined ? [] : [r.size])))].sort((a, b) => a - b);
+  if (sizes.length < 2) return [];
+  const [small, large] = [sizes[0]!, sizes[sizes.length - 1]!];
+  const keys = [...new Set(rows.flatMap((r) => (r.key === undefined ? [] : [r.key])))];
+  const lines = [`## Growth from ${num(small)} to ${num(large)} stored`, '', `| measurement | ocni at ${num(small)} | ocni at ${num(large)} | growth |`, '|---|---|---|---|'];
+  for (const key of keys) {
+    const a = rows.find((r) => r.key === key && r.size === small && r.value !== undefined);
+    const b = rows.find((r) => r.key === key && r.size === large && r.value !== undefined);
+    if (!a || !b) continue;
+    lines.push(`| ${key} | ${num(a.value!, 1)} ${a.unit ?? ''} | ${num(b.value!, 1)} ${b.unit ?? ''} | ${ratio(b.value! / a.value!)}× |`);
+  }
+  return [...lines, ''];
+}
+
+/** The whole report: the table, the growth between sizes, the machine, and notes. */
 export function renderReport(rows: Row[], machine: Machine, notes: string[]): string {
   const lines = [
     '# ocni benchmark',
     '',
     `${machine.date} · ${machine.cores} cores (${machine.cpu}) · Node ${machine.node} · store: ${machine.store}`,
     '',
-    '| operation | ocni | direct (nano) | ratio | target | met? |',
-    '|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.operation} | ${r.ocni} | ${r.direct} | ${r.ratio === undefined ? '—' : `${ratio(r.ratio)}×`} | ${r.target} | ${r.met === undefined ? '—' : r.met ? 'yes' : '**no**'} |`),
+    '| stored | operation | ocni | reference | ratio | target | met? |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.size === undefined ? '—' : num(r.size)} | ${r.operation} | ${r.ocni} | ${r.direct} | ${r.ratio === undefined ? '—' : `${ratio(r.ratio)}×`} | ${r.target} | ${r.met === undefined ? '—' : r.met ? 'yes' : '**no**'} |`),
     '',
+    ...growthTable(rows),
     ...notes.map((n) => `- ${n}`),
     '',
   ];

@@ -21,43 +21,43 @@ export function builtinRegistry(): CategoryRegistry {
   return new CategoryRegistry(loadBuiltinCategories(), { local: ['local'], remote: [] });
 }
 
-/** The attributes a client sends for compute number `i`; `cores` is never {@link MATCH_CORES} unless `match`. */
-export function computeAttributes(i: number, match = false): Record<string, unknown> {
+/** The attributes a client sends for compute number `i`; `cores` is never above 32 unless `match` (the cores to match). */
+export function computeAttributes(i: number, match: number | false = false): Record<string, unknown> {
   return {
     'occi.compute.state': 'inactive',
     'occi.compute.architecture': 'x64',
-    'occi.compute.cores': match ? MATCH_CORES : 1 + (i % 32),
+    'occi.compute.cores': match === false ? 1 + (i % 32) : match,
     'occi.compute.hostname': `host${i}`,
   };
 }
 
 /** A compute entity at `/compute/<id>` built by ocni's model (defaults applied, values checked). */
-export function computeEntity(registry: CategoryRegistry, id: string, i: number, match = false): Entity {
+export function computeEntity(registry: CategoryRegistry, id: string, i: number, match: number | false = false): Entity {
   return buildEntity(registry, `/compute/${id}`, { kind: COMPUTE, attributes: computeAttributes(i, match) }, '');
 }
 
 /** The document of a new compute entity, as `EntityStore.createMany` writes it. */
-export function computeDoc(registry: CategoryRegistry, id: string, i: number, match = false): EntityDoc {
+export function computeDoc(registry: CategoryRegistry, id: string, i: number, match: number | false = false): EntityDoc {
   const doc = toDoc(computeEntity(registry, id, i, match));
   delete doc._rev;
   return doc;
 }
 
 /**
- * Writes `count` compute documents in batches of 1,000, of which `matching` (spread evenly over the
- * id range, so no query can stop early) have {@link MATCH_CORES} cores.
+ * Writes `count` compute documents (numbered from `first`) in batches of 1,000, of which `matching`
+ * (spread evenly over them, so no query can stop early) have `cores` cores.
  *
  * @returns the locations written
  * @throws Error when the store refuses any document
  */
-export async function seedComputes(db: DocumentScope<EntityDoc>, registry: CategoryRegistry, count: number, matching: number): Promise<string[]> {
+export async function seedComputes(db: DocumentScope<EntityDoc>, registry: CategoryRegistry, count: number, matching: number, cores = MATCH_CORES, first = 0): Promise<string[]> {
   const every = Math.floor(count / matching);
   const locations: string[] = [];
   for (let start = 0; start < count; start += 1000) {
     const docs: EntityDoc[] = [];
     for (let i = start; i < Math.min(count, start + 1000); i += 1) {
       // ocni's own time-ordered ids, so the _id order (and B-tree shape) is the one ocni produces.
-      docs.push(computeDoc(registry, newId(), i, i % every === Math.floor(every / 2)));
+      docs.push(computeDoc(registry, newId(), first + i, i % every === Math.floor(every / 2) ? cores : false));
     }
     const results = await db.bulk({ docs });
     const failed = results.find((r) => r.error);

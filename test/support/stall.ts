@@ -18,8 +18,8 @@ export interface StallReport {
   boundMs: number;
 }
 
-/** The smallest bound: a stall of seconds fails on an idle machine. */
-export const STALL_FLOOR_MS = 2500;
+/** The smallest bound: the stalls fixed took tens of seconds; a loaded machine running test files in parallel stays below it (2.6 s seen at load 15). */
+export const STALL_FLOOR_MS = 5000;
 
 /**
  * How long this machine takes, right now, for one linear pass over a megabyte: parsing and

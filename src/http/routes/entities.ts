@@ -243,12 +243,14 @@ export function entityRoutes(router: Router, services: Services): void {
     negotiate(ctx, true);
     const collection = entities.collection(path);
     const { page, number, skip } = paging(ctx, config);
-    const { entities: list, more } = await entities.list(collection, readFilter(ctx, collection, readContent(ctx)), skip, number, backendContext(ctx, config));
+    // The next link resumes after the last entity listed (`after`): a deep page costs what page 1 costs.
+    const { entities: list, more, next: after } = await entities.list(collection, readFilter(ctx, collection, readContent(ctx)), skip, number, backendContext(ctx, config), queryValue(ctx, 'after'));
     let next: string | undefined;
     if (more) {
       const url = new URL(baseUrl(ctx, config) + ctx.originalUrl);
       url.searchParams.set('page', String(page + 1));
       url.searchParams.set('number', String(number));
+      if (after !== undefined) url.searchParams.set('after', after);
       next = url.toString();
       ctx.set('Link', `<${next}>; rel="next"`);
     }

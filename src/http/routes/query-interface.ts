@@ -12,7 +12,8 @@ import { categoriesFromLines, categoryFilterFromLines, categoryIdsFromLines } fr
 import { filterCategories, type CategoryFilter } from '../../registry/category-filter.ts';
 import type { CategoryRef, ChangeOptions, ProviderUpdate } from '../../registry/category-manager.ts';
 import { negotiate } from '../negotiate.ts';
-import { queryValue } from '../request-context.ts';
+import { baseUrl, queryValue } from '../request-context.ts';
+import { freeze, serve, ServedViews } from '../served-views.ts';
 import { readContent } from '../request-body.ts';
 import { renderContext, respond } from '../respond.ts';
 import type { Services } from '../services.ts';
@@ -143,22 +144,35 @@ function changeOptions(ctx: Context, body: Json): ChangeOptions {
 /** Registers the query-interface routes on `router`. */
 export function queryInterfaceRoutes(router: Router, services: Services): void {
   const { categories, config } = services;
-  const send = (ctx: Context, list: Category[], complete = false) => {
+  const views = new ServedViews();
+  const send = (ctx: Context, list: Category[]) => {
     const renderer = negotiate(ctx);
-    const context = renderContext(ctx, config, categories.registry);
-    // A model file must say everything (structured defaults, generations): GFD.226's plain profile cannot.
-    if (complete && context.profile === 'occi') context.profile = 'ocni';
-    respond(ctx, renderer.categories(list, context));
+    respond(ctx, renderer.categories(list, renderContext(ctx, config, categories.registry)));
   };
 
   for (const path of QUERY_PATHS) {
     router.get(path, (ctx) => {
-      negotiate(ctx);
+      const renderer = negotiate(ctx);
+      const filter = readFilter(ctx);
       const origin = queryValue(ctx, 'origin');
       if (origin !== undefined && origin !== 'runtime' && origin !== 'builtin') throw new ValidationError('?origin must be runtime or builtin', [{ pointer: '?origin', message: 'must be runtime or builtin' }]);
-      // ?origin=runtime is the operator's model, ready to save and apply (PUT /-/?apply=true).
-      const from = origin === 'runtime' ? categories.runtimeModel() : origin === 'builtin' ? categories.registry.all().filter((c) => c.builtin) : categories.registry.all();
-      send(ctx, filterCategories(from, readFilter(ctx)), origin === 'runtime');
+      const registry = categories.registry;
+      const build = () => {
+        // ?origin=runtime is the operator's model, ready to save and apply (PUT /-/?apply=true).
+        const from = origin === 'runtime' ? categories.runtimeModel() : origin === 'builtin' ? registry.all().filter((c) => c.builtin) : registry.all();
+        const context = renderContext(ctx, config, registry);
+        // A model file must say everything (structured defaults, generations): GFD.226's plain profile cannot.
+        if (origin === 'runtime' && context.profile === 'occi') context.profile = 'ocni';
+        return renderer.categories(filterCategories(from, filter), context);
+      };
+      const viewKey = registry.viewKey();
+      if (viewKey === undefined) {
+        serve(ctx, freeze(build()));
+        return;
+      }
+      // Everything the rendering depends on besides the registry version.
+      const key = JSON.stringify([viewKey, renderer.type, ctx.get('Accept'), baseUrl(ctx, config), ctx.path, filter, origin ?? null]);
+      serve(ctx, views.get(registry.version, key, build));
     });
 
     router.post(path, async (ctx) => {

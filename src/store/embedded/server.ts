@@ -1,5 +1,5 @@
 /**
- * @module Starts, supervises and stops the embedded CouchDB-compatible store (see `child.ts`) as a
+ * @module Starts, supervises and stops the embedded CouchDB-compatible store (see `child.mjs`) as a
  * child process. When the process dies on its own (killed, out of memory, a crash), its death is
  * reported and it is started again on the same port and data folder, with a growing pause between
  * attempts, so that requests answer 503 only while it is away and ocni recovers by itself.
@@ -41,7 +41,7 @@ export interface EmbeddedStoreOptions {
   onEvent?: (event: EmbeddedStoreEvent) => void;
 }
 
-const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
+const CHILD = fileURLToPath(new URL('./child.mjs', import.meta.url));
 /** Pauses before restart attempts: none first (starting takes about a second), then growing to 5 s. */
 const RESTART_DELAYS_MS = [0, 100, 250, 500, 1000, 2000, 5000];
 /** A store that stayed up this long is healthy again: the next death restarts it quickly. */
@@ -57,8 +57,9 @@ interface Started {
 /** Forks the store process and resolves once it listens. */
 function spawnStore(options: EmbeddedStoreOptions, port: number): Promise<Started> {
   const child: ChildProcess = fork(CHILD, [], {
-    // The child is TypeScript too: load it through tsx whatever runs the parent (tsx, vitest).
-    execArgv: ['--import', 'tsx'],
+    // The child is plain JavaScript: bare Node, without the parent's TypeScript loader (fork
+    // would otherwise pass on the parent's own --import tsx).
+    execArgv: [],
     env: {
       ...process.env,
       OCNI_EMBEDDED_DIR: options.dataDir,

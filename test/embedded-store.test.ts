@@ -1,0 +1,59 @@
+/**
+ * The embedded store runs only what ocni needs (issue 10 item 6): bare Node (no TypeScript loader),
+ * no sessions or `_users` database, no gzip, no per-request log, no configuration files.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmbeddedStore, type EmbeddedStore } from '../src/store/embedded/server.ts';
+
+let store: EmbeddedStore;
+let dir: string;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'ocni-embedded-test-'));
+  store = await startEmbeddedStore({ dataDir: dir });
+});
+afterAll(async () => {
+  await store?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The command line of the process listening at the store's port (Linux /proc). */
+function childCommandLines(): string[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .flatMap((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (ppid !== process.pid) return [];
+        return [readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')];
+      } catch {
+        return [];
+      }
+    });
+}
+
+describe('the embedded store', () => {
+  it('runs on bare Node, without the TypeScript loader', () => {
+    const child = childCommandLines().find((line) => line.includes('embedded/child.mjs'));
+    expect(child).toBeDefined();
+    expect(child).not.toContain('tsx');
+  });
+
+  it('answers the CouchDB API ocni uses, without gzip, sessions or a users database', async () => {
+    expect((await fetch(`${store.url}/ocni_embedded_probe`, { method: 'PUT' })).status).toBe(201);
+    const put = await fetch(`${store.url}/ocni_embedded_probe/doc`, { method: 'PUT', body: JSON.stringify({ a: 1 }), headers: { 'content-type': 'application/json' } });
+    expect(put.status).toBe(201);
+    const got = await fetch(`${store.url}/ocni_embedded_probe/doc`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(got.status).toBe(200);
+    expect(got.headers.get('content-encoding')).toBeNull();
+    expect(((await got.json()) as { a: number }).a).toBe(1);
+    expect((await fetch(`${store.url}/_session`)).status).toBe(404);
+    const dbs = (await (await fetch(`${store.url}/_all_dbs`)).json()) as string[];
+    expect(dbs).not.toContain('_users');
+    // Nothing but the databases in the data folder: no configuration or log file.
+    expect(readdirSync(dir)).toEqual(['db']);
+  });
+});
