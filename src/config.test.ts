@@ -44,3 +44,41 @@ describe('redactUrl', () => {
     expect(redactUrl('http://admin:secret@127.0.0.1:5984')).toBe('http://admin:***@127.0.0.1:5984/');
   });
 });
+
+describe('CouchDB credentials given apart from the URL', () => {
+  const password = 'p@ss/w#rd:?%20&x';
+
+  it('are percent-encoded into the URL, so that no character changes what it means', () => {
+    const config = loadConfig({ COUCHDB_URL: 'http://db.example:5984', COUCHDB_USER: 'ad@min', COUCHDB_PASSWORD: password });
+    const url = new URL(config.couchdb.url!);
+    expect(url.host).toBe('db.example:5984');
+    expect(url.pathname).toBe('/');
+    expect(decodeURIComponent(url.username)).toBe('ad@min');
+    expect(decodeURIComponent(url.password)).toBe(password);
+    expect(redactUrl(config.couchdb.url!)).not.toContain('w%23rd');
+  });
+
+  it('reach CouchDB intact as HTTP Basic credentials', async () => {
+    const { createServer } = await import('node:http');
+    const { CouchClient } = await import('./store/couch.ts');
+    let authorization = '';
+    const server = createServer((req, res) => {
+      authorization = req.headers.authorization ?? '';
+      res.setHeader('content-type', 'application/json');
+      res.end('{"couchdb":"Welcome"}');
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', () => done()));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const config = loadConfig({ COUCHDB_URL: `http://127.0.0.1:${port}`, COUCHDB_USER: 'ad@min', COUCHDB_PASSWORD: password });
+      await new CouchClient({ url: config.couchdb.url!, requestTimeoutMs: 2000 }).info();
+      expect(Buffer.from(authorization.replace(/^Basic /, ''), 'base64').toString('utf8')).toBe(`ad@min:${password}`);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('need a URL', () => {
+    expect(() => loadConfig({ COUCHDB_PASSWORD: password })).toThrow(ConfigError);
+  });
+});

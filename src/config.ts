@@ -1,7 +1,7 @@
 /**
  * @module Configuration: `config/default.json`, the file named by `OCNI_CONFIG` merged over it, then
  * the environment (`OCNI_PORT`, `OCNI_HOST`, `OCNI_DATA_DIR`, `OCNI_PUBLIC_URL`, `COUCHDB_URL`,
- * `OCNI_LOG_LEVEL`). The result is checked once; a bad configuration is a {@link ConfigError}.
+ * `COUCHDB_USER`, `COUCHDB_PASSWORD`, `OCNI_LOG_LEVEL`). The result is checked once; a bad configuration is a {@link ConfigError}.
  */
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
@@ -26,6 +26,12 @@ export interface Config {
   couchdb: {
     /** External CouchDB 3.x; null starts the embedded CouchDB-compatible store. */
     url: string | null;
+    /**
+     * CouchDB credentials given apart from the URL (any characters: they are percent-encoded into
+     * it, so a password with `@`, `/` or `#` cannot break the URL); they replace the URL's own.
+     */
+    username?: string | null;
+    password?: string | null;
     dbPrefix: string;
     requestTimeoutMs: number;
     /**
@@ -62,6 +68,24 @@ export interface Config {
     migrationPauseMs?: number;
   };
   auth: AuthConfig;
+  health: {
+    /** Readiness fails when a changes-feed follower is further behind than this. */
+    feedLagMaxMs: number;
+    /** Bound of readiness's store ping (shorter than `couchdb.requestTimeoutMs`). */
+    storeTimeoutMs: number;
+  };
+  metrics: {
+    /** With `auth.mode` `none`: who may read `/metrics` (`loopback` callers only, or `any`). */
+    withoutAuth: 'loopback' | 'any';
+  };
+  watch: {
+    /** Interval of SSE comment lines that keep idle change streams (and proxies) alive. */
+    heartbeatMs: number;
+    /** Open change streams one caller may hold; 429 beyond. */
+    maxStreamsPerCaller: number;
+    /** Changes a resumed stream may replay (`Last-Event-ID`); beyond, the stream says `expired`. */
+    replayMax: number;
+  };
   log: {
     level: string;
     /** null = pretty in a terminal, JSON otherwise. */
@@ -95,6 +119,8 @@ const CONFIG_SCHEMA = {
       required: ['dbPrefix', 'requestTimeoutMs'],
       properties: {
         url: { type: ['string', 'null'], pattern: '^https?://' },
+        username: { type: ['string', 'null'] },
+        password: { type: ['string', 'null'] },
         dbPrefix: { type: 'string', pattern: '^[a-z][a-z0-9_$()+/-]*$' },
         requestTimeoutMs: { type: 'integer', minimum: 100 },
         embeddedDurability: { enum: ['synced', 'relaxed'] },
@@ -151,6 +177,25 @@ const CONFIG_SCHEMA = {
             timeoutMs: { type: 'integer', minimum: 100 },
           },
         },
+      },
+    },
+    health: {
+      type: 'object',
+      required: ['feedLagMaxMs', 'storeTimeoutMs'],
+      properties: { feedLagMaxMs: { type: 'integer', minimum: 0 }, storeTimeoutMs: { type: 'integer', minimum: 50 } },
+    },
+    metrics: {
+      type: 'object',
+      required: ['withoutAuth'],
+      properties: { withoutAuth: { enum: ['loopback', 'any'] } },
+    },
+    watch: {
+      type: 'object',
+      required: ['heartbeatMs', 'maxStreamsPerCaller', 'replayMax'],
+      properties: {
+        heartbeatMs: { type: 'integer', minimum: 100 },
+        maxStreamsPerCaller: { type: 'integer', minimum: 1 },
+        replayMax: { type: 'integer', minimum: 1 },
       },
     },
     log: {
@@ -239,7 +284,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Json
   if (env.OCNI_HOST) fromEnv.host = env.OCNI_HOST;
   if (env.OCNI_DATA_DIR) fromEnv.dataDir = env.OCNI_DATA_DIR;
   if (env.OCNI_PUBLIC_URL) fromEnv.publicUrl = env.OCNI_PUBLIC_URL;
-  if (env.COUCHDB_URL) fromEnv.couchdb = { url: env.COUCHDB_URL };
+  const couchdb: Json = {};
+  if (env.COUCHDB_URL) couchdb.url = env.COUCHDB_URL;
+  if (env.COUCHDB_USER) couchdb.username = env.COUCHDB_USER;
+  if (env.COUCHDB_PASSWORD) couchdb.password = env.COUCHDB_PASSWORD;
+  if (Object.keys(couchdb).length > 0) fromEnv.couchdb = couchdb;
   if (env.OCNI_LOG_LEVEL) fromEnv.log = { level: env.OCNI_LOG_LEVEL };
   merged = mergeConfig(mergeConfig(merged, fromEnv), overrides);
 
@@ -251,6 +300,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Json
     throw new ConfigError(`configuration ${where} ${first?.message ?? 'is invalid'}`);
   }
   const config = merged as unknown as Config;
+  config.couchdb.url = withCredentials(config.couchdb);
   checkProviders(config);
   checkAuth(config.auth);
   return config;
@@ -287,6 +337,28 @@ function checkProviders(config: Config): void {
   for (const name of [...config.defaultProvider.local, ...config.defaultProvider.remote]) {
     if (!names.has(name)) throw new ConfigError(`defaultProvider names backend "${name}", which is not declared in backends`);
   }
+}
+
+/**
+ * The CouchDB URL with the separately given user and password in it, percent-encoded (nano
+ * decodes them again), so that no character of a password can change what the URL means.
+ *
+ * @throws ConfigError when credentials are given without a URL, or the URL does not parse
+ */
+export function withCredentials(couchdb: Config['couchdb']): string | null {
+  const { url, username, password } = couchdb;
+  if (!username && !password) return url;
+  if (!url) throw new ConfigError('COUCHDB_USER / COUCHDB_PASSWORD (couchdb.username / couchdb.password) need COUCHDB_URL (couchdb.url) too');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError('couchdb.url is not a valid URL');
+  }
+  // Encoded whole: the URL setters leave '%' alone, so '%20' in a password would read as a space.
+  parsed.username = encodeURIComponent(username ?? '');
+  parsed.password = encodeURIComponent(password ?? '');
+  return parsed.toString().replace(/\/$/, '');
 }
 
 /** The CouchDB URL with any password replaced, for logs and error messages. */

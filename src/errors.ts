@@ -20,6 +20,7 @@ export type OcciErrorCode =
   | 'unauthorized'
   | 'precondition-failed'
   | 'payload-too-large'
+  | 'too-many-requests'
   | 'not-acceptable'
   | 'unsupported-media-type'
   | 'method-not-allowed'

@@ -22,6 +22,11 @@ import { assertSchema } from './render/occi-json/schemas.ts';
 import { parseCategoryCollection, type ParsedCategories } from './model/vocabulary/categories.ts';
 import { EntityService } from './backends/entity-service.ts';
 import { BackendRouter } from './backends/backends.ts';
+import { Readiness } from './health.ts';
+import { ChangesFollower } from './store/changes-follower.ts';
+import { createEntityFollower } from './store/entity-changes.ts';
+import { WatchHub, type CategoryDoc } from './http/watch-hub.ts';
+import { embeddedStoreRestarts } from './metrics.ts';
 
 /** The package version, for the `Server` header. */
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -85,7 +90,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       durability: config.couchdb.embeddedDurability ?? 'synced',
       onEvent: (event) => {
         if (event.type === 'died') logger.error({ code: event.code, signal: event.signal, stderr: event.stderr }, 'the embedded store died; restarting it');
-        else if (event.type === 'restarted') logger.warn({ attempt: event.attempt, downMs: event.downMs }, 'the embedded store is back');
+        else if (event.type === 'restarted') {
+          embeddedStoreRestarts.inc();
+          logger.warn({ attempt: event.attempt, downMs: event.downMs }, 'the embedded store is back');
+        }
         else logger.error({ attempt: event.attempt, err: event.error }, 'restarting the embedded store failed; trying again');
       },
     });
@@ -104,9 +112,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     const backends = BackendRouter.fromConfig(config.backends, { warn: (message, detail) => logger.warn(detail ?? {}, message) });
     const registry = new CategoryRegistry(loadBuiltinCategories(), config.defaultProvider);
     const entities = new EntityStore(couch, names.entities);
+    const categoryStore = new CategoryStore(couch, names.categories);
     const categories = new CategoryManager({
       registry,
-      persistence: new CategoryStore(couch, names.categories),
+      persistence: categoryStore,
       entities,
       backendNames: backends.names(),
       limits: {
@@ -124,6 +133,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       onCleanupError: (err, mixinId) => logger.warn({ err: (err as Error).message, mixin: mixinId }, 'cleaning the entities of a deleted mixin failed; retrying'),
     });
     await categories.start();
+    let registryLoaded = true;
     for (const file of config.seedCategories) {
       const added = await categories.seedOnce(file, readSeedFile(file));
       if (added > 0) logger.info({ file, added }, 'example categories added to a new store');
@@ -133,7 +143,27 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     if (config.auth.mode === 'none') {
       logger.warn('authentication is OFF (auth.mode "none"): every caller is an operator; for local development only');
     }
-    const services: Services = { config, logger, categories, entities, entityService, backends, version: VERSION, storeIsUp: () => embedded?.isUp() ?? true };
+    const watch = new WatchHub(createEntityFollower(couch, names.entities), new ChangesFollower<CategoryDoc>(couch, names.categories, { name: 'categories' }), config.watch.maxStreamsPerCaller);
+    const lagMax = config.health.feedLagMaxMs;
+    const embeddedStore = embedded;
+    const readiness = new Readiness([
+      {
+        name: 'store',
+        check: async () => {
+          // The entities database, with the configured credentials: reachable is not enough.
+          await couch.request({ db: names.entities, timeoutMs: config.health.storeTimeoutMs });
+          return undefined;
+        },
+      },
+      { name: 'registry', check: () => (registryLoaded ? undefined : 'the category registry is not loaded') },
+      { name: 'categories-feed', check: () => (categoryStore.feedState.isCurrent(lagMax) ? undefined : `the categories changes feed is ${categoryStore.feedState.lagSeconds().toFixed(1)} s behind`) },
+      {
+        name: 'entities-feed',
+        check: () => (!watch.entities.running || watch.entities.state.isCurrent(lagMax) ? undefined : `the entities changes feed is ${watch.entities.state.lagSeconds().toFixed(1)} s behind`),
+      },
+      ...(embeddedStore ? [{ name: 'embedded-store', check: () => (embeddedStore.isUp() ? undefined : 'the embedded store is down') }] : []),
+    ]);
+    const services: Services = { config, logger, categories, entities, entityService, backends, version: VERSION, readiness, watch, storeIsUp: () => embedded?.isUp() ?? true };
     const app = createApp(services);
     // Node answers 431 itself when a request head is larger than this.
     const server: Server = createServer({ maxHeaderSize: config.limits.headerBytes }, app.callback());
@@ -156,6 +186,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       ...(embedded ? { embedded } : {}),
       close: () => {
         closing ??= (async () => {
+          registryLoaded = false;
+          // Change streams never end by themselves: end them, or the listener would wait for them.
+          watch.close();
           await new Promise<void>((done) => {
             server.close(() => done());
             server.closeIdleConnections();

@@ -10,6 +10,7 @@ import type { Backend, BackendDeps, BackendFactory, TemplateSource } from './bac
 import { createCycladesBackend, CYCLADES_BACKEND } from './cyclades/cyclades-backend.ts';
 import { createRemoteBackend, REMOTE_BACKEND } from './remote/remote-backend.ts';
 import { createStoreBackend, STORE_BACKEND } from './store/store-backend.ts';
+import { instrumentBackend } from './instrumented.ts';
 
 function isTemplateSource(backend: Backend): backend is Backend & TemplateSource {
   return typeof (backend as Partial<TemplateSource>).templates === 'function';
@@ -38,7 +39,7 @@ export class BackendRouter {
     const backends = configs.map((config) => {
       const factory = BACKEND_FACTORIES.get(config.type);
       if (!factory) throw new ConfigError(`backend "${config.name}" has type "${config.type}", which is not one of: ${[...BACKEND_FACTORIES.keys()].join(', ')}`);
-      return factory(config, deps);
+      return instrumentBackend(factory(config, deps));
     });
     return new BackendRouter(backends);
   }

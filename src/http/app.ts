@@ -16,6 +16,9 @@ import type { Services } from './services.ts';
 import { itemCountGuard } from './request-body.ts';
 import { callerView } from './caller.ts';
 import { createAuthenticator } from '../auth/authenticate.ts';
+import { httpMetrics } from './http-metrics.ts';
+import { healthRoutes, metricsRoutes } from './routes/operations.ts';
+import { watchRoutes } from './routes/watch.ts';
 
 /**
  * Builds the Koa app over the given services. It opens no port: `app.callback()` serves requests.
@@ -31,6 +34,7 @@ export function createApp(services: Services): Koa {
 
   const limit = services.config.limits.bodyBytes;
   app.use(requestLog(services.logger, `ocni/${services.version} OCCI/1.2`));
+  app.use(httpMetrics(services.categories.registry));
   app.use(errorMiddleware());
   app.use(occiProtocol());
   app.use(requestTypeGuard());
@@ -49,10 +53,17 @@ export function createApp(services: Services): Koa {
     }),
   );
 
+  // Health and readiness come before authentication: load balancers carry no credentials.
+  const health = new Router();
+  healthRoutes(health, services);
+  app.use(health.routes());
+
   app.use(itemCountGuard(services.config.limits.itemsPerRequest));
   app.use(callerView(createAuthenticator(services.config.auth), services.categories.registry, services.backends, services.config));
 
   const router = new Router();
+  metricsRoutes(router, services);
+  watchRoutes(router, services);
   queryInterfaceRoutes(router, services);
   descriptionRoutes(router, services);
   cycladesDriftRoutes(router, services);

@@ -24,6 +24,7 @@ export const STATUS_OF: Record<OcciErrorCode, number> = {
   'precondition-failed': 412,
   'payload-too-large': 413,
   'unsupported-media-type': 415,
+  'too-many-requests': 429,
   'not-implemented': 501,
   'backend-failed': 502,
   'store-unavailable': 503,

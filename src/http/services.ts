@@ -7,6 +7,8 @@ import type { CategoryManager } from '../registry/category-manager.ts';
 import type { EntityStore } from '../store/entity-store.ts';
 import type { EntityService } from '../backends/entity-service.ts';
 import type { BackendRouter } from '../backends/backends.ts';
+import type { Readiness } from '../health.ts';
+import type { WatchHub } from './watch-hub.ts';
 
 /** The services behind the routes. */
 export interface Services {
@@ -17,6 +19,10 @@ export interface Services {
   entityService: EntityService;
   backends: BackendRouter;
   version: string;
+  /** Whether this process should get traffic (`/readyz`). */
+  readiness: Readiness;
+  /** The change streams (`?watch=true`) and the followers they read. */
+  watch: WatchHub;
   /** False while the embedded store is down (restarting); true otherwise. For readiness. */
   storeIsUp?: () => boolean;
 }

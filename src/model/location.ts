@@ -33,9 +33,12 @@ export function toPath(input: string): { path: string } | { error: string } {
   return { path };
 }
 
-/** Paths that belong to the query interface and can never be a location or an entity. */
+/** Paths of the operations endpoints (health, readiness, metrics). */
+const OPERATIONS_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
+
+/** Paths that belong to the query interface or the operations endpoints and can never be a location or an entity. */
 export function isReservedPath(path: string): boolean {
-  return path === '/-/' || path.startsWith('/-/') || path.startsWith('/.well-known/') || path === '/openapi.json';
+  return path === '/-/' || path.startsWith('/-/') || path.startsWith('/.well-known/') || OPERATIONS_PATHS.has(path);
 }
 
 /** The location path of an entity's collection-free parent: `/a/b/c` → `/a/b/`. */

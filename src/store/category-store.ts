@@ -10,6 +10,8 @@ import type { Category, Provider } from '../model/category.ts';
 import type { CategoryEvent, CategoryPersistence, CategoryWrite, MigrationProgress } from '../registry/persistence.ts';
 import { ConflictError, StoreUnavailableError } from '../errors.ts';
 import { CouchStatusError, type CouchClient } from './couch.ts';
+import { FeedState } from './feed-state.ts';
+import { reportFeedLag } from '../metrics.ts';
 
 interface Doc {
   _id: string;
@@ -52,6 +54,9 @@ function toEvent(doc: Doc | undefined, id: string, deleted: boolean): CategoryEv
 export class CategoryStore implements CategoryPersistence {
   #stopped = false;
   #abort: AbortController | undefined;
+  #unreport: (() => void) | undefined;
+  /** How current the categories changes feed is (readiness, `ocni_changes_feed_lag_seconds`). */
+  readonly feedState = new FeedState('categories');
 
   constructor(
     private readonly client: CouchClient,
@@ -86,6 +91,7 @@ export class CategoryStore implements CategoryPersistence {
   follow(since: string, onEvent: (event: CategoryEvent) => void, onError: (err: unknown) => void, pollMs = 25_000): void {
     let seq = since;
     let delay = 250;
+    this.#unreport = reportFeedLag(this.feedState);
     const loop = async () => {
       while (!this.#stopped) {
         this.#abort = new AbortController();
@@ -107,8 +113,10 @@ export class CategoryStore implements CategoryPersistence {
           }
           seq = String(page.last_seq);
           delay = 250;
+          this.feedState.answered();
         } catch (err) {
           if (this.#stopped) return;
+          this.feedState.failed();
           onError(err);
           await new Promise((resolve) => setTimeout(resolve, delay));
           delay = Math.min(delay * 2, 5000);
@@ -122,6 +130,7 @@ export class CategoryStore implements CategoryPersistence {
   stop(): void {
     this.#stopped = true;
     this.#abort?.abort();
+    this.#unreport?.();
   }
 
   /**

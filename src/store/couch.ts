@@ -10,6 +10,7 @@
  */
 import { Agent, request as send } from 'undici';
 import { StoreUnavailableError, ConfigError } from '../errors.ts';
+import { storeRequestDuration, storeRequests } from '../metrics.ts';
 
 /** One request as sent, for observers (tests, debugging). */
 export interface CouchRequestRecord {
@@ -129,6 +130,23 @@ export class CouchClient {
    * @throws as {@link request}
    */
   async exchange<T>(req: CouchRequest): Promise<CouchAnswer<T>> {
+    const method = req.method ?? 'get';
+    // Long-polls wait on purpose: their time is not latency.
+    const timer = req.qs?.feed === undefined ? storeRequestDuration.startTimer({ method }) : undefined;
+    try {
+      const answer = await this.#exchange<T>(req);
+      storeRequests.inc({ method, outcome: 'ok' });
+      return answer;
+    } catch (err) {
+      if (!(req.signal?.aborted ?? false)) storeRequests.inc({ method, outcome: err instanceof CouchStatusError ? 'refused' : 'failed' });
+      throw err;
+    } finally {
+      timer?.();
+    }
+  }
+
+  /** Sends one request (see {@link exchange}), unmeasured. */
+  async #exchange<T>(req: CouchRequest): Promise<CouchAnswer<T>> {
     const record: CouchRequestRecord = { method: req.method ?? 'get', db: req.db, path: req.path ?? '', qs: req.qs ?? {} };
     if (req.body !== undefined) record.body = req.body;
     for (const listener of this.#listeners) listener(record);

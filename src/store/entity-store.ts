@@ -10,9 +10,10 @@ import type { Entity, EntityPattern } from '../model/entity.ts';
 import { ConflictError, NotFoundError, OcciError, StoreUnavailableError } from '../errors.ts';
 import { commonAncestor, keepsChange, mergeLeaf } from './conflicts.ts';
 import { CouchStatusError, StoreTimeoutError, type CouchClient } from './couch.ts';
+import { conflictsResolved } from '../metrics.ts';
 import { matchesPattern } from './entity-filter.ts';
 import { decodeContinuation, encodeContinuation, normalizePattern, planStreams, type ListScope, type Stream } from './entity-query.ts';
-import { VIEWS } from './entity-views.ts';
+import { MEMBER_FIELD, VIEWS } from './entity-views.ts';
 
 export type { ListScope } from './entity-query.ts';
 import type { CategoryScope } from '../registry/persistence.ts';
@@ -96,6 +97,14 @@ export function toDoc(entity: Entity): EntityDoc {
   for (const member of ['title', 'summary', 'source', 'target', 'targetKind', 'sourceKind', 'ref', 'owner'] as const) if (entity[member] !== undefined) doc[member] = entity[member];
   if (entity.linkLocations && entity.linkLocations.length > 0) doc.links = entity.linkLocations;
   return doc;
+}
+
+/**
+ * The tombstone of a deleted entity: CouchDB keeps a deleted document's body, so it says which
+ * collections and tenant the entity left (change streams match deletions by it).
+ */
+export function tombstone(entity: Pick<Entity, 'location' | 'rev' | 'kind' | 'mixins' | 'owner'>): Record<string, unknown> {
+  return { _id: entity.location, _rev: entity.rev, _deleted: true, type: 'entity', kind: entity.kind, mixins: entity.mixins, ...(entity.owner !== undefined ? { owner: entity.owner } : {}) };
 }
 
 /** The entity of a document. */
@@ -187,6 +196,7 @@ export class EntityStore {
         throw err;
       }
       await this.client.request<BulkResult[]>({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs: losers.map((l) => ({ _id: location, _rev: l._rev!, _deleted: true })) } });
+      conflictsResolved.inc({ database: 'entities' }, losers.length);
       // Read again: done only when no conflicting leaf is left (a rival write may have added one,
       // or this write may have been refused or only accepted).
     }
@@ -248,7 +258,8 @@ export class EntityStore {
     const rival = answer.status === 202 ? await this.#rivalOf(results) : undefined;
     const failed = results.find((r) => r.error) ?? (rival ? { id: rival, error: 'conflict' } : undefined);
     if (!failed) return entities.map((e, i) => ({ ...e, rev: results[i]!.rev! }));
-    const undo = results.filter((r) => r.rev && !r.error).map((r) => ({ _id: r.id, _rev: r.rev!, _deleted: true }));
+    const byLocation = new Map(entities.map((e) => [e.location, e]));
+    const undo = results.filter((r) => r.rev && !r.error).map((r) => tombstone({ ...(byLocation.get(r.id) ?? { kind: '', mixins: [] }), location: r.id, rev: r.rev! }));
     if (undo.length > 0) await this.client.request({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs: undo } });
     if (failed.error === 'conflict') throw new ConflictError(`${failed.id} already exists; nothing was created`);
     throw new OcciError('bad-request', `${failed.id} could not be stored (${failed.error}: ${failed.reason ?? ''}); nothing was created`);
@@ -277,7 +288,7 @@ export class EntityStore {
         // Compared as JSON values: the model builds attribute maps without a prototype.
         return isDeepStrictEqual(JSON.parse(JSON.stringify(body)), JSON.parse(JSON.stringify(ours.get(r.key))));
       });
-      if (written.length > 0) await this.client.request({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs: written.map((r) => ({ _id: r.key, _rev: r.value!.rev, _deleted: true })) } });
+      if (written.length > 0) await this.client.request({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs: written.map((r) => tombstone({ ...fromDoc(r.doc!), rev: r.value!.rev })) } });
     } catch {
       // The store is away: nothing more can be done now.
     }
@@ -426,7 +437,8 @@ export class EntityStore {
         db: this.db,
         method: 'post',
         path: '_bulk_docs',
-        body: { docs: pending.map((e) => ({ _id: e.location, _rev: e.rev, _deleted: true })) },
+        // Tombstones keep kind, mixins and owner: change streams match deletions by them.
+        body: { docs: pending.map((e) => tombstone(e)) },
       });
       const conflicted = results.filter((r) => r.error === 'conflict').map((r) => r.id);
       // A conflicting leaf a cluster left behind would become the entity again once the winner is
@@ -634,5 +646,27 @@ export class EntityStore {
       total += results.filter((r) => !r.error).length;
     }
     return total;
+  }
+
+  /**
+   * The locations of a mixin's members (of one tenant, or every tenant): the membership rows of the
+   * generic view (`[mixin, "", null, _id]`, or with the owner in front in the tenants' view), keys only.
+   */
+  async memberLocations(mixinId: string, owner?: string): Promise<string[]> {
+    const prefix = owner === undefined ? [mixinId, MEMBER_FIELD, null] : [owner, mixinId, MEMBER_FIELD, null];
+    const out: string[] = [];
+    let startkey: unknown = prefix;
+    let skip = 0;
+    for (;;) {
+      const page = await this.client.request<{ rows: { id: string; key: unknown }[] }>({
+        db: this.db,
+        path: owner === undefined ? VIEWS.entities : VIEWS.owned,
+        qs: { startkey, endkey: [...prefix, {}], limit: BATCH, skip },
+      });
+      for (const row of page.rows) out.push(row.id);
+      if (page.rows.length < BATCH) return out;
+      startkey = page.rows[page.rows.length - 1]!.key;
+      skip = 1;
+    }
   }
 }

@@ -144,7 +144,7 @@ describe('cyclades simulator: realtime clock', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness({ mode: 'realtime', timings: { build: 40, stop: 20 } });
+    h = await startHarness({ mode: 'realtime', timings: { build: 400, stop: 20 } }); // long enough that the first read still sees BUILD on a loaded machine
   });
 
   afterAll(async () => {
@@ -155,7 +155,7 @@ describe('cyclades simulator: realtime clock', () => {
     const created = await createServer(h);
     const id = created.body.server.id;
     expect((await getServer(h, id)).status).toBe('BUILD');
-    const deadline = Date.now() + 2000;
+    const deadline = Date.now() + 5000;
     let status = 'BUILD';
     while (status === 'BUILD' && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
