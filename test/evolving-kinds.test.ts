@@ -96,12 +96,18 @@ describe('evolving an operator model with entities in it', () => {
 
   it('an unchanged description changes nothing: same generation', async () => {
     const widened = { ...asn, pattern: { type: 'integer', minimum: 0, maximum: 4294967295 } };
-    const res = await call(base, 'PUT', '/-/', { body: router({ 'net.router.asn': widened, 'net.router.site_code': { type: 'string', mutable: true, required: false, default: 'ams' } }, { title: 'Core router' }) });
+    const res = await call(base, 'PUT', '/-/', {
+      body: router({ 'net.router.asn': widened, 'net.router.site_code': { type: 'string', mutable: true, required: false, default: 'ams' } }, { title: 'Core router' }),
+    });
     expect(res.status).toBe(200);
     expect(await generation()).toBe(3);
   });
 
-  const narrowed = () => router({ 'net.router.asn': { ...asn, default: 100, pattern: { type: 'integer', minimum: 1, maximum: 1000 } }, 'net.router.site_code': { type: 'string', mutable: true, required: false, default: 'ams' } });
+  const narrowed = () =>
+    router({
+      'net.router.asn': { ...asn, default: 100, pattern: { type: 'integer', minimum: 1, maximum: 1000 } },
+      'net.router.site_code': { type: 'string', mutable: true, required: false, default: 'ams' },
+    });
 
   it('breaking: a narrowed range is refused with how many entities and which, and nothing changes', async () => {
     const res = await call(base, 'PUT', '/-/', { body: narrowed() });
@@ -144,7 +150,12 @@ describe('evolving an operator model with entities in it', () => {
   });
 
   const withSite = (extra: Json = {}) =>
-    router({ 'net.router.asn': { ...asn, pattern: { type: 'integer', minimum: 0, maximum: 4294967295 } }, 'net.router.site_code': { type: 'string', mutable: true, required: false, default: 'ams' }, 'net.router.site': { type: 'string', mutable: true, required: true }, ...extra });
+    router({
+      'net.router.asn': { ...asn, pattern: { type: 'integer', minimum: 0, maximum: 4294967295 } },
+      'net.router.site_code': { type: 'string', mutable: true, required: false, default: 'ams' },
+      'net.router.site': { type: 'string', mutable: true, required: true },
+      ...extra,
+    });
 
   it('breaking: a new required attribute without a default is refused, then migrated with the value given', async () => {
     const refused = await call(base, 'PUT', '/-/', { body: withSite() });
@@ -193,7 +204,8 @@ describe('evolving an operator model with entities in it', () => {
   });
 
   it('a new required attribute kept: unrelated partial updates still pass, a full update must give it', async () => {
-    const current = ((await call(base, 'GET', `/-/?category=${encodeURIComponent(ROUTER)}`, { headers: { accept: 'application/occi+json; profile=ocni' } })).json as { kinds: { attributes: Json }[] }).kinds[0]!.attributes;
+    const current = ((await call(base, 'GET', `/-/?category=${encodeURIComponent(ROUTER)}`, { headers: { accept: 'application/occi+json; profile=ocni' } })).json as { kinds: { attributes: Json }[] })
+      .kinds[0]!.attributes;
     const body = router({ ...current, 'net.router.rack': { type: 'string', mutable: true, required: true } });
     expect((await call(base, 'PUT', '/-/', { body })).status).toBe(409);
     expect((await call(base, 'PUT', '/-/?entities=keep', { body })).status).toBe(200);

@@ -24,7 +24,7 @@ describe('applying a model file', () => {
   let b: RunningServer;
 
   beforeAll(async () => {
-    [a, b] = await Promise.all(prefixes.map((prefix) => startTestServer({ prefix, overrides: { seedCategories: [] } }))) as [RunningServer, RunningServer];
+    [a, b] = (await Promise.all(prefixes.map((prefix) => startTestServer({ prefix, overrides: { seedCategories: [] } })))) as [RunningServer, RunningServer];
   });
   afterAll(async () => {
     await Promise.all([a.close(), b.close()]);
@@ -65,7 +65,9 @@ describe('applying a model file', () => {
   });
 
   it('changes what differs under the change rules: compatible applied, breaking refused while entities exist', async () => {
-    expect((await call(a.url, 'POST', '/router/', { body: { resources: [{ kind: `${NET}router`, id: 'r1', attributes: { 'net.device.hostname': 'r1', 'net.router.asn': 65002 } }] } })).status).toBe(201);
+    expect((await call(a.url, 'POST', '/router/', { body: { resources: [{ kind: `${NET}router`, id: 'r1', attributes: { 'net.device.hostname': 'r1', 'net.router.asn': 65002 } }] } })).status).toBe(
+      201,
+    );
     const next = model();
     next.kinds[1]!.title = 'Core router';
     const dry = await apply(a, next, '&dry-run=true');

@@ -83,7 +83,11 @@ describe("a kind's published JSON Schema", () => {
     expect(bgp(valid)).toBe(true);
     expect(bgp(invalid)).toBe(false);
     expect(bgp(badId)).toBe(false);
-    for (const [id, body, expected] of [['m-ok', valid, 201], ['m-bad', invalid, 400], ['m-badid', badId, 400]] as const) {
+    for (const [id, body, expected] of [
+      ['m-ok', valid, 201],
+      ['m-bad', invalid, 400],
+      ['m-badid', badId, 400],
+    ] as const) {
       const res = await call(server.url, 'PUT', `/router/${id}`, { body: { kind: `${NET}router`, mixins: [`${MIX}bgp`], attributes: { 'net.device.hostname': id, ...body.attributes } } });
       expect(res.status, res.text).toBe(expected);
     }
@@ -96,7 +100,7 @@ describe('/openapi.json', () => {
     expect(res.status).toBe(200);
     const doc = res.json as { openapi: string; paths: Record<string, Json>; components: { schemas: Record<string, Json> } };
     const validator = new Validator();
-    const result = await validator.validate(doc as unknown as Parameters<Validator["validate"]>[0]);
+    const result = await validator.validate(doc as unknown as Parameters<Validator['validate']>[0]);
     expect(result.errors ?? [], JSON.stringify(result.errors)).toEqual([]);
     expect(result.valid).toBe(true);
     expect(validator.version).toBe('3.1');
@@ -126,7 +130,10 @@ describe('/openapi.json', () => {
     const { $schema: _d, $id: _i, ...published } = await schemaOf(`${NET}firewall`);
     expect(added.components.schemas[ref.split('/').pop()!]).toEqual(published);
 
-    const changed = { ...firewall, attributes: { 'net.fw.rules': { type: 'number', mutable: true, required: false, pattern: { maximum: 1000 } }, 'net.fw.zone': { type: 'string', mutable: true, required: false } } };
+    const changed = {
+      ...firewall,
+      attributes: { 'net.fw.rules': { type: 'number', mutable: true, required: false, pattern: { maximum: 1000 } }, 'net.fw.zone': { type: 'string', mutable: true, required: false } },
+    };
     expect((await call(server.url, 'PUT', '/-/', { body: { kinds: [changed] } })).status).toBe(200);
     const after = await openapi();
     expect(attributesAt(after, '/firewall/{id}')['net.fw.rules']).toMatchObject({ allOf: [{ maximum: 1000 }] });

@@ -38,7 +38,9 @@ function rewriteRefs(node: unknown, file: string): unknown {
 /** The request-body schemas of schemas/, once, as OpenAPI components (with their definitions). */
 function fileSchemas(): Json {
   const out: Json = {};
-  for (const file of readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(SCHEMA_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const name = file.replace(/\.json$/, '');
     const schema = JSON.parse(readFileSync(new URL(file, SCHEMA_DIR), 'utf8')) as Json;
     for (const [def, body] of Object.entries((schema.definitions ?? {}) as Json)) out[`${name}.${def}`] = rewriteRefs(body, name);
@@ -119,7 +121,10 @@ function categoryPaths(category: Category & { location: string }, ref: string): 
       post: {
         summary: `create entities of ${id}, or trigger an action on every member (?action=)`,
         parameters: [{ name: 'action', in: 'query', required: false, schema: { type: 'string' } }],
-        requestBody: { required: true, content: { [OCCI_JSON]: { schema: { oneOf: [entity, { $ref: '#/components/schemas/entity-collection' }, { $ref: '#/components/schemas/action-invocation' }] } } } },
+        requestBody: {
+          required: true,
+          content: { [OCCI_JSON]: { schema: { oneOf: [entity, { $ref: '#/components/schemas/entity-collection' }, { $ref: '#/components/schemas/action-invocation' }] } } },
+        },
         responses: { '201': ok('the created entities'), '200': ok('the entities that took the action'), ...errors },
       },
       delete: { summary: `delete entities of ${id} (all, or those a filter picks)`, parameters: filter, responses: { '200': ok('done'), '204': { description: 'done' }, ...errors } },
@@ -127,7 +132,11 @@ function categoryPaths(category: Category & { location: string }, ref: string): 
     [one]: {
       parameters: [idParam],
       get: { summary: `one entity of ${id}`, responses: { '200': ok('the entity', entity), '304': { description: 'not modified' }, ...errors } },
-      put: { summary: `create at this location, or replace (checked whole)`, requestBody: { required: true, content: { [OCCI_JSON]: { schema: entity } } }, responses: { '200': ok('replaced', entity), '201': ok('created', entity), '412': problem, ...errors } },
+      put: {
+        summary: `create at this location, or replace (checked whole)`,
+        requestBody: { required: true, content: { [OCCI_JSON]: { schema: entity } } },
+        responses: { '200': ok('replaced', entity), '201': ok('created', entity), '412': problem, ...errors },
+      },
       post: {
         summary: 'partial update (what it changes is checked), or an action (?action=)',
         parameters: [{ name: 'action', in: 'query', required: false, schema: { type: 'string' } }],

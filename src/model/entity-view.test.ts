@@ -6,7 +6,10 @@ import { applyPlans, convertValue, currentView, entityProblems } from './entity-
 const RESOURCE: Kind = { class: 'kind', scheme: 'http://schemas.ogf.org/occi/core#', term: 'resource', attributes: {}, actions: [], location: '/resource/' };
 
 function lookupOf(router: Kind, mixins: Mixin[] = []): CategoryLookup {
-  const kinds = new Map([[`${router.scheme}${router.term}`, router], ['http://schemas.ogf.org/occi/core#resource', RESOURCE]]);
+  const kinds = new Map([
+    [`${router.scheme}${router.term}`, router],
+    ['http://schemas.ogf.org/occi/core#resource', RESOURCE],
+  ]);
   const byId = new Map(mixins.map((m) => [`${m.scheme}${m.term}`, m]));
   return {
     kind: (id) => kinds.get(id),
@@ -17,7 +20,16 @@ function lookupOf(router: Kind, mixins: Mixin[] = []): CategoryLookup {
     mixinClosure: (id) => (byId.has(id) ? [byId.get(id)!] : []),
   };
 }
-const kind = (attributes: AttributeDefinitions, extra: Partial<Kind> = {}): Kind => ({ class: 'kind', scheme: 'n#', term: 'router', parent: 'http://schemas.ogf.org/occi/core#resource', attributes, actions: [], location: '/router/', ...extra });
+const kind = (attributes: AttributeDefinitions, extra: Partial<Kind> = {}): Kind => ({
+  class: 'kind',
+  scheme: 'n#',
+  term: 'router',
+  parent: 'http://schemas.ogf.org/occi/core#resource',
+  attributes,
+  actions: [],
+  location: '/router/',
+  ...extra,
+});
 const r1: Entity = { location: '/router/r1', kind: 'n#router', mixins: [], attributes: { asn: 65002, gone: 'x' }, rev: '1-a' };
 
 describe('an entity as its categories define it now', () => {
@@ -37,7 +49,12 @@ describe('an entity as its categories define it now', () => {
   });
 
   it('applies a pending migration plan on read: conversions and given values, idempotently', () => {
-    const lookup = lookupOf(kind({ asn: { type: 'string', mutable: true, required: false }, site: { type: 'string', mutable: true, required: true } }, { migration: { generation: 2, convert: ['asn'], set: { site: 'par1' } } }));
+    const lookup = lookupOf(
+      kind(
+        { asn: { type: 'string', mutable: true, required: false }, site: { type: 'string', mutable: true, required: true } },
+        { migration: { generation: 2, convert: ['asn'], set: { site: 'par1' } } },
+      ),
+    );
     const view = currentView(lookup, r1);
     expect(view.attributes).toEqual({ asn: '65002', site: 'par1' });
     expect(currentView(lookup, view)).toBe(view);
@@ -46,11 +63,7 @@ describe('an entity as its categories define it now', () => {
 
   it('says what no longer fits', () => {
     const lookup = lookupOf(kind({ asn: { type: 'number', mutable: true, required: false, pattern: { maximum: 1000 } }, site: { type: 'string', mutable: true, required: true } }));
-    expect(entityProblems(lookup, r1)).toEqual([
-      expect.stringContaining('"asn" does not match its pattern'),
-      '"gone" is held but no longer defined',
-      '"site" is required and has no value',
-    ]);
+    expect(entityProblems(lookup, r1)).toEqual([expect.stringContaining('"asn" does not match its pattern'), '"gone" is held but no longer defined', '"site" is required and has no value']);
   });
 
   it('converts only where nothing is lost', () => {

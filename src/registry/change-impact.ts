@@ -67,7 +67,7 @@ export function scopesOf(registry: CategoryRegistry, category: Category): Catego
   if (category.class === 'kind') return registry.descendants(id).map((kind) => ({ kind }));
   if (category.class === 'action') return [];
   const mixins = new Set([id]);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const c of registry.all()) {
       if (c.class === 'mixin' && !mixins.has(categoryId(c)) && c.depends.some((d) => mixins.has(d))) {

@@ -7,7 +7,17 @@ const asn: AttributeDefinition = { type: 'number', mutable: true, required: fals
 const hostname: AttributeDefinition = { type: 'string', mutable: true, required: false, pattern: { type: 'string', pattern: '^[a-z0-9-]+$' } };
 
 function router(changes: Partial<Kind> = {}): Kind {
-  return { class: 'kind', scheme: S, term: 'router', title: 'Router', parent: 'http://schemas.ogf.org/occi/core#resource', location: '/router/', actions: [`${S}reboot`], attributes: { asn, hostname }, ...changes };
+  return {
+    class: 'kind',
+    scheme: S,
+    term: 'router',
+    title: 'Router',
+    parent: 'http://schemas.ogf.org/occi/core#resource',
+    location: '/router/',
+    actions: [`${S}reboot`],
+    attributes: { asn, hostname },
+    ...changes,
+  };
 }
 function bgp(changes: Partial<Mixin> = {}): Mixin {
   return { class: 'mixin', scheme: S, term: 'bgp', location: '/bgp/', depends: [], applies: [`${S}router`], actions: [], attributes: {}, ...changes };
@@ -45,7 +55,13 @@ const table: [string, Kind | Mixin, Kind | Mixin, ChangeKind, ChangeClass][] = [
   ['type changed', router(), router({ attributes: attrs({ asn: { type: 'string', pattern: undefined, default: '65000' } }) }), 'type-changed', 'breaking'],
   ['made required without a default', router({ attributes: attrs({ site: {} }) }), router({ attributes: attrs({ site: { required: true } }) }), 'made-required', 'breaking'],
   ['made required with a default', router({ attributes: attrs({ site: {} }) }), router({ attributes: attrs({ site: { required: true, default: 'x' } }) }), 'made-required', 'compatible'],
-  ['default removed from a required attribute', router({ attributes: attrs({ site: { required: true, default: 'x' } }) }), router({ attributes: attrs({ site: { required: true } }) }), 'default-removed', 'breaking'],
+  [
+    'default removed from a required attribute',
+    router({ attributes: attrs({ site: { required: true, default: 'x' } }) }),
+    router({ attributes: attrs({ site: { required: true } }) }),
+    'default-removed',
+    'breaking',
+  ],
   ['attribute removed', router(), router({ attributes: attrs({ hostname: undefined }) }), 'attribute-removed', 'breaking'],
   ['action removed', router(), router({ actions: [] }), 'action-removed', 'breaking'],
   ['parent changed', router(), router({ parent: `${S}device` }), 'parent-changed', 'breaking'],

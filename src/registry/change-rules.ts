@@ -102,12 +102,18 @@ function attributeChanges(name: string, a: AttributeDefinition, b: AttributeDefi
   if (a.mutable !== b.mutable) add('mutability-changed', 'compatible', `it becomes ${b.mutable ? 'mutable' : 'immutable'}; values held stay valid`);
   if (!same(a.default, b.default)) {
     if (a.default === undefined) add('default-added', 'compatible', 'it gets a default, which reads apply to entities without a value');
-    else if (b.default === undefined) add('default-removed', b.required ? 'breaking' : 'compatible', b.required ? 'its default goes while it is required: entities without a value become invalid' : 'its default goes');
+    else if (b.default === undefined)
+      add('default-removed', b.required ? 'breaking' : 'compatible', b.required ? 'its default goes while it is required: entities without a value become invalid' : 'its default goes');
     else add('default-changed', 'compatible', 'its default changes; values held stay as they are');
   }
   if (a.required !== b.required) {
     if (!b.required) add('made-optional', 'compatible', 'it becomes optional');
-    else add('made-required', b.default === undefined ? 'breaking' : 'compatible', b.default === undefined ? 'it becomes required without a default: entities without a value become invalid' : 'it becomes required, with a default for entities without a value');
+    else
+      add(
+        'made-required',
+        b.default === undefined ? 'breaking' : 'compatible',
+        b.default === undefined ? 'it becomes required without a default: entities without a value become invalid' : 'it becomes required, with a default for entities without a value',
+      );
   }
   const pattern = a.type === b.type ? comparePatterns(a.pattern, b.pattern) : 'same';
   if (pattern === 'removed') add('pattern-removed', 'compatible', 'its pattern goes: every value of its type is accepted');
@@ -120,7 +126,8 @@ function definitionChanges(before: AttributeDefinitions, after: AttributeDefinit
   for (const [name, b] of Object.entries(after)) {
     const a = Object.hasOwn(before, name) ? before[name] : undefined;
     if (!a) {
-      if (b.required && b.default === undefined) out.push({ change: 'required-attribute-added', class: 'breaking', attribute: name, message: `attribute "${name}" is added as required without a default: existing entities have no value` });
+      if (b.required && b.default === undefined)
+        out.push({ change: 'required-attribute-added', class: 'breaking', attribute: name, message: `attribute "${name}" is added as required without a default: existing entities have no value` });
       else out.push({ change: 'attribute-added', class: 'compatible', attribute: name, message: `attribute "${name}" is added${b.required ? ' (required, with a default)' : ''}` });
       continue;
     }
@@ -171,7 +178,11 @@ export function classifyChange(before: Category, after: Category): CategoryChang
     if (!same([...before.applies].sort(), [...after.applies].sort())) {
       out.push(
         widened
-          ? { change: 'applies-widened', class: 'compatible', message: `it applies to ${after.applies.length === 0 ? 'every kind' : after.applies.join(', ')}, which includes every kind it applied to` }
+          ? {
+              change: 'applies-widened',
+              class: 'compatible',
+              message: `it applies to ${after.applies.length === 0 ? 'every kind' : after.applies.join(', ')}, which includes every kind it applied to`,
+            }
           : { change: 'applies-narrowed', class: 'breaking', message: `it applies to fewer kinds (${after.applies.join(', ')}): entities of the others carry it without it applying` },
       );
     }
