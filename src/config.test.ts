@@ -11,6 +11,17 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ port: 8090, host: '127.0.0.1', dataDir: './data', couchdb: { url: null } });
   });
 
+  it('has quotas, login throttling and a Keystone refusal TTL by default, each settable and checked', () => {
+    const config = loadConfig({});
+    expect(config.limits).toMatchObject({ tagsPerTenant: 100, entitiesPerTenant: 10_000 });
+    expect(config.auth.throttle).toEqual({ failuresPerUser: 5, failuresPerAddress: 20, windowMs: 60_000, maxTracked: 10_000, hashConcurrency: 2, hashQueue: 64 });
+    const keystone = loadConfig({}, { auth: { mode: 'keystone', users: [], keystone: { url: 'http://127.0.0.1:1/identity/v2.0' } } }).auth.keystone;
+    expect(keystone).toMatchObject({ refusalTtlMs: 10_000, cacheTtlMs: 60_000 });
+    expect(loadConfig({}, { auth: { mode: 'none', users: [], throttle: { failuresPerUser: 2 } } }).auth.throttle.failuresPerUser).toBe(2);
+    expect(() => loadConfig({}, { auth: { mode: 'none', users: [], throttle: { failuresPerUser: 0 } } })).toThrow(ConfigError);
+    expect(() => loadConfig({}, { limits: { entitiesPerTenant: -1 } })).toThrow(ConfigError);
+  });
+
   it('lets the environment override the files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ocni-cfg-'));
     const file = join(dir, 'over.json');

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { ConfigError } from './errors.ts';
-import type { AuthConfig } from './auth/authenticate.ts';
+import { DEFAULT_THROTTLE, type AuthConfig } from './auth/authenticate.ts';
 import { isHashedSecret } from './auth/secrets.ts';
 
 /** A backend declared in the configuration and picked by kinds' providers. */
@@ -52,6 +52,10 @@ export interface Config {
     attributeValueBytes: number;
     /** Most conditions one filter may hold (descriptions × fields, query parameters). */
     filterTerms: number;
+    /** Most mixins (tags) one user tenant may own. */
+    tagsPerTenant: number;
+    /** Most entities one user tenant may own. */
+    entitiesPerTenant: number;
     /** Largest category (kind, mixin, action) as JSON text. */
     categoryBytes: number;
     /** Longest chain of parents (kinds) or depends (mixins). */
@@ -136,6 +140,8 @@ const CONFIG_SCHEMA = {
         headerBytes: { type: 'integer', minimum: 1024 },
         attributeValueBytes: { type: 'integer', minimum: 16 },
         filterTerms: { type: 'integer', minimum: 1 },
+        tagsPerTenant: { type: 'integer', minimum: 0 },
+        entitiesPerTenant: { type: 'integer', minimum: 0 },
         categoryBytes: { type: 'integer', minimum: 1024 },
         categoryDepth: { type: 'integer', minimum: 3 },
         patternBytes: { type: 'integer', minimum: 64 },
@@ -172,9 +178,22 @@ const CONFIG_SCHEMA = {
           properties: {
             url: { type: 'string', pattern: '^https?://' },
             cacheTtlMs: { type: 'integer', minimum: 0 },
+            refusalTtlMs: { type: 'integer', minimum: 0 },
             cacheMax: { type: 'integer', minimum: 1 },
             operatorRoles: { type: 'array', items: { type: 'string' } },
             timeoutMs: { type: 'integer', minimum: 100 },
+          },
+        },
+        throttle: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            failuresPerUser: { type: 'integer', minimum: 1 },
+            failuresPerAddress: { type: 'integer', minimum: 1 },
+            windowMs: { type: 'integer', minimum: 1000 },
+            maxTracked: { type: 'integer', minimum: 1 },
+            hashConcurrency: { type: 'integer', minimum: 1 },
+            hashQueue: { type: 'integer', minimum: 0 },
           },
         },
       },
@@ -307,12 +326,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Json
 }
 
 function checkAuth(auth: AuthConfig): void {
+  auth.throttle = { ...DEFAULT_THROTTLE, ...auth.throttle };
   if (auth.mode === 'keystone') {
     if (!auth.keystone) throw new ConfigError('auth.mode "keystone" needs auth.keystone.url (the Keystone v2 / Astakos identity URL)');
     const given: Partial<NonNullable<AuthConfig['keystone']>> & { url: string } = auth.keystone;
     auth.keystone = {
       url: given.url,
       cacheTtlMs: given.cacheTtlMs ?? 60_000,
+      refusalTtlMs: given.refusalTtlMs ?? 10_000,
       cacheMax: given.cacheMax ?? 10_000,
       operatorRoles: given.operatorRoles ?? ['admin'],
       timeoutMs: given.timeoutMs ?? 5000,

@@ -101,6 +101,17 @@ export class UnauthorizedError extends OcciError {
   }
 }
 
+/** Too many attempts (failed logins, logins in progress): retry after `retryAfterSeconds` (429). */
+export class TooManyRequestsError extends OcciError {
+  override name = 'TooManyRequestsError';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('too-many-requests', message);
+  }
+}
+
 /** The store (CouchDB) could not be reached or answered with a server error (503). */
 export class StoreUnavailableError extends OcciError {
   override name = 'StoreUnavailableError';

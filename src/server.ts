@@ -8,6 +8,9 @@ import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { redactUrl, type Config } from './config.ts';
 import { createApp } from './http/app.ts';
+import { handleClientErrors } from './http/client-errors.ts';
+import { serverNamesFor } from './http/server-names.ts';
+import { loggableError } from './http/error-log.ts';
 import { CategoryManager } from './registry/category-manager.ts';
 import { loadBuiltinCategories } from './registry/builtins.ts';
 import { CategoryRegistry } from './registry/registry.ts';
@@ -65,14 +68,21 @@ function readSeedFile(file: string): ParsedCategories {
   return parseCategoryCollection(body as Record<string, unknown>);
 }
 
-/** Creates the logger: pretty in a terminal, JSON otherwise (or as configured). */
-export function createLogger(config: Config): Logger {
-  const pretty = config.log.pretty ?? process.stdout.isTTY === true;
-  return pino({
+/**
+ * Creates the logger: pretty in a terminal, JSON otherwise (or as configured). Errors are logged
+ * as name, message, code and stack only (see http/error-log.ts).
+ *
+ * @param destination - where JSON lines go (standard output by default; tests capture them)
+ */
+export function createLogger(config: Config, destination?: pino.DestinationStream): Logger {
+  const pretty = destination === undefined && (config.log.pretty ?? process.stdout.isTTY === true);
+  const options: pino.LoggerOptions = {
     level: config.log.level,
+    serializers: { err: (err: unknown) => loggableError(err) },
     redact: { paths: ['req.headers.authorization', 'req.headers["x-auth-token"]', 'req.headers["auth-token"]', '*.password', '*.token'], censor: '***' },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /**
@@ -130,6 +140,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       ...(config.limits.migrationPauseMs ? { migrationPauseMs: config.limits.migrationPauseMs } : {}),
       onMigration: (progress, state, err) =>
         (state === 'failed' ? logger.warn : state === 'done' ? logger.info : logger.debug).call(logger, { category: progress.categoryId, generation: progress.generation, done: progress.done, err: err ? (err as Error).message : undefined }, `category migration ${state}`),
+      tagsPerTenant: config.limits.tagsPerTenant,
       onCleanupError: (err, mixinId) => logger.warn({ err: (err as Error).message, mixin: mixinId }, 'cleaning the entities of a deleted mixin failed; retrying'),
     });
     await categories.start();
@@ -139,10 +150,11 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       if (added > 0) logger.info({ file, added }, 'example categories added to a new store');
     }
 
-    const entityService = new EntityService(registry, entities, { itemsPerRequest: config.limits.itemsPerRequest, attributeValueBytes: config.limits.attributeValueBytes, storedBytesPerRequest: config.limits.storedBytesPerRequest }, backends);
+    const entityService = new EntityService(registry, entities, { itemsPerRequest: config.limits.itemsPerRequest, attributeValueBytes: config.limits.attributeValueBytes, storedBytesPerRequest: config.limits.storedBytesPerRequest, entitiesPerTenant: config.limits.entitiesPerTenant }, backends);
     if (config.auth.mode === 'none') {
       logger.warn('authentication is OFF (auth.mode "none"): every caller is an operator; for local development only');
     }
+    const serverNames = serverNamesFor(config.publicUrl, config.host);
     const watch = new WatchHub(createEntityFollower(couch, names.entities), new ChangesFollower<CategoryDoc>(couch, names.categories, { name: 'categories' }), config.watch.maxStreamsPerCaller);
     const lagMax = config.health.feedLagMaxMs;
     const embeddedStore = embedded;
@@ -163,17 +175,19 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       },
       ...(embeddedStore ? [{ name: 'embedded-store', check: () => (embeddedStore.isUp() ? undefined : 'the embedded store is down') }] : []),
     ]);
-    const services: Services = { config, logger, categories, entities, entityService, backends, version: VERSION, readiness, watch, storeIsUp: () => embedded?.isUp() ?? true };
+    const services: Services = { config, logger, categories, entities, entityService, backends, version: VERSION, serverNames, readiness, watch, storeIsUp: () => embedded?.isUp() ?? true };
     const app = createApp(services);
     // Node answers 431 itself when a request head is larger than this.
     const server: Server = createServer({ maxHeaderSize: config.limits.headerBytes }, app.callback());
     server.requestTimeout = 60_000;
+    handleClientErrors(server, logger);
     await new Promise<void>((done, fail) => {
       server.once('error', fail);
       server.listen(config.port, config.host, () => done());
     });
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
+    serverNames.ports.push(port);
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     logger.info({ url, store: embedded ? 'embedded' : redactUrl(couchUrl), categories: registry.all().length }, 'ocni listening');
 

@@ -23,10 +23,10 @@ import {
   type EntityInput,
   type EntityPattern,
 } from '../model/entity.ts';
-import { isReservedPath, parentPath } from '../model/location.ts';
-import { normaliseLinkEnd, ownUrlTest } from '../model/link-ends.ts';
+import { isReservedPath, parentPath, toPath } from '../model/location.ts';
+import { normaliseLinkEnd, ownUrlTest, type OwnUrlTest } from '../model/link-ends.ts';
 import { currentView } from '../model/entity-view.ts';
-import { ConflictError, NotFoundError, OcciError, ValidationError, type FieldProblem } from '../errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, OcciError, ValidationError, type FieldProblem } from '../errors.ts';
 import type { EntityItem } from '../render/occi-json/entities.ts';
 import type { CategoryRegistry } from '../registry/registry.ts';
 import { backoff, type EntityStore, type ListPage, type ListScope } from '../store/entity-store.ts';
@@ -54,6 +54,18 @@ import type { BackendRouter } from './backends.ts';
 export interface RequestOrigin {
   /** Base URLs (`http://host:port`) that mean this server (see model/link-ends.ts `ownUrlTest`). */
   origins: string[];
+  /** True when an absolute URL names this server by any of its names (model/own-urls.ts); without it, `origins` decide. */
+  isOwn?: (url: string | URL) => boolean;
+}
+
+/**
+ * What names this server for a request: its base URLs (request origin, public URL with its path
+ * prefix) first, then every name and address ocni listens on (model/own-urls.ts), so that a link
+ * end cannot pass for external by naming this server differently from the request.
+ */
+export function ownTestOf(origin: RequestOrigin): OwnUrlTest {
+  const byBase = ownUrlTest(origin.origins);
+  return (url) => byBase(url) ?? (origin.isOwn?.(url) ? url.pathname : undefined);
 }
 
 /**
@@ -62,7 +74,7 @@ export interface RequestOrigin {
  * like JSON's `source`), then link ends that name this server become paths.
  */
 export function normaliseInput(item: EntityItem, origin: RequestOrigin, problems: FieldProblem[]): { input: EntityInput; id?: string } {
-  const isOwn = ownUrlTest(origin.origins);
+  const isOwn = ownTestOf(origin);
   const normal = (ref: string) => {
     const end = normaliseLinkEnd(ref, isOwn);
     return 'path' in end ? end.path : 'url' in end ? end.url : undefined;
@@ -98,6 +110,8 @@ export interface EntityLimits {
   itemsPerRequest: number;
   /** Longest attribute value, as JSON text. */
   attributeValueBytes: number;
+  /** Most entities one tenant may own (users only; operators are not counted). */
+  entitiesPerTenant?: number;
   /**
    * Most bytes (entities as JSON, defaults included) one request may make the store hold: defaults
    * are copied into every entity, so a small request could otherwise store a great deal.
@@ -235,6 +249,7 @@ export class EntityService {
 
   /** Creates at the backends, then stores; a failed store write undoes the backends' work. */
   async #createEverywhere(entities: Entity[], ctx: BackendContext): Promise<Entity[]> {
+    await this.#assertQuota(entities.length, ctx);
     const created = await this.#createAtBackends(entities, ctx);
     // Resources keep their outgoing links' locations: those created with them are known now...
     const batch = new Map(created.entities.map((e) => [e.location, e]));
@@ -263,6 +278,17 @@ export class EntityService {
       throw err;
     }
     return stored;
+  }
+
+  /** A user's tenant may own at most `entitiesPerTenant` entities (checked before each creation). */
+  async #assertQuota(adding: number, ctx: BackendContext): Promise<void> {
+    const principal = principalOf(ctx);
+    const limit = this.limits.entitiesPerTenant;
+    if (principal.operator || principal.tenant === undefined || limit === undefined) return;
+    const owned = await this.store.countOwned(principal.tenant);
+    if (owned + adding > limit) {
+      throw new ForbiddenError(`quota: tenant "${principal.tenant}" owns ${owned} entities; ${adding} more would exceed its limit of ${limit} (limits.entitiesPerTenant)`);
+    }
   }
 
   /** Adds link locations to an existing resource, under its lock; fails when it is gone. */
@@ -409,13 +435,15 @@ export class EntityService {
     return { ...page, entities: page.entities.map((e) => currentView(this.registry, this.#known(e))) };
   }
 
-  /** Whether something lives at a location, and whether the caller may touch it. */
-  async occupant(location: string, ctx: BackendContext): Promise<'mine' | 'none'> {
+  /**
+   * Whether something lives at a location: the caller's own entity, nothing, or another tenant's
+   * entity ('taken': for this caller it does not exist, yet the location is not free — locations
+   * are one namespace).
+   */
+  async occupant(location: string, ctx: BackendContext): Promise<'mine' | 'none' | 'taken'> {
     const entity = await this.store.get(location);
     if (!entity) return 'none';
-    // Someone else's entity: for this caller it does not exist, and the location is not free.
-    if (!mine(entity, ctx)) throw new NotFoundError(`no entity at ${location}`);
-    return 'mine';
+    return mine(entity, ctx) ? 'mine' : 'taken';
   }
 
   /**
@@ -461,7 +489,13 @@ export class EntityService {
           continue;
         }
       }
-      const location = placeAt(item, kind);
+      // A client's id is one segment in its normal form: `%41` and `A` are one entity.
+      const placed = toPath(placeAt(item, kind));
+      if ('error' in placed) {
+        problems.push({ pointer: `${item.pointer}/id`, message: placed.error });
+        continue;
+      }
+      const location = placed.path;
       build(item, location);
       for (const link of item.links) {
         const linkKind = link.input.kind ? this.registry.kind(link.input.kind) : undefined;
@@ -470,7 +504,9 @@ export class EntityService {
           continue;
         }
         const named = withCoreId(link);
-        build(named, `${linkKind.location}${named.id ?? nextId()}`, location);
+        const linkPlaced = toPath(`${linkKind.location}${named.id ?? nextId()}`);
+        if ('error' in linkPlaced) problems.push({ pointer: `${link.pointer}/id`, message: linkPlaced.error });
+        else build(named, linkPlaced.path, location);
       }
     }
     const seen = new Map<string, number>();
@@ -612,7 +648,7 @@ export class EntityService {
    */
   async checkOwnLinks(location: string, links: EntityItem[], origin: RequestOrigin, ctx: BackendContext): Promise<void> {
     const { links: current } = await this.read(location, ctx);
-    const isOwn = ownUrlTest(origin.origins);
+    const isOwn = ownTestOf(origin);
     const pathOf = (ref: string | undefined) => {
       if (ref === undefined) return undefined;
       const end = normaliseLinkEnd(ref, isOwn);
@@ -762,7 +798,7 @@ export class EntityService {
   async #entitiesAt(locations: string[], origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
     if (locations.length > this.limits.itemsPerRequest) throw new OcciError('payload-too-large', `at most ${this.limits.itemsPerRequest} locations per request`);
     const problems: FieldProblem[] = [];
-    const isOwn = ownUrlTest(origin.origins);
+    const isOwn = ownTestOf(origin);
     const paths = locations.map((l, i) => {
       const end = normaliseLinkEnd(l, isOwn);
       if ('error' in end) problems.push({ pointer: `/X-OCCI-Location/${i}`, message: end.error });

@@ -8,6 +8,8 @@ import bodyParser from 'koa-bodyparser';
 import { errorMiddleware } from './errors.ts';
 import { occiProtocol, requestTypeGuard } from './negotiate.ts';
 import { requestLog } from './request-log.ts';
+import { pathNormaliser } from './path-normaliser.ts';
+import { loggableError } from './error-log.ts';
 import { queryInterfaceRoutes } from './routes/query-interface.ts';
 import { entityRoutes } from './routes/entities.ts';
 import { descriptionRoutes } from './routes/descriptions.ts';
@@ -30,13 +32,17 @@ import { watchRoutes } from './routes/watch.ts';
 export function createApp(services: Services): Koa {
   const app = new Koa({ proxy: false });
   app.silent = true;
-  app.on('error', (err: unknown) => services.logger.error({ err }, 'unexpected error'));
+  // Every request's context reaches the server's names (request-context.ts reads them).
+  app.context.serverNames = services.serverNames;
+  // Reduced here too, whatever logger the app was given: no raw request or attached object is logged.
+  app.on('error', (err: unknown) => services.logger.error({ err: loggableError(err) }, 'unexpected error'));
 
   const limit = services.config.limits.bodyBytes;
   app.use(requestLog(services.logger, `ocni/${services.version} OCCI/1.2`));
   app.use(httpMetrics(services.categories.registry));
   app.use(errorMiddleware());
   app.use(occiProtocol());
+  app.use(pathNormaliser());
   app.use(requestTypeGuard());
   app.use(
     bodyParser({

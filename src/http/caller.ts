@@ -19,6 +19,8 @@ export function offeredCredentials(ctx: Context): OfferedCredentials {
   const offered: OfferedCredentials = {};
   if (given.token) offered.token = given.token;
   if (given.project) offered.project = given.project;
+  // The socket's address (the app does not trust proxy headers), for throttling failed logins.
+  if (ctx.ip) offered.client = ctx.ip;
   const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(ctx.get('Authorization'))?.[1];
   if (basic) {
     const decoded = Buffer.from(basic, 'base64').toString('utf8');

@@ -5,10 +5,11 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { Context, Next } from 'koa';
-import { isOcciError, OcciError, UnauthorizedError, type FieldProblem, type OcciErrorCode } from '../errors.ts';
+import { isOcciError, OcciError, TooManyRequestsError, UnauthorizedError, type FieldProblem, type OcciErrorCode } from '../errors.ts';
 import { rendererFor, responseTypes } from '../render/index.ts';
 import type { ProblemView } from '../render/renderer.ts';
 import { chooseType } from './negotiate.ts';
+import { loggableError } from './error-log.ts';
 
 /** HTTP status of every domain error code. */
 export const STATUS_OF: Record<OcciErrorCode, number> = {
@@ -55,6 +56,9 @@ function fromHttpError(err: HttpLikeError): OcciError | undefined {
   if (status === undefined && typeof err.code === 'string' && (err.code.startsWith('Z_') || err.code.startsWith('ERR__ERROR_'))) {
     return new OcciError('parse', `the request body cannot be decoded as its Content-Encoding says (${err.message ?? err.code})`);
   }
+  // Node's parser failed inside the body (a broken chunked encoding): the client's error. Its
+  // raw request is not ours to log; the connection is answered by the clientError handler.
+  if (typeof err.code === 'string' && err.code.startsWith('HPE_')) return new OcciError('parse', `the request cannot be read (${err.message ?? err.code})`);
   if (status === 415) return new OcciError('unsupported-media-type', err.message ?? 'unsupported request body type');
   if (status === 400 && typeof err.body === 'string') {
     return new OcciError('parse', `malformed JSON: ${err.message ?? 'cannot parse'}${positionHint(err.message ?? '', err.body)}`, { problems: [{ pointer: '/', message: 'is not well-formed JSON' }] });
@@ -104,6 +108,7 @@ export function problemOf(error: OcciError, status: number): ProblemView {
  */
 export function errorMiddleware() {
   return async function renderErrors(ctx: Context, next: Next): Promise<void> {
+    let refusedMethod = false;
     try {
       await next();
       if (ctx.status === 405 && ctx.body === undefined) {
@@ -113,6 +118,7 @@ export function errorMiddleware() {
         throw new OcciError('not-found', `nothing is at ${ctx.path}`);
       }
       if (ctx.status === 501 && ctx.body === undefined) {
+        refusedMethod = true;
         throw new OcciError('not-implemented', `${ctx.method} is not a method this server implements`);
       }
     } catch (thrown) {
@@ -122,9 +128,12 @@ export function errorMiddleware() {
         error = new OcciError('config', 'internal server error; the details are in the server log');
       }
       const status = STATUS_OF[error.code];
-      if (status >= 500 && isOcciError(thrown)) ctx.state.log?.warn({ err: thrown }, 'request failed');
+      // A method this server does not implement (TRACE, PROPFIND…) is the client's doing: the
+      // request line (method, status 501) is all the log needs.
+      if (!refusedMethod && status >= 500 && isOcciError(thrown)) ctx.state.log?.warn({ err: loggableError(thrown) }, 'request failed');
       if (status === 503) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
       if (error instanceof UnauthorizedError) ctx.set('WWW-Authenticate', error.challenge);
+      if (error instanceof TooManyRequestsError) ctx.set('Retry-After', String(error.retryAfterSeconds));
       ctx.status = status;
       // The problem is rendered in what the client accepts; when that is nothing we offer, in JSON.
       const renderer = rendererFor(chooseType(ctx.get('Accept'), responseTypes()) ?? 'application/occi+json');

@@ -9,6 +9,7 @@ import type { JsonProfile } from '../render/occi-json/entities.ts';
 import type { RequestOrigin } from '../backends/entity-service.ts';
 import type { BackendContext, Credentials } from '../backends/backend.ts';
 import type { Principal } from '../auth/principal.ts';
+import { isOwnUrl, type ServerNames } from '../model/own-urls.ts';
 
 /** The request's own origin; a Host header that names no host is the client's error (400). */
 function requestOriginUrl(ctx: Context): string {
@@ -26,11 +27,16 @@ export function baseUrl(ctx: Context, config: Config): string {
   return config.publicUrl?.replace(/\/+$/, '') ?? requestOriginUrl(ctx);
 }
 
-/** The origins that mean this server in link ends and location lists. */
+/**
+ * What means this server in link ends and location lists: the request's own origin, the public
+ * URL, and every name and address ocni listens on (so `http://localhost:PORT/…` is a path here
+ * whichever name the request came by; see model/own-urls.ts).
+ */
 export function requestOrigin(ctx: Context, config: Config): RequestOrigin {
   const origins = [requestOriginUrl(ctx)];
   if (config.publicUrl) origins.push(config.publicUrl.replace(/\/+$/, ''));
-  return { origins };
+  const names = (ctx as Context & { serverNames?: ServerNames }).serverNames ?? { origins: [], hosts: [], ports: [] };
+  return { origins, isOwn: (url) => isOwnUrl(url, names, origins) };
 }
 
 /** `If-Match`, unquoted; undefined when absent or `*` (any existing entity). */

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 
-/** Sets the request id, the `Server` header and a child logger, and logs the request when it ends. */
+/** Sets the request id, the `Server` and `X-Content-Type-Options` headers and a child logger, and logs the request when it ends. */
 export function requestLog(logger: Logger, serverHeader: string) {
   return async function logRequest(ctx: Context, next: Next): Promise<void> {
     const started = process.hrtime.bigint();
@@ -15,6 +15,8 @@ export function requestLog(logger: Logger, serverHeader: string) {
     ctx.state.log = logger.child({ reqId: requestId });
     ctx.set('X-Request-Id', requestId);
     ctx.set('Server', serverHeader);
+    // Every response, errors included: browsers must not guess a type (a JSON error as HTML).
+    ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.vary('Accept');
     try {
       await next();

@@ -7,6 +7,7 @@ import type { CategoryManager } from '../registry/category-manager.ts';
 import type { EntityStore } from '../store/entity-store.ts';
 import type { EntityService } from '../backends/entity-service.ts';
 import type { BackendRouter } from '../backends/backends.ts';
+import type { ServerNames } from '../model/own-urls.ts';
 import type { Readiness } from '../health.ts';
 import type { WatchHub } from './watch-hub.ts';
 
@@ -19,6 +20,8 @@ export interface Services {
   entityService: EntityService;
   backends: BackendRouter;
   version: string;
+  /** The names that mean this server in absolute URLs (ports filled in once it listens). */
+  serverNames: ServerNames;
   /** Whether this process should get traffic (`/readyz`). */
   readiness: Readiness;
   /** The change streams (`?watch=true`) and the followers they read. */

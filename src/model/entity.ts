@@ -151,13 +151,17 @@ export function flattenAttributes(raw: Record<string, unknown>, definitions: Att
   return { values, pointers };
 }
 
-/** Fully flattens a filter's attributes (filters compare scalar values). */
-export function flattenFilterAttributes(raw: Record<string, unknown>): Record<string, unknown> {
+/**
+ * Flattens a filter's attributes like an entity's: a defined (object-typed) attribute keeps its
+ * object; other objects are namespaces. An empty object names no attribute, so it is kept as the
+ * value it is (matching what holds `{}`) rather than dropped (which would match everything).
+ */
+export function flattenFilterAttributes(raw: Record<string, unknown>, definitions: AttributeDefinitions = {}): Record<string, unknown> {
   const out = clientMap<unknown>();
   const walk = (node: Record<string, unknown>, prefix: string) => {
     for (const [key, value] of Object.entries(node)) {
       const name = prefix ? `${prefix}.${key}` : key;
-      if (isPlainObject(value)) walk(value, name);
+      if (isPlainObject(value) && Object.keys(value).length > 0 && !ownDefinition(definitions, name)) walk(value, name);
       else out[name] = value;
     }
   };

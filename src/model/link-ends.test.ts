@@ -15,7 +15,10 @@ describe('normaliseLinkEnd', () => {
 
   it('says what is wrong with an end it cannot read', () => {
     expect(normaliseLinkEnd('compute/1', own)).toHaveProperty('error');
-    expect(normaliseLinkEnd('http://127.0.0.1:8090/compute/../x', own)).toEqual({ path: '/x' });
+    // Dot segments are refused however they come (issue 12 item 14), not resolved by the URL parser.
+    expect(normaliseLinkEnd('http://127.0.0.1:8090/compute/../x', own)).toHaveProperty('error');
+    expect(normaliseLinkEnd('http://127.0.0.1:8090/compute/%2e%2e/x', own)).toHaveProperty('error');
+    expect(normaliseLinkEnd('http://127.0.0.1:8090/compute/%41', own)).toEqual({ path: '/compute/A' });
     expect(normaliseLinkEnd('http://127.0.0.1:8090/compute/1?action=start', own)).toHaveProperty('error');
     expect(normaliseLinkEnd('/a//b', own)).toHaveProperty('error');
   });

@@ -52,5 +52,8 @@ export function normaliseLinkEnd(ref: string, isOwn: OwnUrlTest): LinkEnd {
   const local = isOwn(url);
   if (local === undefined) return { url: trimmed };
   if (url.search !== '' || url.hash !== '') return { error: `"${ref}" names this server but is no entity location (it has a query or fragment)` };
+  // The URL parser resolves `..` and `%2e%2e` silently: the path as written must have a normal form too.
+  const written = toPath(trimmed);
+  if ('error' in written) return written;
   return toPath(local);
 }

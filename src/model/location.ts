@@ -6,31 +6,97 @@
 /** Longest path accepted, in characters. */
 export const MAX_PATH_LENGTH = 1024;
 
-const SEGMENT = /^[A-Za-z0-9._~!$&'()*+,;=:@%-]+$/;
+/** Characters a segment holds as they are (RFC 3986 unreserved, sub-delims, ':' and '@'). */
+const LITERAL = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]$/;
+const PLAIN = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]+$/;
+/** ASCII a URI may not hold literally (RFC 3986 §2): controls, space, `"<>\^`{|}`. */
+const NOT_IN_URIS = /[\u0000-\u0020"<>\\^`{|}\u007f]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const HEX = '0123456789ABCDEF';
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const encoder = new TextEncoder();
 
 /**
- * Reduces an absolute URL or a path to a normalised path, or says why it cannot.
+ * One path segment in its one normal form, or why it has none. Percent-escapes are decoded, the
+ * text is read as UTF-8 and put in Unicode NFC, and it is written again with every character that
+ * may stand literally in a segment as itself and every other one percent-encoded (UTF-8, uppercase
+ * hex): `%41` and `A`, `caf%C3%A9` and `cafe%CC%81`, `%7e` and `~` are one segment. This goes beyond
+ * RFC 3986's generic equivalence (unreserved characters only) in decoding sub-delims too, which is
+ * sound because ocni gives them no meaning inside a segment (RFC 3986 §6.2.3). Refused: a broken
+ * escape (`%ZZ`), bytes that are not UTF-8, control characters (`%00`), an encoded `/` (`%2F`:
+ * one segment would read as two), and `.` or `..` however written (`%2e%2e`).
+ */
+export function normaliseSegment(raw: string): { segment: string } | { error: string } {
+  // Plain ASCII without escapes (nearly every segment) is its own normal form.
+  if (PLAIN.test(raw)) return raw === '.' || raw === '..' ? { error: "is a '.' or '..' segment" } : { segment: raw };
+  if (LONE_SURROGATE.test(raw)) return { error: 'holds text that is not valid Unicode' };
+  const bytes: number[] = [];
+  for (let i = 0; i < raw.length; i += 1) {
+    const ch = raw[i]!;
+    if (ch === '%') {
+      const hex = raw.slice(i + 1, i + 3);
+      if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return { error: `has a broken percent-escape "%${hex}" (a '%' must be followed by two hex digits)` };
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else if (NOT_IN_URIS.test(ch)) {
+      return { error: `holds a character a URL may not hold literally (${JSON.stringify(ch)})` };
+    } else {
+      const code = ch.codePointAt(0)!;
+      if (code > 0xffff) i += 1;
+      bytes.push(...encoder.encode(String.fromCodePoint(code)));
+    }
+  }
+  let text: string;
+  try {
+    text = utf8.decode(new Uint8Array(bytes));
+  } catch {
+    return { error: 'has percent-escapes that are not UTF-8' };
+  }
+  if (/[\u0000-\u001f\u007f]/.test(text)) return { error: 'holds a control character (such as %00)' };
+  if (text.includes('/')) return { error: "holds an encoded '/' (%2F) inside a segment" };
+  text = text.normalize('NFC');
+  if (text === '.' || text === '..') return { error: "is a '.' or '..' segment" };
+  if (text === '') return { error: 'is empty' };
+  let out = '';
+  for (const ch of text) {
+    if (LITERAL.test(ch)) out += ch;
+    else for (const byte of encoder.encode(ch)) out += `%${HEX[byte >> 4]}${HEX[byte & 15]}`;
+  }
+  return { segment: out };
+}
+
+/**
+ * Reduces an absolute URL or a path to its one normalised path (see {@link normaliseSegment}), or
+ * says why it cannot. An absolute URL's path is read as written: the URL parser would resolve
+ * `..` and `%2e%2e` silently, which must be refused instead. Query and fragment are dropped.
  *
  * @returns `{ path }` or `{ error }` (a sentence fit for a problem document)
  */
 export function toPath(input: string): { path: string } | { error: string } {
   let path = input.trim();
-  if (/^https?:\/\//i.test(path)) {
+  const absolute = /^https?:\/\/([^/?#]*)([^?#]*)/i.exec(path);
+  if (absolute) {
     try {
-      path = new URL(path).pathname;
+      new URL(path);
     } catch {
       return { error: `"${input}" is not a valid URL` };
     }
+    path = absolute[2] || '/';
   }
   if (!path.startsWith('/')) return { error: `"${input}" must be a path starting with '/' or an absolute http(s) URL` };
-  if (path.length > MAX_PATH_LENGTH) return { error: `a path may be at most ${MAX_PATH_LENGTH} characters long` };
+  if (path.length > MAX_PATH_LENGTH * 3) return { error: `a path may be at most ${MAX_PATH_LENGTH} characters long` };
   if (path.includes('//')) return { error: `"${input}" has an empty path segment` };
-  const segments = path.split('/').slice(1, path.endsWith('/') ? -1 : undefined);
+  const collection = path.endsWith('/');
+  const segments = path.split('/').slice(1, collection ? -1 : undefined);
+  const out: string[] = [];
   for (const segment of segments) {
-    if (segment === '.' || segment === '..') return { error: `"${input}" may not contain '.' or '..' segments` };
-    if (!SEGMENT.test(segment)) return { error: `"${input}" has a segment with characters a path may not hold` };
+    const normal = normaliseSegment(segment);
+    if ('error' in normal) return { error: `"${input}": the segment "${segment}" ${normal.error}` };
+    out.push(normal.segment);
   }
-  return { path };
+  const normalised = `/${out.join('/')}${collection && out.length > 0 ? '/' : ''}`;
+  if (normalised.length > MAX_PATH_LENGTH) return { error: `a path may be at most ${MAX_PATH_LENGTH} characters long` };
+  return { path: normalised };
 }
 
 /** Paths of the operations endpoints (health, readiness, metrics). */

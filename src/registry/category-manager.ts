@@ -64,7 +64,7 @@ export function applyEvent(registry: CategoryRegistry, event: CategoryEvent): bo
     case 'category':
       return registry.putStored(event.category, event.rev);
     case 'category-deleted':
-      return registry.removeStored(event.id);
+      return registry.removeStored(event.id, event.rev);
     case 'provider':
       return registry.putProvider(event.kindId, event.provider, event.rev);
     case 'provider-deleted':
@@ -125,6 +125,8 @@ export interface CategoryManagerOptions {
   migrationBatch?: number;
   migrationPauseMs?: number;
   onMigration?: (progress: MigrationProgress, state: 'batch' | 'done' | 'failed', err?: unknown) => void;
+  /** Most mixins (tags) one user tenant may own; undefined: no limit. */
+  tagsPerTenant?: number;
   /** A deleted mixin's cleaning failed; it is tried again in the background. */
   onCleanupError?: (err: unknown, mixinId: string) => void;
 }
@@ -157,6 +159,7 @@ export class CategoryManager {
   async start(): Promise<void> {
     const { events, since } = await this.#persistence.load();
     for (const event of events) applyEvent(this.registry, event);
+    const pending = await this.#persistence.pendingCleanings();
     this.#persistence.follow(
       since,
       (event) => {
@@ -166,6 +169,10 @@ export class CategoryManager {
     );
     // Migrations a stopped process left half done go on from where their progress was saved.
     for (const progress of await this.#persistence.loadMigrations()) void this.#runMigration(progress);
+    // Cleanings a stopped process left unfinished go on here, in the background. A mixin that is
+    // there is left alone: its deletion never happened (it failed, or is in flight in another
+    // process) and re-adding a recorded one is refused, so its members are its own.
+    for (const { mixinId } of pending) if (!this.registry.has(mixinId) && !this.#cleaning.has(mixinId)) void this.#clean(mixinId);
   }
 
   /**
@@ -188,15 +195,27 @@ export class CategoryManager {
     this.#persistence.stop();
   }
 
+  /** A user's tenant may own at most `tagsPerTenant` mixins: every tag costs memory in every process. */
+  #assertTagQuota(tenant: string, adding: number): void {
+    const limit = this.#options.tagsPerTenant;
+    if (limit === undefined || adding === 0) return;
+    const owned = this.registry.all().filter((c) => c.class === 'mixin' && c.owner === tenant).length;
+    if (owned + adding > limit) {
+      throw new ForbiddenError(`quota: tenant "${tenant}" owns ${owned} mixins (tags); ${adding} more would exceed its limit of ${limit} (limits.tagsPerTenant)`);
+    }
+  }
+
   /**
-   * Removes a deleted mixin from every entity that still names it. The deletion is done when this
-   * starts (entities tolerate a mixin that is gone: reads and updates drop it), so a failure does
-   * not undo it: the cleaning is tried again in the background until it finishes.
+   * Removes a deleted mixin from every entity that still names it, in batches (`dissociateEverywhere`),
+   * then ends its record in the store. The deletion is done when this starts (entities tolerate a
+   * mixin that is gone: reads and updates drop it), so a failure does not undo it: the cleaning is
+   * tried again in the background, and after a restart from its record.
    */
   async #clean(mixinId: string, attempt = 0): Promise<void> {
     this.#cleaning.set(mixinId, undefined);
     try {
       await this.#entities.dissociateEverywhere(mixinId);
+      await this.#persistence.endCleaning(mixinId);
       this.#cleaning.delete(mixinId);
     } catch (err) {
       this.#options.onCleanupError?.(err, mixinId);
@@ -224,12 +243,15 @@ export class CategoryManager {
     assertMayManage(principal, parsed);
     // A user's mixin is a tag of the user's tenant, invisible to other tenants.
     if (!principal.operator) for (const entry of parsed.mixins) entry.category.owner = principal.tenant!;
+    if (!principal.operator) this.#assertTagQuota(principal.tenant!, parsed.mixins.length);
     const entries = [...parsed.actions, ...parsed.kinds, ...parsed.mixins];
     const staged = new StagedCategories(this.registry);
     raise(checkCategories(entries, staged, true, this.#options.limits ?? DEFAULT_DEFINITION_LIMITS));
     await this.#assertLocationsFree(entries);
     // A mixin added again before the old one's members were cleaned would inherit them.
-    const unclean = parsed.mixins.find((e) => this.#cleaning.has(categoryId(e.category)));
+    // The record in the store counts, whichever process deleted it (and across restarts).
+    const recorded = parsed.mixins.length === 0 ? [] : await this.#persistence.pendingCleanings(parsed.mixins.map((e) => categoryId(e.category)));
+    const unclean = parsed.mixins.find((e) => this.#cleaning.has(categoryId(e.category)) || recorded.some((r) => r.mixinId === categoryId(e.category)));
     if (unclean) throw new ConflictError(`${unclean.pointer}: "${categoryId(unclean.category)}" was deleted and its entities are still being cleaned; try again later`);
     const writes: CategoryWrite[] = [];
     for (const { category } of entries) {
@@ -615,6 +637,9 @@ export class CategoryManager {
       const before = this.registry.getAny(id)!;
       writes.push({ op: 'put-category', category: { ...category, generation: (before.generation ?? 1) + 1 }, rev: this.registry.revision(id)!, before });
     }
+    // Recorded before the deletion, so that a process stopped at any point after it leaves the
+    // cleaning to the next start-up (a failed deletion leaves a record of a live mixin: ignored).
+    for (const category of targets) if (category.class === 'mixin') await this.#persistence.markCleaning(categoryId(category), this.registry.revision(categoryId(category))!);
     // Entities of a cascaded kind go first: if that fails, the kind is still there to describe them.
     for (const kindId of kinds) if (options.cascade) await this.#entities.deleteOfKind(kindId);
     await this.#commit(writes);
@@ -632,7 +657,10 @@ export class CategoryManager {
       if (write.op === 'put-category') {
         const rev = revs.get(`category:${categoryId(write.category)}`);
         if (rev) applyEvent(this.registry, { type: 'category', category: write.category, rev });
-      } else if (write.op === 'delete-category') applyEvent(this.registry, { type: 'category-deleted', id: categoryId(write.category) });
+      } else if (write.op === 'delete-category') {
+        const rev = revs.get(`category:${categoryId(write.category)}`);
+        applyEvent(this.registry, { type: 'category-deleted', id: categoryId(write.category), ...(rev ? { rev } : {}) });
+      }
       else if (write.op === 'put-provider') {
         const rev = revs.get(`provider:${write.kindId}`);
         if (rev) applyEvent(this.registry, { type: 'provider', kindId: write.kindId, provider: write.provider, rev });

@@ -40,7 +40,7 @@ export type CategoryWrite =
 /** A change read from storage (initial load or changes feed). */
 export type CategoryEvent =
   | { type: 'category'; category: Category; rev: string }
-  | { type: 'category-deleted'; id: string }
+  | { type: 'category-deleted'; id: string; /** The deletion's revision, when the store gave it. */ rev?: string }
   | { type: 'provider'; kindId: string; provider: Provider; rev: string }
   | { type: 'provider-deleted'; kindId: string };
 
@@ -63,6 +63,21 @@ export interface CategoryPersistence {
    * another process saved it first (that process is walking the same migration).
    */
   saveMigration(progress: MigrationProgress): Promise<string | undefined>;
+  /**
+   * Records, durably, that the entities of a mixin about to be deleted (its category at revision
+   * `rev`) must be cleaned of it; written before the deletion, so a crash after it leaves the record.
+   */
+  markCleaning(mixinId: string, rev: string): Promise<void>;
+  /** The cleanings recorded and not yet done (any process's), oldest first is not promised. */
+  pendingCleanings(ids?: string[]): Promise<PendingCleaning[]>;
+  /** Forgets a cleaning that is done (or that must not run); a record already gone is no error. */
+  endCleaning(mixinId: string): Promise<void>;
+}
+
+/** A recorded cleaning: the mixin and the revision its category had when it was deleted. */
+export interface PendingCleaning {
+  mixinId: string;
+  rev: string;
 }
 
 /** What category changes need to know about, and do to, entities. */

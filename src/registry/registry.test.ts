@@ -26,4 +26,24 @@ describe('CategoryRegistry', () => {
     expect(found.get('http://example.org/r#top')).toEqual([]);
     expect(found.get('http://schemas.ogf.org/occi/core#resource')?.map((c) => c.term)).toContain('compute');
   });
+
+  it('applies changes-feed events by revision: a late add never brings a deleted category back', () => {
+    const registry = new CategoryRegistry(loadBuiltinCategories(), { local: ['local'], remote: [] });
+    const id = 'http://example.org/r#late';
+    registry.putStored(mixin('late'), '1-a');
+    registry.putStored(mixin('late'), '2-b');
+    expect(registry.removeStored(id, '3-c')).toBe(true);
+    // The feed (or a slow commit) delivers an older revision after the deletion.
+    expect(registry.putStored(mixin('late'), '2-b')).toBe(false);
+    expect(registry.putStored(mixin('late'), '1-a')).toBe(false);
+    expect(registry.has(id)).toBe(false);
+    // A deletion older than the revision held is ignored; re-creating after the deletion counts.
+    expect(registry.putStored(mixin('late'), '4-d')).toBe(true);
+    expect(registry.removeStored(id, '3-c')).toBe(false);
+    expect(registry.has(id)).toBe(true);
+    // A deletion seen before the add it follows (events out of order) still wins.
+    registry.removeStored('http://example.org/r#early', '2-x');
+    expect(registry.putStored(mixin('early'), '1-x')).toBe(false);
+    expect(registry.has('http://example.org/r#early')).toBe(false);
+  });
 });

@@ -52,6 +52,8 @@ function visible(category: Category | undefined): boolean {
 export class CategoryRegistry {
   readonly #builtins = new Map<string, Category>();
   readonly #runtime = new Map<string, Stored<Category>>();
+  /** Deletion revisions of runtime categories: the tombstones that keep late changes-feed events out. */
+  readonly #deletedAt = new Map<string, string>();
   readonly #providers = new Map<string, Stored<Provider>>();
   #byLocation = new Map<string, string>();
   #version = 0;
@@ -247,6 +249,10 @@ export class CategoryRegistry {
     if (this.#builtins.has(id)) return false;
     const held = this.#runtime.get(id);
     if (held && (held.rev === rev || generation(held.rev) > generation(rev))) return false;
+    // A late event of a revision the deletion already replaced must not bring the category back.
+    const deleted = this.#deletedAt.get(id);
+    if (deleted !== undefined && generation(deleted) >= generation(rev)) return false;
+    this.#deletedAt.delete(id);
     this.#runtime.set(id, { value: category, rev });
     this.#unindex(id, held?.value);
     if (category.class !== 'action' && category.location) this.#byLocation.set(category.location, id);
@@ -254,9 +260,17 @@ export class CategoryRegistry {
     return true;
   }
 
-  /** Forgets a runtime category (deleted in the store). */
-  removeStored(id: string): boolean {
+  /**
+   * Forgets a runtime category (deleted in the store). With the deletion's revision, a deletion older
+   * than the category held is ignored, and the revision is remembered so that no older event adds it back.
+   */
+  removeStored(id: string, rev?: string): boolean {
     const held = this.#runtime.get(id);
+    if (rev !== undefined) {
+      if (held && generation(held.rev) > generation(rev)) return false;
+      const known = this.#deletedAt.get(id);
+      if (known === undefined || generation(known) < generation(rev)) this.#deletedAt.set(id, rev);
+    }
     if (!held) return false;
     this.#runtime.delete(id);
     this.#unindex(id, held.value);

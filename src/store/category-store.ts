@@ -7,7 +7,7 @@
  * collide in CouchDB instead of both succeeding.
  */
 import type { Category, Provider } from '../model/category.ts';
-import type { CategoryEvent, CategoryPersistence, CategoryWrite, MigrationProgress } from '../registry/persistence.ts';
+import type { CategoryEvent, CategoryPersistence, CategoryWrite, MigrationProgress, PendingCleaning } from '../registry/persistence.ts';
 import { ConflictError, StoreUnavailableError } from '../errors.ts';
 import { CouchStatusError, type CouchClient } from './couch.ts';
 import { FeedState } from './feed-state.ts';
@@ -23,6 +23,8 @@ interface Doc {
   provider?: Provider;
   owner?: string;
   progress?: MigrationProgress;
+  /** Of a `cleaning:` record: the deleted mixin's revision. */
+  rev?: string;
 }
 
 interface BulkResult {
@@ -37,10 +39,11 @@ const CATEGORY = 'category:';
 const PROVIDER = 'provider:';
 const LOCATION = 'location:';
 const MIGRATION = 'migration:';
+const CLEANING = 'cleaning:';
 
-function toEvent(doc: Doc | undefined, id: string, deleted: boolean): CategoryEvent | undefined {
+function toEvent(doc: Doc | undefined, id: string, deleted: boolean, rev?: string): CategoryEvent | undefined {
   if (id.startsWith(CATEGORY)) {
-    if (deleted) return { type: 'category-deleted', id: id.slice(CATEGORY.length) };
+    if (deleted) return { type: 'category-deleted', id: id.slice(CATEGORY.length), ...(rev ? { rev } : {}) };
     return doc?.category && doc._rev ? { type: 'category', category: doc.category, rev: doc._rev } : undefined;
   }
   if (id.startsWith(PROVIDER)) {
@@ -96,7 +99,7 @@ export class CategoryStore implements CategoryPersistence {
       while (!this.#stopped) {
         this.#abort = new AbortController();
         try {
-          const page = await this.client.request<{ results: { id: string; deleted?: boolean; doc?: Doc }[]; last_seq: string | number }>({
+          const page = await this.client.request<{ results: { id: string; deleted?: boolean; doc?: Doc; changes?: { rev?: string }[] }[]; last_seq: string | number }>({
             db: this.db,
             path: '_changes',
             qs: { feed: 'longpoll', since: seq, include_docs: true, timeout: pollMs },
@@ -108,7 +111,7 @@ export class CategoryStore implements CategoryPersistence {
             throw new StoreUnavailableError('the changes feed answered a page without results or last_seq');
           }
           for (const change of page.results) {
-            const event = toEvent(change.doc, change.id, change.deleted === true);
+            const event = toEvent(change.doc, change.id, change.deleted === true, change.doc?._rev ?? change.changes?.[0]?.rev);
             if (event) onEvent(event);
           }
           seq = String(page.last_seq);
@@ -260,6 +263,40 @@ export class CategoryStore implements CategoryPersistence {
     } catch (err) {
       if (err instanceof CouchStatusError && err.statusCode === 409) return undefined;
       throw err;
+    }
+  }
+
+  async markCleaning(mixinId: string, rev: string): Promise<void> {
+    const path = encodeURIComponent(CLEANING + mixinId);
+    try {
+      await this.client.request({ db: this.db, method: 'put', path, body: { type: 'cleaning', mixin: mixinId, rev, at: new Date().toISOString() } });
+    } catch (err) {
+      // Recorded already (a deletion tried before): the record stands, the cleaning is the same.
+      if (!(err instanceof CouchStatusError && err.statusCode === 409)) throw err;
+    }
+  }
+
+  async pendingCleanings(ids?: string[]): Promise<PendingCleaning[]> {
+    // By keys when the mixins are known (a request as large as the question), else the prefix range.
+    const qs = ids === undefined ? { include_docs: true, startkey: CLEANING, endkey: `${CLEANING}\ufff0` } : { include_docs: true };
+    if (ids !== undefined && ids.length === 0) return [];
+    const page = await this.client.request<{ rows: { id?: string; doc?: Doc | null }[] }>({
+      db: this.db,
+      ...(ids === undefined ? { path: '_all_docs' } : { method: 'post', path: '_all_docs', body: { keys: ids.map((id) => CLEANING + id) } }),
+      qs,
+    });
+    if (!Array.isArray(page?.rows)) throw new StoreUnavailableError('the store answered a listing without rows');
+    return page.rows.flatMap((row) => (row.doc && typeof row.doc.rev === 'string' && row.doc._id.startsWith(CLEANING) ? [{ mixinId: row.doc._id.slice(CLEANING.length), rev: row.doc.rev }] : []));
+  }
+
+  async endCleaning(mixinId: string): Promise<void> {
+    const path = encodeURIComponent(CLEANING + mixinId);
+    try {
+      const doc = await this.client.request<Doc>({ db: this.db, path });
+      await this.client.request({ db: this.db, method: 'delete', path, qs: { rev: doc._rev } });
+    } catch (err) {
+      // Gone already, or ended by another process at the same moment.
+      if (!(err instanceof CouchStatusError && (err.statusCode === 404 || err.statusCode === 409))) throw err;
     }
   }
 

@@ -29,6 +29,22 @@ export interface IndexOptions {
   tenancy: boolean;
 }
 
+/**
+ * Entities per tenant, for the quota (`limits.entitiesPerTenant`): a reduced count by key costs a
+ * B-tree lookup, not a read of the tenant's entities. A design document of its own, created only
+ * when there are tenants (authentication on), so that a deployment without them never pays for it.
+ */
+export const QUOTA_DESIGN = {
+  _id: '_design/ocni-quota',
+  language: 'javascript',
+  views: {
+    'by-owner': {
+      map: 'function (doc) { if (doc.type === "entity" && typeof doc.owner === "string") { emit(doc.owner, null); } }',
+      reduce: '_count',
+    },
+  },
+};
+
 async function ensureDatabase(client: CouchClient, name: string): Promise<void> {
   try {
     await client.request({ db: name, method: 'put' });
@@ -38,7 +54,7 @@ async function ensureDatabase(client: CouchClient, name: string): Promise<void> 
   }
 }
 
-async function ensureDesign(client: CouchClient, db: string, design: DesignDoc): Promise<void> {
+async function ensureDesign(client: CouchClient, db: string, design: DesignDoc | typeof QUOTA_DESIGN): Promise<void> {
   let current: { _rev?: string; views?: unknown } | undefined;
   try {
     current = await client.request({ db, path: design._id });
@@ -75,6 +91,9 @@ export async function ensureDatabases(client: CouchClient, names: DatabaseNames,
   // Without tenants nobody reads the owner-keyed view: not having it spares every write its rows.
   if (options.tenancy) await ensureDesign(client, names.entities, OWNER_DESIGN);
   else await removeDesign(client, names.entities, OWNER_DESIGN._id);
+  // The per-tenant count of the entity quota: only tenants are counted.
+  if (options.tenancy) await ensureDesign(client, names.entities, QUOTA_DESIGN);
+  else await removeDesign(client, names.entities, QUOTA_DESIGN._id);
   for (const ddoc of SUPERSEDED_DESIGNS) await removeDesign(client, names.entities, `_design/${ddoc}`);
 }
 

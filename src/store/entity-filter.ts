@@ -5,6 +5,7 @@
  */
 import type { AttributeValue } from '../model/category.ts';
 import type { EntityPattern } from '../model/entity.ts';
+import { canonicalJson } from './entity-views.ts';
 
 interface Matchable {
   _id: string;
@@ -15,8 +16,9 @@ interface Matchable {
   summary?: string;
 }
 
+/** Equal as JSON values (object keys in any order). */
 function same(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return canonicalJson(a) === canonicalJson(b);
 }
 
 /** True when the document matches one pattern. */

@@ -5,7 +5,7 @@
  * plan only decides the cost, never the result.
  */
 import type { EntityPattern } from '../model/entity.ts';
-import { OcciError } from '../errors.ts';
+import { OcciError, ValidationError } from '../errors.ts';
 import { ENTITY_KIND, LINK_KIND, RESOURCE_KIND } from '../model/category.ts';
 import { MEMBER_FIELD, VIEWS, keyValue } from './entity-views.ts';
 
@@ -51,6 +51,54 @@ export function normalizePattern(pattern: EntityPattern): EntityPattern {
   }
   if (Object.keys(out.attributes!).length === 0) delete out.attributes;
   return out;
+}
+
+/** Longest category id or attribute name a filter may name: they go into view keys whole, in a URL. */
+export const FILTER_NAME_MAX = 512;
+
+/** Deepest nesting of a filter value (its key text is computed recursively). */
+export const FILTER_DEPTH_MAX = 64;
+
+/** In `u` mode a surrogate pair is one code point: this matches only a lone surrogate. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/**
+ * Refuses, with a 400 naming the place, what no view key can carry to a CouchDB 3 store: a number
+ * that is not finite (JSON has none; `1e400` parses as Infinity), a string that is not well-formed
+ * UTF-16 (a lone surrogate, which CouchDB's JSON decoder need not take), and a category id or
+ * attribute name longer than `FILTER_NAME_MAX`, a value nested deeper than `FILTER_DEPTH_MAX`. Values of any other shape are keyed as JSON text
+ * (`keyValue`) and checked in full in memory, so they are matched, never refused. Iterative: a
+ * deeply nested value costs time linear in its size, never the call stack.
+ */
+export function assertQueryable(pattern: EntityPattern): void {
+  const refuse = (pointer: string, message: string): never => {
+    throw new ValidationError(`the filter's ${pointer} ${message}`, [{ pointer, message }]);
+  };
+  const name = (value: string, pointer: string) => {
+    if (value.length > FILTER_NAME_MAX) refuse(pointer, `is longer than ${FILTER_NAME_MAX} characters`);
+    if (LONE_SURROGATE.test(value)) refuse(pointer, 'is not well-formed Unicode (a lone surrogate)');
+  };
+  if (pattern.kind !== undefined) name(pattern.kind, 'kind');
+  for (const mixin of pattern.mixins ?? []) name(mixin, 'mixins');
+  const stack: { value: unknown; pointer: string; depth?: number }[] = [];
+  for (const member of ['title', 'summary', 'id'] as const) if (pattern[member] !== undefined) stack.push({ value: pattern[member], pointer: member });
+  for (const [attribute, value] of Object.entries(pattern.attributes ?? {})) {
+    name(attribute, `attribute "${attribute.slice(0, 64)}"`);
+    stack.push({ value, pointer: `attribute "${attribute.slice(0, 64)}"` });
+  }
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const { value, pointer, depth = 0 } = item;
+    if (depth > FILTER_DEPTH_MAX) refuse(pointer, `holds a value nested deeper than ${FILTER_DEPTH_MAX}`);
+    if (typeof value === 'number' && !Number.isFinite(value)) refuse(pointer, 'holds a number out of range');
+    else if (typeof value === 'string' && LONE_SURROGATE.test(value)) refuse(pointer, 'holds a string that is not well-formed Unicode (a lone surrogate)');
+    else if (Array.isArray(value)) for (const v of value) stack.push({ value: v, pointer, depth: depth + 1 });
+    else if (typeof value === 'object' && value !== null) {
+      for (const [key, v] of Object.entries(value)) {
+        if (LONE_SURROGATE.test(key)) refuse(pointer, 'holds a key that is not well-formed Unicode (a lone surrogate)');
+        stack.push({ value: v, pointer, depth: depth + 1 });
+      }
+    }
+  }
 }
 
 /** The condition a pattern is narrowed by: the most selective one it has. */

@@ -388,6 +388,16 @@ export class EntityStore {
     return [...out.values()];
   }
 
+  /** How many entities a tenant owns (the reduced count of the quota view; it exists when tenancy is on). */
+  async countOwned(owner: string): Promise<number> {
+    const result = await this.client.request<{ rows: { value: number }[] }>({
+      db: this.db,
+      path: '_design/ocni-quota/_view/by-owner',
+      qs: { key: owner, reduce: true, group: false },
+    });
+    return result.rows[0]?.value ?? 0;
+  }
+
   /** One entity and its outgoing links: one request, and a second only when it has links. */
   async getWithLinks(location: string): Promise<{ entity: Entity; links: Entity[] } | undefined> {
     const entity = await this.get(location);

@@ -35,13 +35,43 @@ export const VIEWS = {
 } as const;
 
 /**
+ * JSON text with every object's keys sorted (by UTF-16 code units, as `Array.prototype.sort` does
+ * in both Node and CouchDB's JavaScript), so that `{"a":1,"b":2}` and `{"b":2,"a":1}` — the same
+ * JSON value — have the same key and compare equal. `CANONICAL_JSON_ES5` below is its twin.
+ */
+export function canonicalJson(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v) ?? 'null').join(',')}]`;
+  const parts: string[] = [];
+  for (const key of Object.keys(value).sort()) {
+    const text = canonicalJson((value as Record<string, unknown>)[key]);
+    if (text !== undefined) parts.push(`${JSON.stringify(key)}:${text}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+/** `canonicalJson` in the ES5 the view server runs. */
+const CANONICAL_JSON_ES5 = `
+  function canon(v) {
+    if (v === null || typeof v !== "object") return JSON.stringify(v);
+    var parts = [], i, c;
+    if (Array.isArray(v)) {
+      for (i = 0; i < v.length; i++) { c = canon(v[i]); parts.push(c === undefined ? "null" : c); }
+      return "[" + parts.join(",") + "]";
+    }
+    var keys = Object.keys(v).sort();
+    for (i = 0; i < keys.length; i++) { c = canon(v[keys[i]]); if (c !== undefined) parts.push(JSON.stringify(keys[i]) + ":" + c); }
+    return "{" + parts.join(",") + "}";
+  }`;
+
+/**
  * The key form of a value, as the map function computes it (ES5 source below is its twin): scalars
- * as they are, long strings cut, objects and arrays as tagged JSON text.
+ * as they are, long strings cut, objects and arrays as tagged canonical JSON text.
  */
 export function keyValue(value: unknown): unknown {
   if (typeof value === 'string') return value.length > KEY_STRING_MAX ? value.substring(0, KEY_STRING_MAX) : value;
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return value;
-  const json = JSON.stringify(value) ?? 'null';
+  const json = canonicalJson(value) ?? 'null';
   return ['~json', json.length > KEY_STRING_MAX ? json.substring(0, KEY_STRING_MAX) : json];
 }
 
@@ -49,11 +79,11 @@ export function keyValue(value: unknown): unknown {
 const MAP_BODY = `
   if (doc.type !== "entity") return;
   var id = doc._id, kind = doc.kind;
-  var root = doc.source ? "${LINK_KIND}" : "${RESOURCE_KIND}";
+  var root = doc.source ? "${LINK_KIND}" : "${RESOURCE_KIND}";${CANONICAL_JSON_ES5}
   function kv(v) {
     if (typeof v === "string") return v.length > ${KEY_STRING_MAX} ? v.substring(0, ${KEY_STRING_MAX}) : v;
     if (typeof v === "number" || typeof v === "boolean" || v === null) return v;
-    var j = JSON.stringify(v);
+    var j = canon(v);
     if (j === undefined) j = "null";
     return ["~json", j.length > ${KEY_STRING_MAX} ? j.substring(0, ${KEY_STRING_MAX}) : j];
   }

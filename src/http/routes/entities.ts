@@ -8,12 +8,13 @@ import type { Context } from 'koa';
 import { categoryId, type AttributeDefinitions } from '../../model/category.ts';
 import { toPath, isReservedPath } from '../../model/location.ts';
 import { isLinkKind, ownDefinition, type ActionInvocation, type Entity, type EntityPattern } from '../../model/entity.ts';
-import { NotFoundError, OcciError, ValidationError } from '../../errors.ts';
+import { ConflictError, NotFoundError, OcciError, ValidationError } from '../../errors.ts';
 import { assertSchema } from '../../render/occi-json/schemas.ts';
 import { parseActionInvocation, parseEntities, parseEntityFilter, parseLocationList, type EntityItem } from '../../render/occi-json/entities.ts';
 import { actionFromLines, entityFilterFromLines, entityFromLines, locationsFromLines, type ClassOf } from '../../render/occi-text.ts';
 import type { CategoryRegistry } from '../../registry/registry.ts';
 import type { Collection } from '../../backends/entity-service.ts';
+import { assertQueryable } from '../../store/entity-query.ts';
 import { negotiate } from '../negotiate.ts';
 import { backendContext, baseUrl, idempotencyKey, ifMatch, paging, queryValue, queryValues, requestOrigin } from '../request-context.ts';
 import { readContent, type RequestContent } from '../request-body.ts';
@@ -150,7 +151,7 @@ export function entityRoutes(router: Router, services: Services): void {
     const names = queryValues(ctx, 'attribute');
     const values = queryValues(ctx, 'value');
     if (names.length !== values.length) throw new ValidationError('each ?attribute needs a ?value', [{ pointer: '?value', message: 'must pair with ?attribute' }]);
-    const definitions = collection.type === 'kind' ? registry.kindAttributes(categoryId(collection.kind)) : {};
+    const definitions = collection.type === 'kind' ? registry.kindAttributes(categoryId(collection.kind)) : collection.type === 'mixin' ? collection.mixin.attributes : {};
     if (names.length > 0) {
       // Names are the client's: a null-prototype object keeps `__proto__` an ordinary name.
       fromQuery.attributes = Object.create(null) as Record<string, unknown>;
@@ -159,7 +160,7 @@ export function entityRoutes(router: Router, services: Services): void {
     let patterns: EntityPattern[] = [];
     if (content?.format === 'json') {
       assertSchema('entity-filter', content.json);
-      patterns = parseEntityFilter(content.json);
+      patterns = parseEntityFilter(content.json, definitions);
     } else if (content?.format === 'text') patterns = entityFilterFromLines(content.lines);
     const queryGiven = Object.keys(fromQuery).length > 0;
     // Each condition costs the store work: the number a filter may hold is bounded.
@@ -167,6 +168,8 @@ export function entityRoutes(router: Router, services: Services): void {
     if (terms > config.limits.filterTerms) {
       throw new ValidationError(`the filter has ${terms} conditions, more than the limit of ${config.limits.filterTerms}`, [{ pointer: '/', message: 'too many filter conditions' }]);
     }
+    // Only what a view key can hold reaches the store (a store's 4xx to a query ocni built is ocni's bug).
+    for (const pattern of [...patterns, fromQuery]) assertQueryable(pattern);
     if (patterns.length === 0) return queryGiven ? [fromQuery] : [];
     return patterns.map((p) => ({ ...p, ...fromQuery, attributes: { ...p.attributes, ...fromQuery.attributes }, mixins: [...(p.mixins ?? []), ...(fromQuery.mixins ?? [])] }));
   };
@@ -315,7 +318,8 @@ export function entityRoutes(router: Router, services: Services): void {
     }
     negotiate(ctx);
     const item = singleItem(content, classOfIn(registry));
-    if ((await entities.occupant(path, backendContext(ctx, config))) === 'mine') {
+    const occupant = await entities.occupant(path, backendContext(ctx, config));
+    if (occupant === 'mine') {
       // GFD.223: a full update carries an entity rendering and leaves the links intact, so a
       // client may send back what it read; a Link the entity does not have is not created here.
       if (item.links.length > 0) await entities.checkOwnLinks(path, item.links, requestOrigin(ctx, config), backendContext(ctx, config));
@@ -323,7 +327,10 @@ export function entityRoutes(router: Router, services: Services): void {
       sendEntity(ctx, replaced, (await entities.linksOf([replaced])).get(path) ?? []);
       return;
     }
+    // Another tenant's entity is, for this caller, not there (412 as on a free location), but its
+    // location cannot be had: 409, as a creation with a taken id answers, saying nothing of whose.
     if (ctx.get('If-Match')) throw new OcciError('precondition-failed', `nothing exists at ${path} to match`);
+    if (occupant === 'taken') throw new ConflictError(`${path} is taken; nothing was created`);
     await sendCreated(ctx, [await entities.createAt(path, item, requestOrigin(ctx, config), backendContext(ctx, config))]);
   });
 

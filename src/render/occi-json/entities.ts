@@ -4,7 +4,7 @@
  * and string link ends, location lists, action invocations and filters. Output: OCCI 1.2, or the
  * pyOCNI profile (nested attributes, envelopes, `{"X-OCCI-Location": [...]}` listings).
  */
-import type { AttributeValue } from '../../model/category.ts';
+import type { AttributeDefinitions, AttributeValue } from '../../model/category.ts';
 import { applicableActions, flattenFilterAttributes, idOf, type CategoryLookup, type Entity, type EntityInput, type EntityPattern } from '../../model/entity.ts';
 import { ValidationError } from '../../errors.ts';
 
@@ -107,8 +107,8 @@ export function parseActionInvocation(body: Json | undefined): { action?: string
   return { parameters };
 }
 
-/** Reads pyOCNI's filter body (`get_resources.json`): partial descriptions under `resources` and `links`. */
-export function parseEntityFilter(body: Json): EntityPattern[] {
+/** Reads pyOCNI's filter body (`get_resources.json`): partial descriptions under `resources` and `links`; `definitions` are the attributes whose objects are values, not namespaces. */
+export function parseEntityFilter(body: Json, definitions: AttributeDefinitions = {}): EntityPattern[] {
   const patterns: EntityPattern[] = [];
   for (const key of ['resources', 'links']) {
     const list = Array.isArray(body[key]) ? (body[key] as unknown[]) : [];
@@ -117,7 +117,7 @@ export function parseEntityFilter(body: Json): EntityPattern[] {
       const pattern: EntityPattern = {};
       if (typeof raw.kind === 'string') pattern.kind = raw.kind;
       if (Array.isArray(raw.mixins)) pattern.mixins = raw.mixins.filter((m): m is string => typeof m === 'string');
-      if (isObject(raw.attributes)) pattern.attributes = flattenFilterAttributes(raw.attributes);
+      if (isObject(raw.attributes)) pattern.attributes = flattenFilterAttributes(raw.attributes, definitions);
       for (const member of ['title', 'summary', 'id'] as const) if (typeof raw[member] === 'string') pattern[member] = raw[member] as string;
       patterns.push(pattern);
     }
