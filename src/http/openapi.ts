@@ -1,7 +1,7 @@
 /**
  * @module The OpenAPI 3.1 description of the live server (`GET /openapi.json`): every route of the
  * verb table, request bodies from the JSON Schemas of `schemas/`, and, for every kind and mixin
- * location, its entities' attribute schema (the one `GET /-/schema/{id}` publishes). Built from
+ * location, its entities' attribute schema (the one `GET /-/schema?category=` publishes). Built from
  * the registry and kept until the registry's version changes, so a new kind shows the moment it
  * is created.
  */
@@ -86,10 +86,10 @@ function queryInterfacePaths(): Json {
   return {
     '/-/': qi,
     '/.well-known/org/ogf/occi/-/': qi,
-    '/-/schema/{category}': {
+    '/-/schema': {
       get: {
         summary: "a kind's, mixin's or action's JSON Schema (2020-12), the one ocni validates with",
-        parameters: [{ name: 'category', in: 'path', required: true, description: 'scheme + term, URL-encoded', schema: { type: 'string' } }],
+        parameters: [{ name: 'category', in: 'query', required: true, description: 'scheme + term', schema: { type: 'string' } }],
         responses: { '200': { description: 'the schema', content: { 'application/schema+json': { schema: { type: 'object' } } } }, '404': problem },
       },
     },
@@ -157,7 +157,7 @@ export function buildOpenApi(registry: CategoryRegistry, serverUrl: string, vers
     const shared = registry.isBuiltin(categoryId(category)) || registry.revision(categoryId(category)) !== undefined;
     if (!shared || category.class === 'action' || !category.location || category.owner !== undefined) continue;
     const ref = componentName(category);
-    // The very schema GET /-/schema/{id} publishes, without its own $schema and $id (the document's dialect applies).
+    // The very schema GET /-/schema?category= publishes, without its own $schema and $id (the document's dialect applies).
     const { $schema: _dialect, $id: _id, ...schema } = categorySchema(registry, category, `${serverUrl}${schemaPath(categoryId(category))}`);
     schemas[ref] = schema;
     Object.assign(paths, categoryPaths(category as Category & { location: string }, ref));

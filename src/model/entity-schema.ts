@@ -15,7 +15,8 @@ type Json = Record<string, unknown>;
 
 /** Where a category's schema is published, relative to the server's base URL. */
 export function schemaPath(categoryId: string): string {
-  return `/-/schema/${encodeURIComponent(categoryId)}`;
+  // A query parameter, not a path segment: an identifier holds '/', which a path may not carry encoded.
+  return `/-/schema?category=${encodeURIComponent(categoryId)}`;
 }
 
 /** A value schema embedded in 2020-12: its own `$schema`/`$id` would change how it is read. */

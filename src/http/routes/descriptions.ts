@@ -1,13 +1,13 @@
 /**
  * @module Machine-readable descriptions of the server: each category's JSON Schema
- * (`GET /-/schema/{scheme+term}`, URL-encoded) and the OpenAPI 3.1 document (`GET /openapi.json`).
+ * (`GET /-/schema?category=<scheme+term, URL-encoded>`) and the OpenAPI 3.1 document (`GET /openapi.json`).
  */
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { categorySchema, schemaPath } from '../../model/entity-schema.ts';
 import { NotFoundError } from '../../errors.ts';
 import { OpenApiCache } from '../openapi.ts';
-import { baseUrl } from '../request-context.ts';
+import { baseUrl, queryValue } from '../request-context.ts';
 import type { Services } from '../services.ts';
 
 /** Registers the description routes (before the entity routes, whose catch-all would take them). */
@@ -15,8 +15,8 @@ export function descriptionRoutes(router: Router, services: Services): void {
   const registry = services.categories.registry;
   const openapi = new OpenApiCache(registry, services.version);
 
-  router.get('/-/schema/:category', (ctx: Context) => {
-    const id = String(ctx.params.category ?? '');
+  router.get('/-/schema', (ctx: Context) => {
+    const id = queryValue(ctx, 'category') ?? '';
     const category = registry.get(id);
     if (!category) throw new NotFoundError(`no category "${id}" (give scheme and term, URL-encoded: ${schemaPath('http://example.net/net#router')})`);
     ctx.type = 'application/schema+json';
