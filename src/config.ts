@@ -66,6 +66,10 @@ export interface Config {
     patternRegexes: number;
     /** Most bytes one request may make the store hold (entities as JSON, defaults included). */
     storedBytesPerRequest: number;
+    /** Entities a category migration rewrites per batch (progress is saved after each). */
+    migrationBatch?: number;
+    /** Pause between migration batches, leaving the store room for requests. */
+    migrationPauseMs?: number;
   };
   auth: AuthConfig;
   health: {
@@ -150,6 +154,8 @@ const CONFIG_SCHEMA = {
         patternBytes: { type: 'integer', minimum: 64 },
         patternRegexes: { type: 'integer', minimum: 1 },
         storedBytesPerRequest: { type: 'integer', minimum: 1024 },
+        migrationBatch: { type: 'integer', minimum: 1, maximum: 5000 },
+        migrationPauseMs: { type: 'integer', minimum: 0, maximum: 60000 },
       },
     },
     auth: {

@@ -141,6 +141,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       },
       onFeedError: (err) => logger.warn({ err: (err as Error).message }, 'category changes feed failed; retrying'),
       onFeedChange: (event) => logger.debug({ event: event.type }, 'category change from the feed'),
+      ...(config.limits.migrationBatch ? { migrationBatch: config.limits.migrationBatch } : {}),
+      ...(config.limits.migrationPauseMs ? { migrationPauseMs: config.limits.migrationPauseMs } : {}),
+      onMigration: (progress, state, err) =>
+        (state === 'failed' ? logger.warn : state === 'done' ? logger.info : logger.debug).call(logger, { category: progress.categoryId, generation: progress.generation, done: progress.done, err: err ? (err as Error).message : undefined }, `category migration ${state}`),
       tagsPerTenant: config.limits.tagsPerTenant,
       onCleanupError: (err, mixinId) => logger.warn({ err: (err as Error).message, mixin: mixinId }, 'cleaning the entities of a deleted mixin failed; retrying'),
     });

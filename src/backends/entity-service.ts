@@ -25,6 +25,7 @@ import {
 } from '../model/entity.ts';
 import { isReservedPath, parentPath, toPath } from '../model/location.ts';
 import { normaliseLinkEnd, ownUrlTest, type OwnUrlTest } from '../model/link-ends.ts';
+import { currentView } from '../model/entity-view.ts';
 import { ConflictError, ForbiddenError, NotFoundError, OcciError, ValidationError, type FieldProblem } from '../errors.ts';
 import type { EntityItem } from '../render/occi-json/entities.ts';
 import type { CategoryRegistry } from '../registry/registry.ts';
@@ -342,7 +343,8 @@ export class EntityService {
       if (!mine(stored, ctx)) throw new NotFoundError(`no entity at ${location}`);
       const current = this.#known(stored);
       if (ifMatchRev !== undefined && ifMatchRev !== current.rev) throw new OcciError('precondition-failed', `${location} is at revision ${current.rev ?? '?'}, not ${ifMatchRev}`);
-      let next = plan(current);
+      // Writes start from what reads show: current defaults in, attributes no longer defined out.
+      let next = plan(currentView(this.registry, current));
       // Nothing to change (a mixin already there, or already gone): nothing to write.
       if (next === current) return current;
       const told: Backend[] = [];
@@ -394,7 +396,7 @@ export class EntityService {
   async read(location: string, ctx: BackendContext, options: { fresh?: boolean } = {}): Promise<{ entity: Entity; links: Entity[] }> {
     const found = this.reader ? await this.reader.getWithLinks(location, options.fresh) : await this.store.getWithLinks(location);
     if (!found || !mine(found.entity, ctx)) throw new NotFoundError(`no entity at ${location}`);
-    let entity = this.#known(found.entity);
+    let entity = currentView(this.registry, this.#known(found.entity));
     for (const backend of this.#backendsOf(entity)) {
       const outcome = await backend.retrieve(entity, ctx);
       if (outcome === 'gone') {
@@ -434,7 +436,7 @@ export class EntityService {
   async list(collection: Collection, patterns: EntityPattern[], skip: number, limit: number, ctx: BackendContext, after?: string): Promise<ListPage> {
     const owner = ownerScope(ctx);
     const page = await this.store.list({ scope: this.scope(collection), patterns, skip, limit, ...(owner !== undefined ? { owner } : {}), ...(after !== undefined ? { after } : {}) });
-    return { ...page, entities: page.entities.map((e) => this.#known(e)) };
+    return { ...page, entities: page.entities.map((e) => currentView(this.registry, this.#known(e))) };
   }
 
   /**
@@ -768,7 +770,7 @@ export class EntityService {
       const previous = outcomeOf;
       outcomeOf = (e: Entity) => withOutcome(previous(e), outcome);
     }
-    const { after } = await this.#locks.run(entity.location, () => this.store.modify(entity.location, (fresh) => outcomeOf(fresh)));
+    const { after } = await this.#locks.run(entity.location, () => this.store.modify(entity.location, (fresh) => outcomeOf(currentView(this.registry, fresh))));
     return after;
   }
 

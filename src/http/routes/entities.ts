@@ -3,6 +3,7 @@
  * single entities, with the OCCI verb table (DESIGN §5), in every rendering.
  */
 import type Router from '@koa/router';
+import { entityProblems } from '../../model/entity-view.ts';
 import type { Context } from 'koa';
 import { categoryId, type AttributeDefinitions } from '../../model/category.ts';
 import { toPath, isReservedPath } from '../../model/location.ts';
@@ -238,6 +239,9 @@ export function entityRoutes(router: Router, services: Services): void {
         ctx.status = 304;
         return;
       }
+      // An entity kept through a breaking category change (?entities=keep) is flagged with what no longer fits.
+      const invalid = entityProblems(registry, entity);
+      if (invalid.length > 0) ctx.set('OCNI-Invalid', invalid.join('; ').replace(/[^\x20-\x7e]/g, '?'));
       sendEntity(ctx, entity, links);
       return;
     }
