@@ -66,6 +66,10 @@ export interface Config {
     patternRegexes: number;
     /** Most bytes one request may make the store hold (entities as JSON, defaults included). */
     storedBytesPerRequest: number;
+    /** Entities a category migration rewrites per batch (progress is saved after each). */
+    migrationBatch?: number;
+    /** Pause between migration batches, leaving the store room for requests. */
+    migrationPauseMs?: number;
   };
   auth: AuthConfig;
   health: {
@@ -85,6 +89,13 @@ export interface Config {
     maxStreamsPerCaller: number;
     /** Changes a resumed stream may replay (`Last-Event-ID`); beyond, the stream says `expired`. */
     replayMax: number;
+  };
+  /** The in-process read cache of GET of one entity (see src/store/entity-read-cache.ts). */
+  readCache: {
+    /** Most entities held; 0 turns it off. */
+    entities: number;
+    /** Most bytes held (the cached documents as JSON). */
+    bytes: number;
   };
   log: {
     level: string;
@@ -143,6 +154,8 @@ const CONFIG_SCHEMA = {
         patternBytes: { type: 'integer', minimum: 64 },
         patternRegexes: { type: 'integer', minimum: 1 },
         storedBytesPerRequest: { type: 'integer', minimum: 1024 },
+        migrationBatch: { type: 'integer', minimum: 1, maximum: 5000 },
+        migrationPauseMs: { type: 'integer', minimum: 0, maximum: 60000 },
       },
     },
     auth: {
@@ -210,6 +223,11 @@ const CONFIG_SCHEMA = {
         maxStreamsPerCaller: { type: 'integer', minimum: 1 },
         replayMax: { type: 'integer', minimum: 1 },
       },
+    },
+    readCache: {
+      type: 'object',
+      required: ['entities', 'bytes'],
+      properties: { entities: { type: 'integer', minimum: 0 }, bytes: { type: 'integer', minimum: 0 } },
     },
     log: {
       type: 'object',

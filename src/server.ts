@@ -28,6 +28,7 @@ import { BackendRouter } from './backends/backends.ts';
 import { Readiness } from './health.ts';
 import { ChangesFollower } from './store/changes-follower.ts';
 import { createEntityFollower } from './store/entity-changes.ts';
+import { EntityReadCache, observeWrites } from './store/entity-read-cache.ts';
 import { WatchHub, type CategoryDoc } from './http/watch-hub.ts';
 import { embeddedStoreRestarts } from './metrics.ts';
 
@@ -121,7 +122,11 @@ export async function startServer(config: Config, logger: Logger = createLogger(
 
     const backends = BackendRouter.fromConfig(config.backends, { warn: (message, detail) => logger.warn(detail ?? {}, message) });
     const registry = new CategoryRegistry(loadBuiltinCategories(), config.defaultProvider);
-    const entities = new EntityStore(couch, names.entities);
+    // GET of one entity reads from a cache that this process's writes and the changes feed keep current.
+    const entityFollower = createEntityFollower(couch, names.entities);
+    let readCache: EntityReadCache | undefined;
+    const entities = new EntityStore(config.readCache.entities > 0 ? observeWrites(couch, names.entities, (ids) => readCache?.invalidate(ids)) : couch, names.entities);
+    readCache = config.readCache.entities > 0 ? new EntityReadCache(entities, entityFollower, config.readCache) : undefined;
     const categoryStore = new CategoryStore(couch, names.categories);
     const categories = new CategoryManager({
       registry,
@@ -136,6 +141,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       },
       onFeedError: (err) => logger.warn({ err: (err as Error).message }, 'category changes feed failed; retrying'),
       onFeedChange: (event) => logger.debug({ event: event.type }, 'category change from the feed'),
+      ...(config.limits.migrationBatch ? { migrationBatch: config.limits.migrationBatch } : {}),
+      ...(config.limits.migrationPauseMs ? { migrationPauseMs: config.limits.migrationPauseMs } : {}),
+      onMigration: (progress, state, err) =>
+        (state === 'failed' ? logger.warn : state === 'done' ? logger.info : logger.debug).call(logger, { category: progress.categoryId, generation: progress.generation, done: progress.done, err: err ? (err as Error).message : undefined }, `category migration ${state}`),
       tagsPerTenant: config.limits.tagsPerTenant,
       onCleanupError: (err, mixinId) => logger.warn({ err: (err as Error).message, mixin: mixinId }, 'cleaning the entities of a deleted mixin failed; retrying'),
     });
@@ -146,12 +155,13 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       if (added > 0) logger.info({ file, added }, 'example categories added to a new store');
     }
 
-    const entityService = new EntityService(registry, entities, { itemsPerRequest: config.limits.itemsPerRequest, attributeValueBytes: config.limits.attributeValueBytes, storedBytesPerRequest: config.limits.storedBytesPerRequest, entitiesPerTenant: config.limits.entitiesPerTenant }, backends);
+    await readCache?.start();
+    const entityService = new EntityService(registry, entities, { itemsPerRequest: config.limits.itemsPerRequest, attributeValueBytes: config.limits.attributeValueBytes, storedBytesPerRequest: config.limits.storedBytesPerRequest, entitiesPerTenant: config.limits.entitiesPerTenant }, backends, readCache);
     if (config.auth.mode === 'none') {
       logger.warn('authentication is OFF (auth.mode "none"): every caller is an operator; for local development only');
     }
     const serverNames = serverNamesFor(config.publicUrl, config.host);
-    const watch = new WatchHub(createEntityFollower(couch, names.entities), new ChangesFollower<CategoryDoc>(couch, names.categories, { name: 'categories' }), config.watch.maxStreamsPerCaller);
+    const watch = new WatchHub(entityFollower, new ChangesFollower<CategoryDoc>(couch, names.categories, { name: 'categories' }), config.watch.maxStreamsPerCaller);
     const lagMax = config.health.feedLagMaxMs;
     const embeddedStore = embedded;
     const readiness = new Readiness([
@@ -171,7 +181,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       },
       ...(embeddedStore ? [{ name: 'embedded-store', check: () => (embeddedStore.isUp() ? undefined : 'the embedded store is down') }] : []),
     ]);
-    const services: Services = { config, logger, categories, entities, entityService, backends, version: VERSION, serverNames, readiness, watch, storeIsUp: () => embedded?.isUp() ?? true };
+    const services: Services = { config, logger, categories, entities, entityService, backends, version: VERSION, serverNames, readiness, watch, storeIsUp: () => embedded?.isUp() ?? true, ...(readCache ? { readCache } : {}) };
     const app = createApp(services);
     // Node answers 431 itself when a request head is larger than this.
     const handle = app.callback();
@@ -201,6 +211,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
           registryLoaded = false;
           // Change streams never end by themselves: end them, or the listener would wait for them.
           watch.close();
+          readCache?.stop();
           await new Promise<void>((done) => {
             server.close(() => done());
             server.closeIdleConnections();

@@ -187,7 +187,11 @@ describe('change streams over two ocni processes on one store', () => {
     expect((await stream.next(about('/compute/g1'))).event).toBe('added');
     // g2 was a member before the stream opened: its leaving is still a removal.
     expect([200, 204]).toContain((await call(a.url, 'DELETE', '/tags/gold/', { body: { 'X-OCCI-Location': ['/compute/g2'] }, headers: as('olga-token') })).status);
-    expect((await stream.next(about('/compute/g2'))).event).toBe('removed');
+    // B's follower runs all the time (the read cache holds it): a stream opened just after g2 was
+    // written may still report its arrival first (streams deliver at least once), then its leaving.
+    let g2 = await stream.next(about('/compute/g2'));
+    if (g2.event === 'added') g2 = await stream.next(about('/compute/g2'));
+    expect(g2.event).toBe('removed');
   });
 
   it("streams category changes on /-/?watch=true, hiding other tenants' tags", async () => {

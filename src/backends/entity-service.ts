@@ -25,10 +25,12 @@ import {
 } from '../model/entity.ts';
 import { isReservedPath, parentPath, toPath } from '../model/location.ts';
 import { normaliseLinkEnd, ownUrlTest, type OwnUrlTest } from '../model/link-ends.ts';
+import { currentView } from '../model/entity-view.ts';
 import { ConflictError, ForbiddenError, NotFoundError, OcciError, ValidationError, type FieldProblem } from '../errors.ts';
 import type { EntityItem } from '../render/occi-json/entities.ts';
 import type { CategoryRegistry } from '../registry/registry.ts';
 import { backoff, type EntityStore, type ListPage, type ListScope } from '../store/entity-store.ts';
+import type { EntityReadCache } from '../store/entity-read-cache.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { withOutcome, type Backend, type BackendContext, type BackendOutcome } from './backend.ts';
 import { ANONYMOUS_OPERATOR, canChange, type Principal } from '../auth/principal.ts';
@@ -187,6 +189,8 @@ export class EntityService {
     readonly store: EntityStore,
     private readonly limits: EntityLimits,
     private readonly backends: BackendRouter,
+    /** Where GET of one entity reads (the read cache); the store itself when absent. Writes always read the store. */
+    private readonly reader?: EntityReadCache,
   ) {}
 
   /** The backends that carry out operations on entities of this kind (its provider). */
@@ -339,7 +343,8 @@ export class EntityService {
       if (!mine(stored, ctx)) throw new NotFoundError(`no entity at ${location}`);
       const current = this.#known(stored);
       if (ifMatchRev !== undefined && ifMatchRev !== current.rev) throw new OcciError('precondition-failed', `${location} is at revision ${current.rev ?? '?'}, not ${ifMatchRev}`);
-      let next = plan(current);
+      // Writes start from what reads show: current defaults in, attributes no longer defined out.
+      let next = plan(currentView(this.registry, current));
       // Nothing to change (a mixin already there, or already gone): nothing to write.
       if (next === current) return current;
       const told: Backend[] = [];
@@ -385,12 +390,13 @@ export class EntityService {
 
   /**
    * One entity, with its outgoing links when it is a resource. Its backends are asked for its
-   * current state; one that no longer has it makes it gone here too (404).
+   * current state; one that no longer has it makes it gone here too (404). `fresh` reads the store,
+   * not the read cache (a client's `Cache-Control: no-cache`).
    */
-  async read(location: string, ctx: BackendContext): Promise<{ entity: Entity; links: Entity[] }> {
-    const found = await this.store.getWithLinks(location);
+  async read(location: string, ctx: BackendContext, options: { fresh?: boolean } = {}): Promise<{ entity: Entity; links: Entity[] }> {
+    const found = this.reader ? await this.reader.getWithLinks(location, options.fresh) : await this.store.getWithLinks(location);
     if (!found || !mine(found.entity, ctx)) throw new NotFoundError(`no entity at ${location}`);
-    let entity = this.#known(found.entity);
+    let entity = currentView(this.registry, this.#known(found.entity));
     for (const backend of this.#backendsOf(entity)) {
       const outcome = await backend.retrieve(entity, ctx);
       if (outcome === 'gone') {
@@ -430,7 +436,7 @@ export class EntityService {
   async list(collection: Collection, patterns: EntityPattern[], skip: number, limit: number, ctx: BackendContext, after?: string): Promise<ListPage> {
     const owner = ownerScope(ctx);
     const page = await this.store.list({ scope: this.scope(collection), patterns, skip, limit, ...(owner !== undefined ? { owner } : {}), ...(after !== undefined ? { after } : {}) });
-    return { ...page, entities: page.entities.map((e) => this.#known(e)) };
+    return { ...page, entities: page.entities.map((e) => currentView(this.registry, this.#known(e))) };
   }
 
   /**
@@ -764,7 +770,7 @@ export class EntityService {
       const previous = outcomeOf;
       outcomeOf = (e: Entity) => withOutcome(previous(e), outcome);
     }
-    const { after } = await this.#locks.run(entity.location, () => this.store.modify(entity.location, (fresh) => outcomeOf(fresh)));
+    const { after } = await this.#locks.run(entity.location, () => this.store.modify(entity.location, (fresh) => outcomeOf(currentView(this.registry, fresh))));
     return after;
   }
 

@@ -12,6 +12,7 @@ import { pathNormaliser } from './path-normaliser.ts';
 import { loggableError } from './error-log.ts';
 import { queryInterfaceRoutes } from './routes/query-interface.ts';
 import { entityRoutes } from './routes/entities.ts';
+import { descriptionRoutes } from './routes/descriptions.ts';
 import { cycladesDriftRoutes } from './routes/cyclades-drift.ts';
 import type { Services } from './services.ts';
 import { itemCountGuard } from './request-body.ts';
@@ -70,6 +71,7 @@ export function createApp(services: Services): Koa {
   metricsRoutes(router, services);
   watchRoutes(router, services);
   queryInterfaceRoutes(router, services);
+  descriptionRoutes(router, services);
   cycladesDriftRoutes(router, services);
   entityRoutes(router, services);
   app.use(router.routes());

@@ -37,10 +37,10 @@ export function callerView(authenticate: Authenticator, registry: CategoryRegist
   return async function authenticateCaller(ctx: Context, next: Next): Promise<void> {
     const principal = await authenticate(offeredCredentials(ctx));
     ctx.state.principal = principal;
-    ctx.state.log = requestLogger(ctx)?.child({ user: principal.id });
-    const bctx = backendContext(ctx, config);
     const mixins: Mixin[] = [];
-    if (bctx.credentials.token) {
+    // Only a caller with a token can have templates; the context (base URL, credentials) is built for it alone.
+    if (sources.length > 0 && credentials(ctx).token) {
+      const bctx = backendContext(ctx, config);
       for (const source of sources) {
         try {
           mixins.push(...(await source.templates(bctx)));

@@ -11,11 +11,20 @@ import type { BackendContext, Credentials } from '../backends/backend.ts';
 import type { Principal } from '../auth/principal.ts';
 import { isOwnUrl, type ServerNames } from '../model/own-urls.ts';
 
+/** Origins already found valid: parsing a URL per request was a measurable cost of serving (issue 10). Bounded: any Host a client invents costs memory only up to it. */
+const validOrigins = new Set<string>();
+const VALID_ORIGINS_MAX = 256;
+
 /** The request's own origin; a Host header that names no host is the client's error (400). */
 function requestOriginUrl(ctx: Context): string {
   const origin = `${ctx.protocol}://${ctx.host}`;
+  if (validOrigins.has(origin)) return origin;
   try {
-    if (new URL(origin).origin === origin) return origin;
+    if (new URL(origin).origin === origin) {
+      if (validOrigins.size >= VALID_ORIGINS_MAX) validOrigins.clear();
+      validOrigins.add(origin);
+      return origin;
+    }
   } catch {
     // reported below
   }

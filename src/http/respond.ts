@@ -6,6 +6,7 @@ import type { Config } from '../config.ts';
 import type { CategoryRegistry } from '../registry/registry.ts';
 import type { Rendered, RenderContext } from '../render/renderer.ts';
 import { baseUrl, jsonProfile } from './request-context.ts';
+import { schemaPath } from '../model/entity-schema.ts';
 import type { Principal } from '../auth/principal.ts';
 
 /** Sets the media type, the renderer's headers and the body. */
@@ -22,6 +23,8 @@ export function renderContext(ctx: Context, config: Config, registry: CategoryRe
     lookup: registry,
     profile: jsonProfile(ctx, config),
     path: ctx.path,
+    // A path, like the category's own `location`: the same on every server of one store.
+    schemaUrl: schemaPath,
     // Providers are operator information.
     ...((ctx.state.principal as Principal | undefined)?.operator ? { provider: (id: string) => registry.provider(id) } : {}),
   };

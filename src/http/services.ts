@@ -10,6 +10,7 @@ import type { BackendRouter } from '../backends/backends.ts';
 import type { ServerNames } from '../model/own-urls.ts';
 import type { Readiness } from '../health.ts';
 import type { WatchHub } from './watch-hub.ts';
+import type { EntityReadCache } from '../store/entity-read-cache.ts';
 
 /** The services behind the routes. */
 export interface Services {
@@ -26,6 +27,8 @@ export interface Services {
   readiness: Readiness;
   /** The change streams (`?watch=true`) and the followers they read. */
   watch: WatchHub;
+  /** The read cache of GET of one entity; absent when turned off (`readCache.entities` 0). */
+  readCache?: EntityReadCache;
   /** False while the embedded store is down (restarting); true otherwise. For readiness. */
   storeIsUp?: () => boolean;
 }

@@ -57,6 +57,22 @@ interface CategoryBase {
   builtin?: boolean;
   /** The user who created a user mixin (tag); absent for operator categories. */
   owner?: string;
+  /** Runtime categories: 1 when created, one more on every change that changed something. */
+  generation?: number;
+  /** A migration of this category's entities still under way (applied on read until it is done). */
+  migration?: MigrationPlan;
+}
+
+/**
+ * How a change's migration brings existing entities to the new definitions: `convert` names
+ * attributes whose values are converted to their new type, `set` gives values for attributes that
+ * entities lack or hold values of that no longer fit.
+ */
+export interface MigrationPlan {
+  /** The category generation the migration brings entities to. */
+  generation: number;
+  convert?: string[];
+  set?: Record<string, AttributeValue>;
 }
 
 /** A Kind: the type of an entity, with a location path where its collection lives. */

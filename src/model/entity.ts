@@ -230,10 +230,10 @@ function checkValues(
 }
 
 /** Applies defaults to missing attributes, then checks that every required one has a value. */
-function completeAttributes(attributes: Record<string, AttributeValue>, definitions: AttributeDefinitions, pointer: string, problems: FieldProblem[]): void {
+function completeAttributes(attributes: Record<string, AttributeValue>, definitions: AttributeDefinitions, pointer: string, problems: FieldProblem[], judged: (name: string) => boolean = () => true): void {
   for (const [name, definition] of Object.entries(definitions)) {
     if (attributes[name] === undefined && definition.default !== undefined) attributes[name] = structuredClone(definition.default);
-    if (attributes[name] === undefined && definition.required) problems.push({ pointer: `${pointer}/attributes`, message: `attribute "${name}" is required` });
+    if (attributes[name] === undefined && definition.required && judged(name)) problems.push({ pointer: `${pointer}/attributes`, message: `attribute "${name}" is required` });
   }
 }
 
@@ -403,7 +403,11 @@ export function applyPartialUpdate(lookup: CategoryLookup, current: Entity, inpu
     if (value === null) delete attributes[name];
     else attributes[name] = value as AttributeValue;
   }
-  completeAttributes(attributes, definitions, pointer, problems);
+  // Ratcheting: a partial update is judged for what it changes. A required attribute the entity
+  // lacked before (a kind changed under ?entities=keep) does not block it; one that a mixin it adds
+  // brings, or one the update removes (null, refused above), does.
+  const had = definitionsFor(lookup, current.kind, current.mixins);
+  completeAttributes(attributes, definitions, pointer, problems, (name) => !ownDefinition(had, name) || current.attributes[name] !== undefined);
   if (problems.length > 0) fail(problems);
   const next: Entity = { ...current, mixins, attributes };
   if (input.title === null) delete next.title;

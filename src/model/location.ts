@@ -102,7 +102,7 @@ export function toPath(input: string): { path: string } | { error: string } {
 }
 
 /** Paths of the operations endpoints (health, readiness, metrics). */
-const OPERATIONS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+const OPERATIONS_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
 
 /** Paths that belong to the query interface or the operations endpoints and can never be a location or an entity. */
 export function isReservedPath(path: string): boolean {

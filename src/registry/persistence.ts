@@ -3,6 +3,28 @@
  * depend on CouchDB: `src/store/` implements these interfaces.
  */
 import type { Category, Provider } from '../model/category.ts';
+import type { Entity } from '../model/entity.ts';
+
+/** A set of entities a category change concerns: a kind's own entities, or a mixin's members. */
+export type CategoryScope = { kind: string } | { mixin: string };
+
+/**
+ * A migration's progress, kept in the categories database so that a restart resumes it: the
+ * category and generation it brings entities to, the scopes it walks in order, and where it is.
+ */
+export interface MigrationProgress {
+  categoryId: string;
+  generation: number;
+  scopes: CategoryScope[];
+  /** Index into `scopes` of the one being walked. */
+  scope: number;
+  /** Opaque position in that scope (the last entity done), absent at its start. */
+  cursor?: string;
+  /** Entities rewritten so far. */
+  done: number;
+  /** Store revision of the progress document. */
+  rev?: string;
+}
 
 /** One document change of a category commit; `before` is the stored value, for compensation. */
 export type CategoryWrite =
@@ -11,7 +33,9 @@ export type CategoryWrite =
   | { op: 'put-provider'; kindId: string; provider: Provider; rev?: string; before?: Provider }
   | { op: 'delete-provider'; kindId: string; rev: string; before: Provider }
   | { op: 'claim-location'; location: string; owner: string }
-  | { op: 'release-location'; location: string; owner: string };
+  | { op: 'release-location'; location: string; owner: string }
+  | { op: 'put-migration'; progress: MigrationProgress }
+  | { op: 'delete-migration'; progress: MigrationProgress };
 
 /** A change read from storage (initial load or changes feed). */
 export type CategoryEvent =
@@ -32,6 +56,13 @@ export interface CategoryPersistence {
    * caller that claims it first, false ever after, also across processes.
    */
   claimOnce(task: string): Promise<boolean>;
+  /** Every migration still under way (to resume them at start-up). */
+  loadMigrations(): Promise<MigrationProgress[]>;
+  /**
+   * Saves a migration's progress at its revision; returns the new revision, or undefined when
+   * another process saved it first (that process is walking the same migration).
+   */
+  saveMigration(progress: MigrationProgress): Promise<string | undefined>;
   /**
    * Records, durably, that the entities of a mixin about to be deleted (its category at revision
    * `rev`) must be cleaned of it; written before the deletion, so a crash after it leaves the record.
@@ -55,4 +86,14 @@ export interface EntityIndex {
   anyBelow(path: string): Promise<boolean>;
   deleteOfKind(kindId: string): Promise<number>;
   dissociateEverywhere(mixinId: string): Promise<number>;
+  /**
+   * One page of a scope in a stable order (its key range of the store's generic view), after `cursor`;
+   * `cursor` in the answer is where the next page starts, absent once a page comes back empty.
+   */
+  scanScope(scope: CategoryScope, cursor: string | undefined, limit: number): Promise<{ entities: Entity[]; cursor?: string }>;
+  /**
+   * Writes `transform(entity)` for each entity it changes, at the revision read; an entity another
+   * writer changed meanwhile is read again and transformed again. Returns how many were written.
+   */
+  rewrite(entities: Entity[], transform: (entity: Entity) => Entity): Promise<number>;
 }

@@ -14,7 +14,15 @@ function entityContext(ctx: RenderContext): EntityRenderContext {
 export function createJsonRenderer(type: 'application/occi+json' | 'application/json'): Renderer {
   return {
     type,
-    categories: (categories, ctx) => ({ type, body: renderCategoryCollection(categories, { extended: extendedProfile(ctx.profile), ...(ctx.provider ? { provider: ctx.provider } : {}) }) }),
+    categories: (categories, ctx) => ({
+      type,
+      body: renderCategoryCollection(categories, {
+        extended: extendedProfile(ctx.profile),
+        ...(ctx.provider ? { provider: ctx.provider } : {}),
+        // The schema link is ocni's own member, in its own profile.
+        ...(ctx.schemaUrl && ctx.profile === 'ocni' ? { schemaUrl: ctx.schemaUrl } : {}),
+      }),
+    }),
     entity: (entity, links, ctx) => ({ type, body: renderEntityDocument(entity, entityContext(ctx), links) }),
     collection: (entities, linksOf, ctx) => ({ type, body: renderEntityCollection(entities, entityContext(ctx), linksOf) }),
     created: (entities, linksOf, ctx) => ({ type, body: renderCreated(entities, entityContext(ctx), linksOf) }),

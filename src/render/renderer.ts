@@ -23,6 +23,8 @@ export interface RenderContext {
   profile: JsonProfile;
   /** Kinds' providers, shown to operators only (absent for other callers). */
   provider?: (kindId: string) => Provider;
+  /** The path of a kind's or mixin's published JSON Schema (linked from OCCI JSON renderings). */
+  schemaUrl?: (categoryId: string) => string;
   /** The request path (HTML pages use it for titles and breadcrumbs). */
   path: string;
   /** The `next` page URL of a paged collection, if more follow. */

@@ -7,7 +7,7 @@
  * collide in CouchDB instead of both succeeding.
  */
 import type { Category, Provider } from '../model/category.ts';
-import type { CategoryEvent, CategoryPersistence, CategoryWrite, PendingCleaning } from '../registry/persistence.ts';
+import type { CategoryEvent, CategoryPersistence, CategoryWrite, MigrationProgress, PendingCleaning } from '../registry/persistence.ts';
 import { ConflictError, StoreUnavailableError } from '../errors.ts';
 import { CouchStatusError, type CouchClient } from './couch.ts';
 import { FeedState } from './feed-state.ts';
@@ -22,6 +22,7 @@ interface Doc {
   kind?: string;
   provider?: Provider;
   owner?: string;
+  progress?: MigrationProgress;
   /** Of a `cleaning:` record: the deleted mixin's revision. */
   rev?: string;
 }
@@ -37,6 +38,7 @@ interface BulkResult {
 const CATEGORY = 'category:';
 const PROVIDER = 'provider:';
 const LOCATION = 'location:';
+const MIGRATION = 'migration:';
 const CLEANING = 'cleaning:';
 
 function toEvent(doc: Doc | undefined, id: string, deleted: boolean, rev?: string): CategoryEvent | undefined {
@@ -237,6 +239,33 @@ export class CategoryStore implements CategoryPersistence {
     }
   }
 
+  /** Every migration still under way: one `_all_docs` range over `migration:` documents. */
+  async loadMigrations(): Promise<MigrationProgress[]> {
+    const page = await this.client.request<{ rows: { id: string; doc?: Doc }[] }>({
+      db: this.db,
+      path: '_all_docs',
+      qs: { include_docs: true, startkey: MIGRATION, endkey: `${MIGRATION}\ufff0` },
+    });
+    return page.rows.flatMap((row) => (row.doc?.progress && row.doc._rev ? [{ ...row.doc.progress, rev: row.doc._rev }] : []));
+  }
+
+  /** Saves a migration's progress; undefined when another process saved it first. */
+  async saveMigration(progress: MigrationProgress): Promise<string | undefined> {
+    try {
+      const { rev: _rev, ...body } = progress;
+      const result = await this.client.request<{ rev: string }>({
+        db: this.db,
+        method: 'put',
+        path: encodeURIComponent(MIGRATION + progress.categoryId),
+        body: { ...(progress.rev ? { _rev: progress.rev } : {}), type: 'migration', progress: body },
+      });
+      return result.rev;
+    } catch (err) {
+      if (err instanceof CouchStatusError && err.statusCode === 409) return undefined;
+      throw err;
+    }
+  }
+
   async markCleaning(mixinId: string, rev: string): Promise<void> {
     const path = encodeURIComponent(CLEANING + mixinId);
     try {
@@ -297,6 +326,12 @@ function toDoc(write: CategoryWrite): Doc {
       return { _id: LOCATION + write.location, type: 'location', owner: write.owner };
     case 'release-location':
       return { _id: LOCATION + write.location, _deleted: true, type: 'location', owner: write.owner };
+    case 'put-migration': {
+      const { rev, ...progress } = write.progress;
+      return { _id: MIGRATION + progress.categoryId, ...(rev ? { _rev: rev } : {}), type: 'migration', progress };
+    }
+    case 'delete-migration':
+      return { _id: MIGRATION + write.progress.categoryId, _rev: write.progress.rev!, _deleted: true };
   }
 }
 
@@ -320,5 +355,12 @@ function compensate(write: CategoryWrite, rev: string): Doc | undefined {
       return { _id: LOCATION + write.location, _rev: rev, _deleted: true };
     case 'release-location':
       return { _id: LOCATION + write.location, _rev: rev, type: 'location', owner: write.owner };
+    case 'put-migration':
+      // A migration that did not exist is removed again; one that did gets its progress back.
+      return write.progress.rev
+        ? { _id: MIGRATION + write.progress.categoryId, _rev: rev, type: 'migration', progress: { ...write.progress, rev: undefined } as MigrationProgress }
+        : { _id: MIGRATION + write.progress.categoryId, _rev: rev, _deleted: true };
+    case 'delete-migration':
+      return { _id: MIGRATION + write.progress.categoryId, _rev: rev, type: 'migration', progress: { ...write.progress, rev: undefined } as MigrationProgress };
   }
 }

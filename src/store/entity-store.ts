@@ -16,6 +16,7 @@ import { decodeContinuation, encodeContinuation, normalizePattern, planStreams, 
 import { MEMBER_FIELD, VIEWS } from './entity-views.ts';
 
 export type { ListScope } from './entity-query.ts';
+import type { CategoryScope } from '../registry/persistence.ts';
 
 /** An entity as stored: the envelope (`_id` = location path, `_rev` = ETag) and its OCCI data. */
 export interface EntityDoc {
@@ -605,6 +606,42 @@ export class EntityStore {
   }
 
   /**
+   * One page of a kind's own entities (its `i` rows of the generic view) or of a mixin's members
+   * (its membership rows), after the cursor's key: each page costs what it returns. The answer's
+   * cursor is absent only after an empty page.
+   */
+  async scanScope(scope: CategoryScope, cursor: string | undefined, limit: number): Promise<{ entities: Entity[]; cursor?: string }> {
+    const [collection, field] = 'kind' in scope ? [scope.kind, 'i'] : [scope.mixin, ''];
+    const page = await this.client.request<{ rows: ViewRow[] }>({
+      db: this.db,
+      path: VIEWS.entities,
+      qs: { startkey: cursor === undefined ? [collection, field] : JSON.parse(cursor), endkey: [collection, field, {}], limit, include_docs: true, reduce: false, ...(cursor === undefined ? {} : { skip: 1 }) },
+    });
+    const last = page.rows[page.rows.length - 1];
+    const entities = page.rows.flatMap((r) => (r.doc?.type === 'entity' ? [fromDoc(r.doc)] : []));
+    return { entities, ...(last ? { cursor: JSON.stringify(last.key) } : {}) };
+  }
+
+  /**
+   * Writes `transform(entity)` for every entity it changes, in one bulk request at the revisions
+   * read; those another writer changed meanwhile are read again and transformed again.
+   */
+  async rewrite(entities: Entity[], transform: (entity: Entity) => Entity): Promise<number> {
+    let pending = entities;
+    let written = 0;
+    for (let attempt = 0; pending.length > 0 && attempt < MAX_RETRIES; attempt += 1) {
+      const changed = pending.map((e) => ({ before: e, after: transform(e) })).filter(({ before, after }) => after !== before && JSON.stringify(toDoc(after)) !== JSON.stringify(toDoc(before)));
+      if (changed.length === 0) break;
+      const results = await this.client.request<BulkResult[]>({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs: changed.map(({ after }) => toDoc(after)) } });
+      written += results.filter((r) => !r.error).length;
+      const conflicted = results.filter((r) => r.error === 'conflict').map((r) => r.id);
+      pending = conflicted.length > 0 ? [...(await this.getMany(conflicted)).values()] : [];
+    }
+    return written;
+  }
+
+  /**
+   * Removes a mixin from every entity that carries it (the `by-mixin` view), re-reading documents
    * Removes a mixin from every entity that carries it (its membership rows), re-reading documents
    * another writer changed meanwhile; returns how many were changed.
    */

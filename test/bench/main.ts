@@ -30,6 +30,12 @@ import { startOcniChild, startStore, type BenchStore } from './stack.ts';
 
 const LARGE = process.argv.includes('--large') || process.env.BENCH_LARGE === '1';
 const SIZES = LARGE ? [10_000, 100_000] : [10_000];
+/**
+ * `-- --only=get,query`: measure only the named phases (get, filter, subkinds, paging, list, query,
+ * bulk, singles) and skip the index-cost, memory and start-up lines; for re-measuring a few rows.
+ */
+const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',').filter(Boolean);
+const wanted = (name: string) => ONLY === undefined || ONLY.includes(name);
 const MATCHING = 10;
 /** The whole run is bounded: past this, clean up and exit 1 rather than hang. */
 const WATCHDOG_MS = (LARGE ? 80 : 12) * 60_000;
@@ -159,16 +165,17 @@ async function main(cleanup: Cleanup): Promise<{ rows: Row[]; notes: string[]; s
 
     const ocniRss = new RssSampler(() => readRss(b.ocni.pid));
     const storeRss = new RssSampler(() => (b.storePid ? readRss(b.storePid) : undefined));
-    const phases: (() => Promise<Row | Row[]>)[] = [
-      () => measureGet(b),
-      () => measureFilter(b),
-      () => measureSubkinds(b),
-      () => measurePaging(b),
-      () => measureList(b),
-      () => measureQueryInterface(b, dir),
-      () => measureBulk(b),
-      ...(stage === 0 ? [() => measureSingles(b)] : []),
+    const named: [string, () => Promise<Row | Row[]>][] = [
+      ['get', () => measureGet(b)],
+      ['filter', () => measureFilter(b)],
+      ['subkinds', () => measureSubkinds(b)],
+      ['paging', () => measurePaging(b)],
+      ['list', () => measureList(b)],
+      ['query', () => measureQueryInterface(b, dir)],
+      ['bulk', () => measureBulk(b)],
+      ...(stage === 0 ? [['singles', () => measureSingles(b)] as [string, () => Promise<Row | Row[]>]] : []),
     ];
+    const phases = named.filter(([name]) => wanted(name)).map(([, phase]) => phase);
     for (const phase of phases) {
       await waitIdle(b.busyPids);
       const phaseStart = Date.now();
@@ -177,6 +184,12 @@ async function main(cleanup: Cleanup): Promise<{ rows: Row[]; notes: string[]; s
       say(`  (${num((Date.now() - phaseStart) / 1000)} s)`);
     }
 
+    if (ONLY !== undefined) {
+      ocniRss.stop();
+      storeRss.stop();
+      say(`size ${num(size)} done in ${num((Date.now() - stageStart) / 1000)} s (only ${ONLY.join(', ')})`);
+      continue;
+    }
     // --- What the index costs a write: bring it up to date after 1,000 new documents -------------
     const docs = Array.from({ length: 1000 }, (_, i) => computeDoc(registry, `index-cost-${stage}-${i}`, b.counter++));
     await warmIndexes(builder, names, { tenancy: false }, BUILD_TIMEOUT_MS);
@@ -263,8 +276,10 @@ try {
   const cpu = cpus();
   const report = renderReport(rows, { cores: cpu.length, cpu: cpu[0]?.model.trim() ?? '?', node: process.version, store, date: new Date().toISOString() }, notes);
   process.stdout.write(report);
-  writeFileSync(new URL('./last-run.md', import.meta.url), report);
-  say('report written to test/bench/last-run.md');
+  // A partial run (--only) must not replace the last full table.
+  const file = ONLY === undefined ? 'last-run.md' : 'last-run-only.md';
+  writeFileSync(new URL(`./${file}`, import.meta.url), report);
+  say(`report written to test/bench/${file}`);
 } catch (err) {
   say(`failed: ${(err as Error).stack ?? String(err)}`);
   await cleanup.run();

@@ -3,6 +3,7 @@
  * single entities, with the OCCI verb table (DESIGN §5), in every rendering.
  */
 import type Router from '@koa/router';
+import { entityProblems } from '../../model/entity-view.ts';
 import type { Context } from 'koa';
 import { categoryId, type AttributeDefinitions } from '../../model/category.ts';
 import { toPath, isReservedPath } from '../../model/location.ts';
@@ -232,11 +233,16 @@ export function entityRoutes(router: Router, services: Services): void {
     const path = requestPath(ctx);
     if (!path.endsWith('/')) {
       negotiate(ctx);
-      const { entity, links } = await entities.read(path, backendContext(ctx, config));
+      // `Cache-Control: no-cache` (or HTTP/1.0's `Pragma: no-cache`) asks for a read from the store, past the read cache.
+      const fresh = /(^|[\s,])no-cache([\s,]|$)/i.test(`${ctx.get('Cache-Control')},${ctx.get('Pragma')}`);
+      const { entity, links } = await entities.read(path, backendContext(ctx, config), { fresh });
       if (ctx.get('If-None-Match').replace(/"/g, '') === entity.rev) {
         ctx.status = 304;
         return;
       }
+      // An entity kept through a breaking category change (?entities=keep) is flagged with what no longer fits.
+      const invalid = entityProblems(registry, entity);
+      if (invalid.length > 0) ctx.set('OCNI-Invalid', invalid.join('; ').replace(/[^\x20-\x7e]/g, '?'));
       sendEntity(ctx, entity, links);
       return;
     }

@@ -10,7 +10,7 @@ import { assertSchema } from '../../render/occi-json/schemas.ts';
 import { parseCategoryCollection, parseCategoryFilter } from '../../model/vocabulary/categories.ts';
 import { categoriesFromLines, categoryFilterFromLines, categoryIdsFromLines } from '../../render/occi-text.ts';
 import { filterCategories, type CategoryFilter } from '../../registry/category-filter.ts';
-import type { CategoryRef, ProviderUpdate } from '../../registry/category-manager.ts';
+import type { CategoryRef, ChangeOptions, ProviderUpdate } from '../../registry/category-manager.ts';
 import { negotiate } from '../negotiate.ts';
 import { baseUrl, queryValue } from '../request-context.ts';
 import { freeze, serve, ServedViews } from '../served-views.ts';
@@ -120,6 +120,27 @@ function providersOf(body: Json): ProviderUpdate[] {
   }));
 }
 
+/** What a rendered model carries that an apply ignores: kinds' providers (set with PUT /-/ "providers"). */
+function stripForApply(body: Json): Json {
+  for (const kind of Array.isArray(body.kinds) ? (body.kinds as Json[]) : []) if (kind && typeof kind === 'object') delete kind.provider;
+  return body;
+}
+
+/** `?entities=keep|migrate`, `?dry-run=true` and the body's `migrate` values of a category change. */
+function changeOptions(ctx: Context, body: Json): ChangeOptions {
+  const options: ChangeOptions = {};
+  const entities = queryValue(ctx, 'entities');
+  if (entities !== undefined) {
+    if (entities !== 'keep' && entities !== 'migrate') throw new ValidationError('?entities must be keep or migrate', [{ pointer: '?entities', message: 'must be keep or migrate' }]);
+    options.entities = entities;
+  }
+  const dryRun = queryValue(ctx, 'dry-run');
+  if (dryRun !== undefined && dryRun !== 'true' && dryRun !== 'false') throw new ValidationError('?dry-run must be true or false', [{ pointer: '?dry-run', message: 'must be true or false' }]);
+  if (dryRun === 'true') options.dryRun = true;
+  if (body.migrate !== undefined) options.migrate = body.migrate as ChangeOptions['migrate'];
+  return options;
+}
+
 /** Registers the query-interface routes on `router`. */
 export function queryInterfaceRoutes(router: Router, services: Services): void {
   const { categories, config } = services;
@@ -133,15 +154,24 @@ export function queryInterfaceRoutes(router: Router, services: Services): void {
     router.get(path, (ctx) => {
       const renderer = negotiate(ctx);
       const filter = readFilter(ctx);
+      const origin = queryValue(ctx, 'origin');
+      if (origin !== undefined && origin !== 'runtime' && origin !== 'builtin') throw new ValidationError('?origin must be runtime or builtin', [{ pointer: '?origin', message: 'must be runtime or builtin' }]);
       const registry = categories.registry;
-      const build = () => renderer.categories(filterCategories(registry.all(), filter), renderContext(ctx, config, registry));
+      const build = () => {
+        // ?origin=runtime is the operator's model, ready to save and apply (PUT /-/?apply=true).
+        const from = origin === 'runtime' ? categories.runtimeModel() : origin === 'builtin' ? registry.all().filter((c) => c.builtin) : registry.all();
+        const context = renderContext(ctx, config, registry);
+        // A model file must say everything (structured defaults, generations): GFD.226's plain profile cannot.
+        if (origin === 'runtime' && context.profile === 'occi') context.profile = 'ocni';
+        return renderer.categories(filterCategories(from, filter), context);
+      };
       const viewKey = registry.viewKey();
       if (viewKey === undefined) {
         serve(ctx, freeze(build()));
         return;
       }
       // Everything the rendering depends on besides the registry version.
-      const key = JSON.stringify([viewKey, renderer.type, ctx.get('Accept'), baseUrl(ctx, config), ctx.path, filter]);
+      const key = JSON.stringify([viewKey, renderer.type, ctx.get('Accept'), baseUrl(ctx, config), ctx.path, filter, origin ?? null]);
       serve(ctx, views.get(registry.version, key, build));
     });
 
@@ -155,8 +185,30 @@ export function queryInterfaceRoutes(router: Router, services: Services): void {
     router.put(path, async (ctx) => {
       negotiate(ctx);
       const body = categoriesBody(ctx);
+      if (queryValue(ctx, 'apply') === 'true') {
+        // A whole model, as GET /-/?origin=runtime renders it.
+        const { migrate, ...model } = body;
+        assertSchema('category-collection', stripForApply(model));
+        const prune = queryValue(ctx, 'prune');
+        if (prune !== undefined && prune !== 'true' && prune !== 'false') throw new ValidationError('?prune must be true or false', [{ pointer: '?prune', message: 'must be true or false' }]);
+        if (migrate !== undefined) assertSchema('category-update', { migrate });
+        const options = { ...changeOptions(ctx, migrate === undefined ? {} : { migrate }), prune: prune === 'true' };
+        ctx.body = await categories.apply(parseCategoryCollection(model), options, principalOf(ctx));
+        return;
+      }
       assertSchema('category-update', body);
-      const { categories: changed, providers } = await categories.update(parseCategoryCollection(body), providersOf(body), principalOf(ctx));
+      const options = changeOptions(ctx, body);
+      const { categories: changed, providers, reports } = await categories.update(parseCategoryCollection(body), providersOf(body), principalOf(ctx), options);
+      if (options.dryRun) {
+        ctx.body = { dryRun: true, changes: reports };
+        return;
+      }
+      // What the change did to each category and its entities, in one line per category.
+      const said = reports.map((r) => {
+        const kept = r.impact && r.impact.invalid > 0 ? `, ${r.impact.invalid} entities ${options.entities === 'migrate' ? 'migrated' : 'kept as they were'}` : '';
+        return `${r.id} ${r.changes.length === 0 ? 'unchanged' : `generation ${r.generation}`}${kept}${r.migration ? ', entities being rewritten' : ''}`;
+      });
+      if (said.length > 0) ctx.set('OCNI-Changes', said.join('; ').replace(/[^\x20-\x7e]/g, '?'));
       const touched = [...changed, ...providers.map((id) => categories.registry.get(id)!).filter((c) => !changed.some((d) => categoryId(d) === categoryId(c)))];
       send(ctx, touched);
     });
@@ -169,7 +221,11 @@ export function queryInterfaceRoutes(router: Router, services: Services): void {
       if (cascade !== undefined && cascade !== 'true' && cascade !== 'false') {
         throw new ValidationError('?cascade must be true or false', [{ pointer: '?cascade', message: 'must be true or false' }]);
       }
-      send(ctx, await categories.remove(refsOf(body), { cascade: cascade === 'true' }, principalOf(ctx)));
+      const { removed, changed, cascaded } = await categories.remove(refsOf(body), { cascade: cascade === 'true' }, principalOf(ctx));
+      // What a cascade did beyond the request: removed dependents, and dependents that dropped a reference.
+      const did = [...cascaded.map((id) => `removed ${id}`), ...changed.map((c) => `changed ${categoryId(c)}`)];
+      if (did.length > 0) ctx.set('OCNI-Cascade', did.join(', ').replace(/[^\x20-\x7e]/g, '?'));
+      send(ctx, [...removed, ...changed]);
     });
   }
 }

@@ -101,23 +101,28 @@ export function parseCategoryCollection(body: Json): ParsedCategories {
 export interface CategoryRenderOptions {
   provider?: (kindId: string) => Provider;
   extended?: boolean;
+  /** With `extended`: the path of a kind's or mixin's JSON Schema, to link it from the rendering. */
+  schemaUrl?: (categoryId: string) => string;
 }
 
 /** Renders one category as OCCI 1.2 JSON. */
 export function renderCategory(category: Category, options: CategoryRenderOptions = {}): Json {
   const out: Json = { term: category.term, scheme: category.scheme };
   if (category.title !== undefined) out.title = category.title;
+  if (options.extended && category.generation !== undefined) out.generation = category.generation;
   if (Object.keys(category.attributes).length > 0) out.attributes = renderAttributeDefinitions(category.attributes, options.extended === true);
   if (category.class === 'kind') {
     if (category.parent) out.parent = category.parent;
     if (category.actions.length > 0) out.actions = category.actions;
     if (category.location) out.location = category.location;
     if (options.extended && options.provider && category.location) out.provider = options.provider(category.scheme + category.term);
+    if (options.extended && options.schemaUrl && category.location) out.schema = options.schemaUrl(category.scheme + category.term);
   } else if (category.class === 'mixin') {
     if (category.depends.length > 0) out.depends = category.depends;
     if (category.applies.length > 0) out.applies = category.applies;
     if (category.actions.length > 0) out.actions = category.actions;
     out.location = category.location;
+    if (options.extended && options.schemaUrl) out.schema = options.schemaUrl(category.scheme + category.term);
   }
   return out;
 }
