@@ -124,6 +124,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     const registry = new CategoryRegistry(loadBuiltinCategories(), config.defaultProvider);
     // GET of one entity reads from a cache that this process's writes and the changes feed keep current.
     const entityFollower = createEntityFollower(couch, names.entities);
+    // Read (by the write observer) before it is assigned: `let` makes an early write see undefined, not a TDZ error.
+    // eslint-disable-next-line prefer-const
     let readCache: EntityReadCache | undefined;
     const entities = new EntityStore(config.readCache.entities > 0 ? observeWrites(couch, names.entities, (ids) => readCache?.invalidate(ids)) : couch, names.entities);
     readCache = config.readCache.entities > 0 ? new EntityReadCache(entities, entityFollower, config.readCache) : undefined;

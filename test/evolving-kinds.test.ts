@@ -285,7 +285,7 @@ describe('a migration of a few thousand entities survives a restart midway', () 
     // Every stored entity holds the value now: the generic view's rows for vlan = 1 cover the whole kind.
     const rows = async (startkey: unknown[], endkey: unknown[]) => {
       const qs = new URLSearchParams({ startkey: JSON.stringify(startkey), endkey: JSON.stringify(endkey), reduce: 'false', limit: String(COUNT + 10) });
-      const res = await couchFetch(couchUrl(), `${prefix}entities/_design/ocni/_view/entities?${qs}`);
+      const res = await couchFetch(couchUrl(), `${prefix}entities/_design/ocni/_view/entities?${qs.toString()}`);
       return ((await res.json()) as { rows: unknown[] }).rows.length;
     };
     expect(await rows([PORT, 'i'], [PORT, 'i', {}])).toBe(COUNT);

@@ -100,7 +100,7 @@ describe('/openapi.json', () => {
     expect(res.status).toBe(200);
     const doc = res.json as { openapi: string; paths: Record<string, Json>; components: { schemas: Record<string, Json> } };
     const validator = new Validator();
-    const result = await validator.validate(doc as unknown as Parameters<Validator['validate']>[0]);
+    const result = await validator.validate(doc);
     expect(result.errors ?? [], JSON.stringify(result.errors)).toEqual([]);
     expect(result.valid).toBe(true);
     expect(validator.version).toBe('3.1');

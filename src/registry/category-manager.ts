@@ -465,7 +465,7 @@ export class CategoryManager {
       const id = categoryId(entry.category);
       const before = this.registry.get(id)!;
       const { generation: _g, migration: _m, ...comparable } = entry.category;
-      const changes = classifyChange(before, comparable as Category);
+      const changes = classifyChange(before, comparable);
       if (changes.length === 0) {
         reports.push({ id, generation: before.generation ?? 1, changes });
         staged.stage(before);

@@ -26,7 +26,7 @@ const attrs = (over: Record<string, Partial<AttributeDefinition> | undefined>) =
   const out: Record<string, AttributeDefinition> = { asn, hostname };
   for (const [name, d] of Object.entries(over)) {
     if (d === undefined) delete out[name];
-    else out[name] = { ...(out[name] ?? { type: 'string', mutable: true, required: false }), ...d } as AttributeDefinition;
+    else out[name] = { ...(out[name] ?? { type: 'string', mutable: true, required: false }), ...d };
   }
   return out;
 };

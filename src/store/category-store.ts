@@ -358,9 +358,9 @@ function compensate(write: CategoryWrite, rev: string): Doc | undefined {
     case 'put-migration':
       // A migration that did not exist is removed again; one that did gets its progress back.
       return write.progress.rev
-        ? { _id: MIGRATION + write.progress.categoryId, _rev: rev, type: 'migration', progress: { ...write.progress, rev: undefined } as MigrationProgress }
+        ? { _id: MIGRATION + write.progress.categoryId, _rev: rev, type: 'migration', progress: { ...write.progress, rev: undefined } }
         : { _id: MIGRATION + write.progress.categoryId, _rev: rev, _deleted: true };
     case 'delete-migration':
-      return { _id: MIGRATION + write.progress.categoryId, _rev: rev, type: 'migration', progress: { ...write.progress, rev: undefined } as MigrationProgress };
+      return { _id: MIGRATION + write.progress.categoryId, _rev: rev, type: 'migration', progress: { ...write.progress, rev: undefined } };
   }
 }
