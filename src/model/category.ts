@@ -127,3 +127,26 @@ export interface CategoryPattern {
   actions?: string[];
   attributes?: Record<string, Partial<AttributeDefinition>>;
 }
+
+/** A kind's attribute definitions with inherited ones, from its lineage (the kind first, then its parents): nearer kinds win. */
+export function inheritedAttributes(lineage: readonly Kind[]): AttributeDefinitions {
+  const out: AttributeDefinitions = {};
+  for (const kind of [...lineage].reverse()) Object.assign(out, kind.attributes);
+  return out;
+}
+
+/** A mixin with every mixin it depends on, transitively (nearest first); unknown ids are skipped. */
+export function dependencyClosure(mixinId: string, mixin: (id: string) => Mixin | undefined): Mixin[] {
+  const out: Mixin[] = [];
+  const seen = new Set<string>();
+  const visit = (id: string): void => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    const found = mixin(id);
+    if (!found) return;
+    out.push(found);
+    for (const dep of found.depends) visit(dep);
+  };
+  visit(mixinId);
+  return out;
+}

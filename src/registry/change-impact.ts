@@ -3,7 +3,7 @@
  * concerns, and, walking them page by page through the store's indexes, how many entities it
  * would make invalid (and which, the first few) or could not migrate.
  */
-import { categoryId, type Action, type AttributeDefinitions, type Category, type Kind, type Mixin } from '../model/category.ts';
+import { categoryId, dependencyClosure, inheritedAttributes, type Action, type AttributeDefinitions, type Category, type Kind, type Mixin } from '../model/category.ts';
 import type { CategoryLookup, Entity } from '../model/entity.ts';
 import { currentView, entityProblems } from '../model/entity-view.ts';
 import type { StagedCategories } from './category-rules.ts';
@@ -36,24 +36,11 @@ export class StagedLookup implements CategoryLookup {
   }
 
   kindAttributes(kindId: string): AttributeDefinitions {
-    const out: AttributeDefinitions = {};
-    for (const kind of [...this.lineage(kindId)].reverse()) Object.assign(out, kind.attributes);
-    return out;
+    return inheritedAttributes(this.lineage(kindId));
   }
 
   mixinClosure(mixinId: string): Mixin[] {
-    const out: Mixin[] = [];
-    const seen = new Set<string>();
-    const visit = (id: string) => {
-      if (seen.has(id)) return;
-      seen.add(id);
-      const mixin = this.mixin(id);
-      if (!mixin) return;
-      out.push(mixin);
-      mixin.depends.forEach(visit);
-    };
-    visit(mixinId);
-    return out;
+    return dependencyClosure(mixinId, (id) => this.mixin(id));
   }
 }
 

@@ -7,7 +7,9 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { canSee, type Principal } from '../auth/principal.ts';
 import {
   categoryId,
+  dependencyClosure,
   ENTITY_KIND,
+  inheritedAttributes,
   type Action,
   type AttributeDefinitions,
   type Category,
@@ -205,27 +207,12 @@ export class CategoryRegistry {
 
   /** Attribute definitions of a kind including inherited ones, a kind's own winning (do not mutate). */
   kindAttributes(kindId: string): AttributeDefinitions {
-    return this.#memo(`attributes ${kindId}`, () => {
-      const out: AttributeDefinitions = {};
-      for (const kind of [...this.lineage(kindId)].reverse()) Object.assign(out, kind.attributes);
-      return out;
-    });
+    return this.#memo(`attributes ${kindId}`, () => inheritedAttributes(this.lineage(kindId)));
   }
 
   /** A mixin with every mixin it depends on, transitively (nearest first). */
   mixinClosure(mixinId: string): Mixin[] {
-    const out: Mixin[] = [];
-    const seen = new Set<string>();
-    const visit = (id: string) => {
-      if (seen.has(id)) return;
-      seen.add(id);
-      const mixin = this.mixin(id);
-      if (!mixin) return;
-      out.push(mixin);
-      for (const dep of mixin.depends) visit(dep);
-    };
-    visit(mixinId);
-    return out;
+    return dependencyClosure(mixinId, (id) => this.mixin(id));
   }
 
   /**
