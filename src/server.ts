@@ -104,8 +104,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
         else if (event.type === 'restarted') {
           embeddedStoreRestarts.inc();
           logger.warn({ attempt: event.attempt, downMs: event.downMs }, 'the embedded store is back');
-        }
-        else logger.error({ attempt: event.attempt, err: event.error }, 'restarting the embedded store failed; trying again');
+        } else logger.error({ attempt: event.attempt, err: event.error }, 'restarting the embedded store failed; trying again');
       },
     });
     couchUrl = embedded.url;
@@ -146,7 +145,11 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       ...(config.limits.migrationBatch ? { migrationBatch: config.limits.migrationBatch } : {}),
       ...(config.limits.migrationPauseMs ? { migrationPauseMs: config.limits.migrationPauseMs } : {}),
       onMigration: (progress, state, err) =>
-        (state === 'failed' ? logger.warn : state === 'done' ? logger.info : logger.debug).call(logger, { category: progress.categoryId, generation: progress.generation, done: progress.done, err: err ? (err as Error).message : undefined }, `category migration ${state}`),
+        (state === 'failed' ? logger.warn : state === 'done' ? logger.info : logger.debug).call(
+          logger,
+          { category: progress.categoryId, generation: progress.generation, done: progress.done, err: err ? (err as Error).message : undefined },
+          `category migration ${state}`,
+        ),
       tagsPerTenant: config.limits.tagsPerTenant,
       onCleanupError: (err, mixinId) => logger.warn({ err: (err as Error).message, mixin: mixinId }, 'cleaning the entities of a deleted mixin failed; retrying'),
     });
@@ -158,7 +161,18 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     }
 
     await readCache?.start();
-    const entityService = new EntityService(registry, entities, { itemsPerRequest: config.limits.itemsPerRequest, attributeValueBytes: config.limits.attributeValueBytes, storedBytesPerRequest: config.limits.storedBytesPerRequest, entitiesPerTenant: config.limits.entitiesPerTenant }, backends, readCache);
+    const entityService = new EntityService(
+      registry,
+      entities,
+      {
+        itemsPerRequest: config.limits.itemsPerRequest,
+        attributeValueBytes: config.limits.attributeValueBytes,
+        storedBytesPerRequest: config.limits.storedBytesPerRequest,
+        entitiesPerTenant: config.limits.entitiesPerTenant,
+      },
+      backends,
+      readCache,
+    );
     if (config.auth.mode === 'none') {
       logger.warn('authentication is OFF (auth.mode "none"): every caller is an operator; for local development only');
     }
@@ -183,7 +197,20 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       },
       ...(embeddedStore ? [{ name: 'embedded-store', check: () => (embeddedStore.isUp() ? undefined : 'the embedded store is down') }] : []),
     ]);
-    const services: Services = { config, logger, categories, entities, entityService, backends, version: VERSION, serverNames, readiness, watch, storeIsUp: () => embedded?.isUp() ?? true, ...(readCache ? { readCache } : {}) };
+    const services: Services = {
+      config,
+      logger,
+      categories,
+      entities,
+      entityService,
+      backends,
+      version: VERSION,
+      serverNames,
+      readiness,
+      watch,
+      storeIsUp: () => embedded?.isUp() ?? true,
+      ...(readCache ? { readCache } : {}),
+    };
     const app = createApp(services);
     // Node answers 431 itself when a request head is larger than this.
     const handle = app.callback();

@@ -67,7 +67,7 @@ describe('static tokens', () => {
     expect(seenByOlga.kinds.find((k) => k.term === 'compute')?.provider).toEqual({ local: ['local'], remote: [] });
   });
 
-  it('keeps a user\'s tags to the user', async () => {
+  it("keeps a user's tags to the user", async () => {
     const tag = { mixins: [{ term: 'mine', scheme: 'http://example.com/alice#', location: '/tags/alice/mine/' }] };
     expect((await call(s.url, 'POST', '/-/', { body: tag, headers: as('alice-token') })).status).toBe(200);
     const id = encodeURIComponent('http://example.com/alice#mine');
@@ -83,7 +83,7 @@ describe('static tokens', () => {
     expect(ids(await call(s.url, 'GET', '/tags/alice/mine/', { headers: as('alice-token') }))).toEqual(['tagged']);
   });
 
-  it('answers for another tenant\'s entity as for a free location on every verb; only creating there is refused (409)', async () => {
+  it("answers for another tenant's entity as for a free location on every verb; only creating there is refused (409)", async () => {
     expect((await call(s.url, 'POST', '/compute/', { body: { kind: COMPUTE, id: 'a1', title: 'alice vm' }, headers: as('alice-token') })).status).toBe(201);
     const bob = as('bob-token');
     const rev = (await call(s.url, 'GET', '/compute/a1', { headers: as('alice-token') })).headers.get('etag')!;
@@ -114,7 +114,10 @@ describe('static tokens', () => {
     expect((await call(s.url, 'GET', '/compute/a1', { headers: as('alice-token') })).json).toMatchObject({ title: 'alice vm' });
     const crtp = '/crtp/small/';
     expect((await call(s.url, 'POST', crtp, { body: { 'X-OCCI-Location': ['/compute/a1'] }, headers: bob })).status).toBe(404);
-    const link = await call(s.url, 'POST', '/storagelink/', { body: { kind: `${INFRA}storagelink`, source: '/compute/a1', target: '/storage/x', attributes: { 'occi.storagelink.deviceid': 'vdb' } }, headers: bob });
+    const link = await call(s.url, 'POST', '/storagelink/', {
+      body: { kind: `${INFRA}storagelink`, source: '/compute/a1', target: '/storage/x', attributes: { 'occi.storagelink.deviceid': 'vdb' } },
+      headers: bob,
+    });
     expect(link.status).toBe(400);
     expect(ids(await call(s.url, 'GET', '/compute/', { headers: bob }))).not.toContain('a1');
     expect(ids(await call(s.url, 'GET', '/', { headers: bob }))).not.toContain('a1');
@@ -138,7 +141,10 @@ describe('static tokens', () => {
     expect((await call(s.url, 'PUT', '/storage/bob-disk1', { body: { kind: `${INFRA}storage`, attributes: { 'occi.storage.size': 1 } }, headers: bob })).status).toBe(201);
     const port = new URL(s.url).port;
     const link = (target: string, headers: Record<string, string> = {}) =>
-      call(s.url, 'POST', '/storagelink/', { body: { kind: `${INFRA}storagelink`, source: '/compute/bob-vm1', target, attributes: { 'occi.storagelink.deviceid': 'vdb' } }, headers: { ...bob, ...headers } });
+      call(s.url, 'POST', '/storagelink/', {
+        body: { kind: `${INFRA}storagelink`, source: '/compute/bob-vm1', target, attributes: { 'occi.storagelink.deviceid': 'vdb' } },
+        headers: { ...bob, ...headers },
+      });
     // The request goes to 127.0.0.1; each of these names this server, so the target is alice's disk.
     for (const [target, headers] of [
       [`http://localhost:${port}/storage/alice-disk1`, {}],
@@ -279,7 +285,9 @@ describe('Keystone / Astakos tokens', () => {
 
 describe('configuration', () => {
   it('refuses a plain-text password and a keystone mode without a URL', async () => {
-    await expect(startTestServer({ prefix: freshPrefix('authbad'), overrides: { auth: { mode: 'basic', users: [{ name: 'x', password: 'plain' }] } } })).rejects.toThrow(/password must be stored hashed|auth\.users/);
+    await expect(startTestServer({ prefix: freshPrefix('authbad'), overrides: { auth: { mode: 'basic', users: [{ name: 'x', password: 'plain' }] } } })).rejects.toThrow(
+      /password must be stored hashed|auth\.users/,
+    );
     await expect(startTestServer({ prefix: freshPrefix('authbad'), overrides: { auth: { mode: 'keystone', users: [] } } })).rejects.toThrow(/auth\.keystone\.url/);
   });
 });

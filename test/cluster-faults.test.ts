@@ -71,9 +71,7 @@ describe('lost updates (item 9)', () => {
     const expected = new Map<string, number>();
     const statuses = new Map<number, number>();
     for (let round = 0; round < ROUNDS; round += 1) {
-      const answers = await Promise.all(
-        Array.from({ length: WRITERS }, (_v, w) => call(servers[w % 2]!.url, 'POST', path, { body: { attributes: { [`x.w${w}`]: round } } })),
-      );
+      const answers = await Promise.all(Array.from({ length: WRITERS }, (_v, w) => call(servers[w % 2]!.url, 'POST', path, { body: { attributes: { [`x.w${w}`]: round } } })));
       answers.forEach((res, w) => {
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         if (res.status === 200) expected.set(`x.w${w}`, round);
@@ -134,9 +132,7 @@ describe('location claims (item 11)', () => {
       // Every categories write is accepted by "its" copy, as on two nodes of a split cluster.
       for (const proxy of proxies) proxy.inject({ fault: 'split', method: 'POST', path: /_categories\/_bulk_docs$/, times: 1 });
       const location = `/claim${trial}/`;
-      const answers = await Promise.all(
-        servers.map((s, i) => call(s.url, 'POST', '/-/', { body: { mixins: [{ term: `claim${trial}x${i}`, scheme: SCHEME, location }] } })),
-      );
+      const answers = await Promise.all(servers.map((s, i) => call(s.url, 'POST', '/-/', { body: { mixins: [{ term: `claim${trial}x${i}`, scheme: SCHEME, location }] } })));
       if (answers.every((a) => a.status === 200)) both.push(trial);
       expect(answers.map((a) => a.status).every((s) => s === 200 || s === 409)).toBe(true);
       for (const proxy of proxies) proxy.clear();
@@ -198,7 +194,12 @@ describe('answers cut off in transit (item 13)', () => {
     const errors: string[] = [];
     const seen: string[] = [];
     proxies[0]!.inject({ fault: 'cut-body', method: 'GET', path: /_categories\/_changes/ });
-    store.follow(since, (e) => seen.push(e.type === 'category' ? e.category.term : e.type), (err) => errors.push((err as Error).message), 500);
+    store.follow(
+      since,
+      (e) => seen.push(e.type === 'category' ? e.category.term : e.type),
+      (err) => errors.push((err as Error).message),
+      500,
+    );
     await new Promise((r) => setTimeout(r, 200));
     expect((await call(servers[1]!.url, 'POST', '/-/', { body: { mixins: [{ term: 'afterfeed', scheme: SCHEME, location: '/afterfeed/' }] } })).status).toBe(200);
     for (let i = 0; i < 100 && !seen.includes('afterfeed'); i += 1) await new Promise((r) => setTimeout(r, 50));

@@ -82,7 +82,7 @@ describe('create', () => {
     expect(await store.get('/compute/c1')).toBeDefined();
   });
 
-  it('undoes the first backend\'s creation when the second fails, and stores nothing', async () => {
+  it("undoes the first backend's creation when the second fails, and stores nothing", async () => {
     reset();
     second.failOn = 'create';
     await expect(service.createInCollection(service.registry.kind(COMPUTE)!, [item('c2')], origin, ctx)).rejects.toThrow('second failed create');
@@ -90,7 +90,7 @@ describe('create', () => {
     expect(await store.get('/compute/c2')).toBeUndefined();
   });
 
-  it('undoes both backends\' creations when the store write fails', async () => {
+  it("undoes both backends' creations when the store write fails", async () => {
     reset();
     await expect(service.createInCollection(service.registry.kind(COMPUTE)!, [item('c1')], origin, ctx)).rejects.toThrow(/already exists/);
     expect(first.calls).toEqual(['create:/compute/c1:', 'delete:/compute/c1:']);

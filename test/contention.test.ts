@@ -50,9 +50,7 @@ async function busyEntity(id: string, servers: RunningServer[]): Promise<{ statu
   const statuses = new Map<number, number>();
   const expected = new Map<string, number>();
   for (let round = 0; round < ROUNDS; round += 1) {
-    const answers = await Promise.all(
-      Array.from({ length: WRITERS }, (_v, w) => call(servers[w % servers.length]!.url, 'POST', path, { body: { attributes: { [`x.w${w}`]: round } } })),
-    );
+    const answers = await Promise.all(Array.from({ length: WRITERS }, (_v, w) => call(servers[w % servers.length]!.url, 'POST', path, { body: { attributes: { [`x.w${w}`]: round } } })));
     answers.forEach((res, w) => {
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
       if (res.status === 200) expected.set(`x.w${w}`, round);
@@ -103,7 +101,13 @@ describe('links racing updates of their source (item 7)', () => {
     for (let i = 0; i < WRITERS; i += 1) {
       links.push(
         call(servers[i % 2]!.url, 'POST', '/networkinterface/', {
-          body: { kind: NETWORKINTERFACE, id: `race-ni${i}`, source: '/compute/race', target: '/network/race-net', attributes: { 'occi.networkinterface.interface': `eth${i}`, 'occi.networkinterface.mac': `00:11:22:33:44:${i.toString(16).padStart(2, '0')}` } },
+          body: {
+            kind: NETWORKINTERFACE,
+            id: `race-ni${i}`,
+            source: '/compute/race',
+            target: '/network/race-net',
+            attributes: { 'occi.networkinterface.interface': `eth${i}`, 'occi.networkinterface.mac': `00:11:22:33:44:${i.toString(16).padStart(2, '0')}` },
+          },
         }),
       );
       updates.push(call(servers[(i + 1) % 2]!.url, 'POST', '/compute/race', { body: { attributes: { [`x.w${i}`]: i } } }));
@@ -117,7 +121,10 @@ describe('links racing updates of their source (item 7)', () => {
     for (let i = 0; i < WRITERS; i += 1) if ((await call(one.url, 'GET', `/networkinterface/race-ni${i}`)).status === 200) stored.push(`/networkinterface/race-ni${i}`);
     const resource = (await call(one.url, 'GET', '/compute/race')).json as { links?: { location?: string; id?: string }[] };
     const listed = (resource.links ?? []).map((l) => new URL(l.location ?? `/networkinterface/${l.id ?? ''}`, one.url).pathname).sort();
-    expect(stored.filter((l) => refused.includes(l)), 'answered an error yet stored').toEqual([]);
+    expect(
+      stored.filter((l) => refused.includes(l)),
+      'answered an error yet stored',
+    ).toEqual([]);
     expect(stored.sort()).toEqual([...acknowledged].sort());
     expect(listed).toEqual([...stored].sort());
     // Under this load every creation should go through.

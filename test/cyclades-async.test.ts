@@ -79,7 +79,10 @@ async function storage(title: string): Promise<string> {
 }
 async function link(kind: 'networkinterface' | 'storagelink', source: string, target: string, extra: Json = {}): Promise<TestResponse> {
   const attributes = kind === 'networkinterface' ? { 'occi.networkinterface.interface': 'eth1', 'occi.networkinterface.mac': '00:00:00:00:00:00' } : { 'occi.storagelink.deviceid': 'vdb' };
-  return call(server.url, 'POST', `/${kind}/`, { body: { kind: `${INFRA}${kind}`, source: { location: source }, target: { location: target }, ...extra, attributes: { ...attributes, ...(extra.attributes as Json | undefined) } }, headers: token });
+  return call(server.url, 'POST', `/${kind}/`, {
+    body: { kind: `${INFRA}${kind}`, source: { location: source }, target: { location: target }, ...extra, attributes: { ...attributes, ...(extra.attributes as Json | undefined) } },
+    headers: token,
+  });
 }
 
 beforeAll(async () => {
@@ -88,7 +91,12 @@ beforeAll(async () => {
   await control('POST', '/_sim/image', { id: DEBIAN_BY_NAME, name: 'Debian' });
   server = await startTestServer({
     prefix,
-    overrides: { backends: [{ name: 'local', type: 'store' }, { name: 'okeanos', type: 'cyclades', identityUrl: listening.identityUrl, timeoutMs: TIMEOUT_MS, jobPollMs: 20 }] },
+    overrides: {
+      backends: [
+        { name: 'local', type: 'store' },
+        { name: 'okeanos', type: 'cyclades', identityUrl: listening.identityUrl, timeoutMs: TIMEOUT_MS, jobPollMs: 20 },
+      ],
+    },
   });
   const route = await call(server.url, 'PUT', '/-/', { body: { providers: KINDS.map((kind) => ({ kind: `${INFRA}${kind}`, provider: { local: ['okeanos'], remote: [] } })) } });
   expect(route.status, route.text).toBe(200);
@@ -110,7 +118,9 @@ describe('the Cyclades bridge under asynchrony and partial failure', () => {
     const sl = await link('storagelink', vm, disk);
     expect(sl.status, sl.text).toBe(201);
     // The links' state comes from Cyclades (finding 6): active once the jobs are done.
-    const shown = await until(vm, (r) => ((r.json as { links?: { attributes: Json }[] }).links ?? []).every((l) => l.attributes['occi.networkinterface.state'] === 'active' || l.attributes['occi.storagelink.state'] === 'active'));
+    const shown = await until(vm, (r) =>
+      ((r.json as { links?: { attributes: Json }[] }).links ?? []).every((l) => l.attributes['occi.networkinterface.state'] === 'active' || l.attributes['occi.storagelink.state'] === 'active'),
+    );
     const links = (shown.json as { links: { attributes: Json }[] }).links;
     expect(links).toHaveLength(2);
     expect(links.map((l) => l.attributes['occi.networkinterface.state'] ?? l.attributes['occi.storagelink.state'])).toEqual(['active', 'active']);
@@ -119,7 +129,11 @@ describe('the Cyclades bridge under asynchrony and partial failure', () => {
     expect(deleted.status, deleted.text).toBe(204);
     // The port went (DISCONNECT), then the volume was detached (DETACH_VOLUME), then the server.
     const order = (await simRequests('DELETE', '^/(network/v2.0/ports|compute/v2.0/servers)/')).map((r) => [r.path.replace(/\/\d+/g, '/N'), r.status]);
-    expect(order.slice(-3)).toEqual([['/network/v2.0/ports/N', 204], ['/compute/v2.0/servers/N/os-volume_attachments/N', 202], ['/compute/v2.0/servers/N', 204]]);
+    expect(order.slice(-3)).toEqual([
+      ['/network/v2.0/ports/N', 204],
+      ['/compute/v2.0/servers/N/os-volume_attachments/N', 202],
+      ['/compute/v2.0/servers/N', 204],
+    ]);
     await quiet();
     // The storage outlives its compute (Cyclades would have deleted it still attached).
     expect(attrs(await call(server.url, 'GET', disk, { headers: token }))['occi.storage.state.message']).toBe('available');
@@ -194,7 +208,10 @@ describe('the Cyclades bridge under asynchrony and partial failure', () => {
     const publicNet = `${listening.url}/network/v2.0/networks/1`;
     const ni = await link('networkinterface', vm, publicNet);
     expect(ni.status, ni.text).toBe(201);
-    const ips = async () => Object.values(((await control('GET', '/_sim/state')) as { db: { ips: Record<string, { floating: boolean; userId: string }> } }).db.ips).filter((ip) => ip.floating && ip.userId === DEMO_USER_UUID);
+    const ips = async () =>
+      Object.values(((await control('GET', '/_sim/state')) as { db: { ips: Record<string, { floating: boolean; userId: string }> } }).db.ips).filter(
+        (ip) => ip.floating && ip.userId === DEMO_USER_UUID,
+      );
     expect(await ips()).toHaveLength(1);
     await until(pathOf(ni), (r) => attrs(r)['occi.networkinterface.state'] === 'active');
     expect((await call(server.url, 'DELETE', pathOf(ni), { headers: token })).status).toBe(204);
@@ -222,7 +239,7 @@ describe('the Cyclades bridge under asynchrony and partial failure', () => {
     expect((await call(server.url, 'DELETE', net, { headers: token })).status).toBe(204);
   });
 
-  it('runs snf-occi\'s own example verbatim: create with text/occi, GET, DELETE (finding 8)', async () => {
+  it("runs snf-occi's own example verbatim: create with text/occi, GET, DELETE (finding 8)", async () => {
     // The request of snf-occi's documentation, header for header ($AUTH filled in).
     const lines: [string, string][] = [
       ['Category', 'compute; scheme=http://schemas.ogf.org/occi/infrastructure#;  class="kind";'],
@@ -250,7 +267,13 @@ describe('the Cyclades bridge under asynchrony and partial failure', () => {
   it('shows drift both ways to an operator, and cleans up only what ocni made (finding 7)', async () => {
     // A server the user made elsewhere, one ocni made but lost track of, and an entity whose server went.
     const direct = async (name: string, metadata: Json) =>
-      (await (await fetch(`${listening.url}/compute/v2.0/servers`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-auth-token': DEMO_TOKEN }, body: JSON.stringify({ server: { name, imageRef: DEBIAN_BY_NAME, flavorRef: 1, metadata } }) })).json()) as { server: { id: number } };
+      (await (
+        await fetch(`${listening.url}/compute/v2.0/servers`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-auth-token': DEMO_TOKEN },
+          body: JSON.stringify({ server: { name, imageRef: DEBIAN_BY_NAME, flavorRef: 1, metadata } }),
+        })
+      ).json()) as { server: { id: number } };
     const foreign = await direct('made-elsewhere', {});
     const stray = await direct('ocni-stray', { ocni_entity: 'gone-entity', ocni_backend: 'okeanos' });
     const vm = await compute('deleted-behind-ocni');
@@ -260,10 +283,12 @@ describe('the Cyclades bridge under asynchrony and partial failure', () => {
     const drift = await call(server.url, 'GET', '/-/cyclades/okeanos/drift', { headers: token });
     expect(drift.status, drift.text).toBe(200);
     const report = drift.json as { unknownToOcni: Json[]; unknownToCyclades: Json[] };
-    expect(report.unknownToOcni).toEqual(expect.arrayContaining([
-      { type: 'server', id: String(foreign.server.id), name: 'made-elsewhere', ocniMade: false },
-      { type: 'server', id: String(stray.server.id), name: 'ocni-stray', ocniMade: true },
-    ]));
+    expect(report.unknownToOcni).toEqual(
+      expect.arrayContaining([
+        { type: 'server', id: String(foreign.server.id), name: 'made-elsewhere', ocniMade: false },
+        { type: 'server', id: String(stray.server.id), name: 'ocni-stray', ocniMade: true },
+      ]),
+    );
     expect(report.unknownToCyclades).toEqual([{ location: vm, kind: `${INFRA}compute` }]);
 
     const cleaned = await call(server.url, 'POST', '/-/cyclades/okeanos/clean-up', { headers: token });
@@ -282,7 +307,16 @@ describe('the Cyclades bridge under asynchrony and partial failure', () => {
       { name: 'alice', tenant: 'tenant-a', password: hashSecret('alice-pw', 1024) },
       { name: 'olga', operator: true, password: hashSecret('olga-pw', 1024) },
     ];
-    const s = await startTestServer({ prefix: guarded, overrides: { auth: { mode: 'basic', users }, backends: [{ name: 'local', type: 'store' }, { name: 'okeanos', type: 'cyclades', identityUrl: listening.identityUrl }] } });
+    const s = await startTestServer({
+      prefix: guarded,
+      overrides: {
+        auth: { mode: 'basic', users },
+        backends: [
+          { name: 'local', type: 'store' },
+          { name: 'okeanos', type: 'cyclades', identityUrl: listening.identityUrl },
+        ],
+      },
+    });
     try {
       const basic = (user: string, pw: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}`, ...token });
       expect((await call(s.url, 'GET', '/-/cyclades/okeanos/drift', { headers: basic('alice', 'alice-pw') })).status).toBe(403);
@@ -303,9 +337,13 @@ describe('the Cyclades bridge under asynchrony and partial failure', () => {
     // And independently of the bridge's own drift code, from the simulator's database:
     const db = ((await control('GET', '/_sim/state')) as { db: Record<string, Record<string, Json>> }).db;
     const live = (table: string) => Object.values(db[table]!).filter((o) => o.userId === DEMO_USER_UUID && o.deleted !== true && o.status !== 'DELETED');
-    const known = async (kind: string) => ((await call(server.url, 'GET', `/${kind}/`, { headers: token })).json as { resources?: Json[]; links?: Json[] });
+    const known = async (kind: string) => (await call(server.url, 'GET', `/${kind}/`, { headers: token })).json as { resources?: Json[]; links?: Json[] };
     const computes = (await known('compute')).resources ?? [];
-    expect(live('servers').map((s) => String(s.id)).sort()).toEqual(computes.map((c) => String(c.id)).sort());
+    expect(
+      live('servers')
+        .map((s) => String(s.id))
+        .sort(),
+    ).toEqual(computes.map((c) => String(c.id)).sort());
     expect(live('ports')).toHaveLength(0);
     expect(live('networks')).toHaveLength(0);
     expect(live('volumes').filter((v) => v.index !== 0)).toHaveLength(0);

@@ -21,7 +21,8 @@ async function control(method: string, path: string, body?: unknown): Promise<Js
   return (await res.json()) as Json;
 }
 async function simRequests(method: string, pathRegex: string): Promise<{ path: string; headers: Record<string, string>; body: Json }[]> {
-  return ((await control('GET', `/_sim/requests?method=${method}&pathRegex=${encodeURIComponent(pathRegex)}`)) as { requests: { path: string; headers: Record<string, string>; body: Json }[] }).requests;
+  return ((await control('GET', `/_sim/requests?method=${method}&pathRegex=${encodeURIComponent(pathRegex)}`)) as { requests: { path: string; headers: Record<string, string>; body: Json }[] })
+    .requests;
 }
 const attrs = (res: TestResponse) => (res.json as { attributes: Json }).attributes;
 
@@ -33,7 +34,12 @@ beforeAll(async () => {
   await control('POST', '/_sim/config', { defaultServerNetworks: [] });
   server = await startTestServer({
     prefix,
-    overrides: { backends: [{ name: 'local', type: 'store' }, { name: 'okeanos', type: 'cyclades', identityUrl: listening.identityUrl, timeoutMs: 1500 }] },
+    overrides: {
+      backends: [
+        { name: 'local', type: 'store' },
+        { name: 'okeanos', type: 'cyclades', identityUrl: listening.identityUrl, timeoutMs: 1500 },
+      ],
+    },
   });
   const route = await call(server.url, 'PUT', '/-/', { body: { providers: [{ kind: COMPUTE, provider: { local: ['okeanos'], remote: [] } }] } });
   expect(route.status).toBe(200);
@@ -45,7 +51,7 @@ afterAll(async () => {
 });
 
 describe('the Cyclades bridge over HTTP', () => {
-  it('lists the caller\'s images and flavors as os_tpl and resource_tpl mixins', async () => {
+  it("lists the caller's images and flavors as os_tpl and resource_tpl mixins", async () => {
     const mine = await call(server.url, 'GET', '/-/?class=mixin', { headers: token });
     const mixins = (mine.json as { mixins: Json[] }).mixins;
     const os = mixins.find((m) => `${String(m.scheme)}${String(m.term)}` === OS)!;
@@ -98,7 +104,13 @@ describe('the Cyclades bridge over HTTP', () => {
   });
 
   it('maps Cyclades faults to OCCI statuses with their message, and stores nothing', async () => {
-    await control('POST', '/_sim/fault', { method: 'POST', pathRegex: '^/compute/v2.0/servers$', status: 503, body: { serviceUnavailable: { code: 503, message: 'No available backends', details: '' } }, count: 1 });
+    await control('POST', '/_sim/fault', {
+      method: 'POST',
+      pathRegex: '^/compute/v2.0/servers$',
+      status: 503,
+      body: { serviceUnavailable: { code: 503, message: 'No available backends', details: '' } },
+      count: 1,
+    });
     const unavailable = await call(server.url, 'POST', '/compute/', { body: { kind: COMPUTE, id: 'never', mixins: [OS, SMALL] }, headers: token });
     expect(unavailable.status).toBe(503);
     expect((unavailable.json as Json).detail).toContain('No available backends');
@@ -129,7 +141,10 @@ describe('the Cyclades bridge over HTTP', () => {
     // A storage routed to Cyclades goes to Cyclades, whose 401 comes back as 401.
     expect((await call(server.url, 'PUT', '/-/', { body: { providers: [{ kind: `${INFRA}storage`, provider: { local: ['okeanos'] } }] } })).status).toBe(200);
     try {
-      const storage = await call(server.url, 'POST', '/storage/', { body: { kind: `${INFRA}storage`, id: 'badtoken', attributes: { 'occi.storage.size': 1 } }, headers: { 'x-auth-token': 'not-a-token' } });
+      const storage = await call(server.url, 'POST', '/storage/', {
+        body: { kind: `${INFRA}storage`, id: 'badtoken', attributes: { 'occi.storage.size': 1 } },
+        headers: { 'x-auth-token': 'not-a-token' },
+      });
       expect(storage.status).toBe(401);
       expect((storage.json as Json).detail).toContain('Invalid token');
       expect((await call(server.url, 'GET', '/storage/badtoken')).status).toBe(404);
@@ -138,7 +153,7 @@ describe('the Cyclades bridge over HTTP', () => {
     }
   });
 
-  it('answers 413 with Cyclades\' message when the project\'s quota is used up, and keeps nothing', async () => {
+  it("answers 413 with Cyclades' message when the project's quota is used up, and keeps nothing", async () => {
     // Project B has room for exactly one small VM; the project comes from X-Project-Id.
     const headers = { ...token, 'x-project-id': DEMO_PROJECT_B };
     const first = await call(server.url, 'POST', '/compute/', { body: { kind: COMPUTE, title: 'fits', mixins: [OS, SMALL] }, headers });

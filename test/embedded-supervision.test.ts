@@ -34,7 +34,10 @@ beforeAll(async () => {
       done();
     },
   });
-  const config = loadConfig({}, { port: 0, host: '127.0.0.1', dataDir: dir, couchdb: { url: null, dbPrefix: 'sup_', requestTimeoutMs: 1500 }, log: { level: 'silent', pretty: false }, seedCategories: [] });
+  const config = loadConfig(
+    {},
+    { port: 0, host: '127.0.0.1', dataDir: dir, couchdb: { url: null, dbPrefix: 'sup_', requestTimeoutMs: 1500 }, log: { level: 'silent', pretty: false }, seedCategories: [] },
+  );
   server = await startServer(config, pino({ level: 'info' }, sink));
 }, 30_000);
 
@@ -110,7 +113,17 @@ describe('durability (item 2)', () => {
 
   it('can be relaxed by configuration, and says so', async () => {
     const relaxedDir = mkdtempSync(join(tmpdir(), 'ocni-relaxed-'));
-    const config = loadConfig({}, { port: 0, host: '127.0.0.1', dataDir: relaxedDir, couchdb: { url: null, dbPrefix: 'rel_', requestTimeoutMs: 5000, embeddedDurability: 'relaxed' }, log: { level: 'silent', pretty: false }, seedCategories: [] });
+    const config = loadConfig(
+      {},
+      {
+        port: 0,
+        host: '127.0.0.1',
+        dataDir: relaxedDir,
+        couchdb: { url: null, dbPrefix: 'rel_', requestTimeoutMs: 5000, embeddedDurability: 'relaxed' },
+        log: { level: 'silent', pretty: false },
+        seedCategories: [],
+      },
+    );
     const relaxed = await startServer(config, pino({ level: 'silent' }));
     try {
       expect(relaxed.embedded!.durability).toBe('relaxed');

@@ -6,8 +6,7 @@ import { call as callOcci, dropDatabases, fixture, freshPrefix, startTestServer 
  * These tests read entities' locations, an ocni extension of GFD.226: they ask for the `ocni`
  * profile unless they name another (the default output is checked in test/conformance/).
  */
-const call: typeof callOcci = (b, method, path, options = {}) =>
-  callOcci(b, method, path, { ...options, headers: { accept: 'application/occi+json; profile=ocni', ...options.headers } });
+const call: typeof callOcci = (b, method, path, options = {}) => callOcci(b, method, path, { ...options, headers: { accept: 'application/occi+json; profile=ocni', ...options.headers } });
 
 type Json = Record<string, unknown>;
 const INFRA = 'http://schemas.ogf.org/occi/infrastructure#';
@@ -149,12 +148,23 @@ describe('OCCI 1.2 JSON renderings', () => {
   it('creates a standalone link whose source must exist and whose target may be external', async () => {
     await compute('src1');
     const ok = await call(base, 'POST', '/networkinterface/', {
-      body: { kind: `${INFRA}networkinterface`, id: 'ni1', source: { location: '/compute/src1' }, target: { location: 'http://elsewhere.example/network/n1' }, attributes: { 'occi.networkinterface.interface': 'eth0', 'occi.networkinterface.mac': '00:11:22:33:44:55' } },
+      body: {
+        kind: `${INFRA}networkinterface`,
+        id: 'ni1',
+        source: { location: '/compute/src1' },
+        target: { location: 'http://elsewhere.example/network/n1' },
+        attributes: { 'occi.networkinterface.interface': 'eth0', 'occi.networkinterface.mac': '00:11:22:33:44:55' },
+      },
     });
     expect(ok.status, ok.text).toBe(201);
     expect((ok.json as Json).target).toEqual({ location: 'http://elsewhere.example/network/n1' });
     const noSource = await call(base, 'POST', '/networkinterface/', {
-      body: { kind: `${INFRA}networkinterface`, source: '/compute/none', target: '/compute/src1', attributes: { 'occi.networkinterface.interface': 'eth1', 'occi.networkinterface.mac': '00:11:22:33:44:56' } },
+      body: {
+        kind: `${INFRA}networkinterface`,
+        source: '/compute/none',
+        target: '/compute/src1',
+        attributes: { 'occi.networkinterface.interface': 'eth1', 'occi.networkinterface.mac': '00:11:22:33:44:56' },
+      },
     });
     expect(noSource.status).toBe(400);
     expect((noSource.json as Json).detail).toContain('/compute/none does not exist');
@@ -206,7 +216,7 @@ describe('validation', () => {
     expect((res.json as Json).detail).toContain('"occi.storage.size" is required');
   });
 
-  it('refuses a kind posted to another kind\'s collection', async () => {
+  it("refuses a kind posted to another kind's collection", async () => {
     const res = await call(base, 'POST', '/compute/', { body: { kind: `${INFRA}network` } });
     expect(res.status).toBe(400);
     expect((res.json as { errors: { pointer: string }[] }).errors[0]!.pointer).toBe('/kind');
@@ -214,7 +224,13 @@ describe('validation', () => {
 
   it('creates many all or nothing: one bad item names itself and nothing is stored', async () => {
     const res = await call(base, 'POST', '/compute/', {
-      body: { resources: [{ kind: COMPUTE, id: 'many1' }, { kind: COMPUTE, id: 'many2', attributes: { 'occi.compute.cores': -1 } }, { kind: COMPUTE, id: 'many3' }] },
+      body: {
+        resources: [
+          { kind: COMPUTE, id: 'many1' },
+          { kind: COMPUTE, id: 'many2', attributes: { 'occi.compute.cores': -1 } },
+          { kind: COMPUTE, id: 'many3' },
+        ],
+      },
     });
     expect(res.status).toBe(400);
     expect((res.json as { errors: { pointer: string }[] }).errors[0]!.pointer).toBe('/resources/1/attributes/occi.compute.cores');
@@ -223,7 +239,14 @@ describe('validation', () => {
 
   it('answers 409 for an id that exists, and stores none of the batch', async () => {
     await compute('taken');
-    const res = await call(base, 'POST', '/compute/', { body: { resources: [{ kind: COMPUTE, id: 'fresh1' }, { kind: COMPUTE, id: 'taken' }] } });
+    const res = await call(base, 'POST', '/compute/', {
+      body: {
+        resources: [
+          { kind: COMPUTE, id: 'fresh1' },
+          { kind: COMPUTE, id: 'taken' },
+        ],
+      },
+    });
     expect(res.status).toBe(409);
     expect((await call(base, 'GET', '/compute/fresh1')).status).toBe(404);
   });

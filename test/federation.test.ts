@@ -15,7 +15,12 @@ beforeAll(async () => {
   bPort = Number(new URL(b.url).port);
   a = await startTestServer({
     prefix: prefixA,
-    overrides: { backends: [{ name: 'local', type: 'store' }, { name: 'peer', type: 'remote', url: b.url, timeoutMs: 2000 }] },
+    overrides: {
+      backends: [
+        { name: 'local', type: 'store' },
+        { name: 'peer', type: 'remote', url: b.url, timeoutMs: 2000 },
+      ],
+    },
   });
   const route = await call(a.url, 'PUT', '/-/', { body: { providers: [{ kind: COMPUTE, provider: { local: [], remote: ['peer'] } }] } });
   expect(route.status).toBe(200);
@@ -104,8 +109,16 @@ describe('a kind routed to a remote provider (federation)', () => {
   });
 
   it('refuses a remote backend configured without a URL, naming it', async () => {
-    await expect(startTestServer({ prefix: freshPrefix('fedbad'), overrides: { backends: [{ name: 'local', type: 'store' }, { name: 'broken', type: 'remote' }] } })).rejects.toThrow(
-      '[remote] backend "broken": missing required option "url"',
-    );
+    await expect(
+      startTestServer({
+        prefix: freshPrefix('fedbad'),
+        overrides: {
+          backends: [
+            { name: 'local', type: 'store' },
+            { name: 'broken', type: 'remote' },
+          ],
+        },
+      }),
+    ).rejects.toThrow('[remote] backend "broken": missing required option "url"');
   });
 });

@@ -24,7 +24,7 @@ const entities: Record<string, Record<string, unknown>> = {
   multi: { 'ex.list': [{ a: 1, b: 2 }], 'ex.obj': { a: 1, b: [2, 3] } },
   nulls: { 'ex.list': [null, 1] },
   nested: { 'ex.list': [[1, 2], [3]] },
-  empty: { 'ex.list': [], 's': 1 },
+  empty: { 'ex.list': [], s: 1 },
   plain: { 'ex.n': 5, 'ex.s': 'x' },
 };
 

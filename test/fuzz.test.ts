@@ -88,7 +88,7 @@ function broken(c: FuzzCase, res: WireResponse): string[] {
   const fromOcni = OCNI_SERVER.test(res.headers.server ?? '');
   if (!fromOcni) {
     // Only Node's HTTP parser may answer without ocni's headers, and only to what it cannot parse.
-    if (!c.httpLevel) out.push('response without ocni\'s Server header');
+    if (!c.httpLevel) out.push("response without ocni's Server header");
     else if (res.status < 400 || res.status >= 500) out.push(`HTTP-level refusal with ${res.status}`);
     return out;
   }
@@ -130,75 +130,82 @@ function report(title: string, failures: Failure[], extra = ''): string {
 }
 
 describe(`fuzzing every route (seed ${SEED}, up to ${COUNT} requests in ${BUDGET_MS / 1000} s)`, () => {
-  it('answers every request without a 5xx, within its time, with a problem document for each JSON 4xx, and a refused request changes nothing', async () => {
-    const rng = new Rng(SEED);
-    const couch = couchUrl();
-    const failures: Failure[] = [];
-    const counts = new Map<string, number>();
-    const statuses = new Map<number, number>();
-    let baseline: Snapshot = await snapshot(base, couch, prefix, true, QUICK_LISTINGS);
-    // Every request ocni sends to CouchDB goes through its client, which reports them: a request
-    // that sent no write stored nothing, and needs no snapshot.
-    let writes = 0;
-    let lastCategoryWrite = -Infinity;
-    const stopObserving = server.couch.observe((r) => {
-      if (!isStoreWrite(r)) return;
-      writes += 1;
-      if (r.db.endsWith('categories')) lastCategoryWrite = performance.now();
-    });
-    let previous: FuzzCase | undefined;
-    const started = performance.now();
-    let sent = 0;
-    for (let index = 0; index < COUNT; index += 1) {
-      if (performance.now() - started > BUDGET_MS) break;
-      if (index > 0 && index % 250 === 0) {
-        await establishBase();
-        baseline = await snapshot(base, couch, prefix, true, QUICK_LISTINGS);
-      }
-      writes = 0;
-      // A category written shortly before reaches the in-memory registry through the changes feed
-      // (about a second), so /-/ may still move on its own: then only the store is compared.
-      const feedPending = performance.now() - lastCategoryWrite < FEED_SETTLE_MS;
-      const c = generate(rng, { bodyLimit: BODY_LIMIT });
-      const res = await send(base, c, 10_000);
-      sent += 1;
-      counts.set(c.generator, (counts.get(c.generator) ?? 0) + 1);
-      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-      for (const invariant of broken(c, res)) failures.push({ index, generator: c.generator, invariant, request: describeRequest(c), response: describeResponse(res) });
-
-      // Nothing stored by a refused request: any write shows in the update sequences, a change of
-      // the categories held in memory in /-/; then what is visible (every entity, /-/, the
-      // databases' documents) must be what it was.
-      const accepted = !res.error && res.status < 400 && isMutation(c.method);
-      const queryInterface = /^\/(-\/|\.well-known\/)/.test(c.target) && isMutation(c.method);
-      const moved = writes > 0 || (queryInterface && !accepted && !feedPending && (await categoriesText(base, true)) !== baseline.get('GET /-/'));
-      if (moved) {
-        const after = await snapshot(base, couch, prefix, true, QUICK_LISTINGS);
-        const changed = accepted ? [] : differences(baseline, after).filter((d) => !(feedPending && d.startsWith('GET /-/')));
-        if (changed.length > 0) {
-          failures.push({
-            index,
-            generator: c.generator,
-            invariant: `a ${res.status || 'failed'} ${c.method} changed what the server holds`,
-            request: describeRequest(c),
-            response: `${describeResponse(res)}\n     changes: ${changed.join(' | ')}${previous ? `\n     (previous request: ${describeRequest(previous, 200)})` : ''}`,
-          });
+  it(
+    'answers every request without a 5xx, within its time, with a problem document for each JSON 4xx, and a refused request changes nothing',
+    async () => {
+      const rng = new Rng(SEED);
+      const couch = couchUrl();
+      const failures: Failure[] = [];
+      const counts = new Map<string, number>();
+      const statuses = new Map<number, number>();
+      let baseline: Snapshot = await snapshot(base, couch, prefix, true, QUICK_LISTINGS);
+      // Every request ocni sends to CouchDB goes through its client, which reports them: a request
+      // that sent no write stored nothing, and needs no snapshot.
+      let writes = 0;
+      let lastCategoryWrite = -Infinity;
+      const stopObserving = server.couch.observe((r) => {
+        if (!isStoreWrite(r)) return;
+        writes += 1;
+        if (r.db.endsWith('categories')) lastCategoryWrite = performance.now();
+      });
+      let previous: FuzzCase | undefined;
+      const started = performance.now();
+      let sent = 0;
+      for (let index = 0; index < COUNT; index += 1) {
+        if (performance.now() - started > BUDGET_MS) break;
+        if (index > 0 && index % 250 === 0) {
+          await establishBase();
+          baseline = await snapshot(base, couch, prefix, true, QUICK_LISTINGS);
         }
-        baseline = after;
+        writes = 0;
+        // A category written shortly before reaches the in-memory registry through the changes feed
+        // (about a second), so /-/ may still move on its own: then only the store is compared.
+        const feedPending = performance.now() - lastCategoryWrite < FEED_SETTLE_MS;
+        const c = generate(rng, { bodyLimit: BODY_LIMIT });
+        const res = await send(base, c, 10_000);
+        sent += 1;
+        counts.set(c.generator, (counts.get(c.generator) ?? 0) + 1);
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        for (const invariant of broken(c, res)) failures.push({ index, generator: c.generator, invariant, request: describeRequest(c), response: describeResponse(res) });
+
+        // Nothing stored by a refused request: any write shows in the update sequences, a change of
+        // the categories held in memory in /-/; then what is visible (every entity, /-/, the
+        // databases' documents) must be what it was.
+        const accepted = !res.error && res.status < 400 && isMutation(c.method);
+        const queryInterface = /^\/(-\/|\.well-known\/)/.test(c.target) && isMutation(c.method);
+        const moved = writes > 0 || (queryInterface && !accepted && !feedPending && (await categoriesText(base, true)) !== baseline.get('GET /-/'));
+        if (moved) {
+          const after = await snapshot(base, couch, prefix, true, QUICK_LISTINGS);
+          const changed = accepted ? [] : differences(baseline, after).filter((d) => !(feedPending && d.startsWith('GET /-/')));
+          if (changed.length > 0) {
+            failures.push({
+              index,
+              generator: c.generator,
+              invariant: `a ${res.status || 'failed'} ${c.method} changed what the server holds`,
+              request: describeRequest(c),
+              response: `${describeResponse(res)}\n     changes: ${changed.join(' | ')}${previous ? `\n     (previous request: ${describeRequest(previous, 200)})` : ''}`,
+            });
+          }
+          baseline = after;
+        }
+        previous = c;
       }
-      previous = c;
-    }
-    stopObserving();
-    // The observer saw every write: the store then holds what the last snapshot read.
-    const unseen = differences(baseline, await snapshot(base, couch, prefix, true, QUICK_LISTINGS)).filter((d) => !d.startsWith('GET /-/'));
-    expect(unseen, 'the store changed without a write ocni reported').toEqual([]);
-    const elapsed = Math.round(performance.now() - started);
-    const mix = [...counts].map(([g, n]) => `${g} ${n}`).join(', ');
-    const byStatus = [...statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${s}:${n}`).join(' ');
-    expect(failures.length, report(`${sent} requests in ${elapsed} ms (${mix}; statuses ${byStatus})`, failures)).toBe(0);
-    // Bounded in time, but not to the point of testing nothing.
-    expect(sent, `only ${sent} of ${COUNT} requests fitted in ${BUDGET_MS} ms`).toBeGreaterThanOrEqual(Math.min(COUNT, 300));
-  }, BUDGET_MS + 60_000);
+      stopObserving();
+      // The observer saw every write: the store then holds what the last snapshot read.
+      const unseen = differences(baseline, await snapshot(base, couch, prefix, true, QUICK_LISTINGS)).filter((d) => !d.startsWith('GET /-/'));
+      expect(unseen, 'the store changed without a write ocni reported').toEqual([]);
+      const elapsed = Math.round(performance.now() - started);
+      const mix = [...counts].map(([g, n]) => `${g} ${n}`).join(', ');
+      const byStatus = [...statuses]
+        .sort(([a], [b]) => a - b)
+        .map(([s, n]) => `${s}:${n}`)
+        .join(' ');
+      expect(failures.length, report(`${sent} requests in ${elapsed} ms (${mix}; statuses ${byStatus})`, failures)).toBe(0);
+      // Bounded in time, but not to the point of testing nothing.
+      expect(sent, `only ${sent} of ${COUNT} requests fitted in ${BUDGET_MS} ms`).toBeGreaterThanOrEqual(Math.min(COUNT, 300));
+    },
+    BUDGET_MS + 60_000,
+  );
 
   it('still answers GET /-/ (from memory) and a store read afterwards', async () => {
     const categories = await call(base, 'GET', '/-/');
@@ -226,14 +233,41 @@ describe('the corpus: requests that once broke an invariant, replayed every run'
     ['action parameters nested 10,000 deep (on an inactive compute)', json('POST', '/compute/corpus-inactive?action=start', `{"action":"${COMPUTE_ACTION}start","attributes":${nested(10_000, '1')}}`)],
     ['an entity filter nested 10,000 deep', json('GET', '/compute/', `{"resources":[{"attributes":${nested(10_000, '1')}}]}`)],
     ['a filtered DELETE nested 10,000 deep', json('DELETE', '/compute/', `{"resources":[{"attributes":${nested(10_000, '1')}}]}`)],
-    ['category attribute definitions nested 10,000 deep', json('POST', '/-/', `{"kinds":[{"term":"deep","scheme":"http://example.com/deep#","location":"/deep/","attributes":${nested(10_000, '{"type":"string"}')}}]}`)],
+    [
+      'category attribute definitions nested 10,000 deep',
+      json('POST', '/-/', `{"kinds":[{"term":"deep","scheme":"http://example.com/deep#","location":"/deep/","attributes":${nested(10_000, '{"type":"string"}')}}]}`),
+    ],
     ['a category filter nested 10,000 deep', json('GET', '/-/', `{"kinds":[{"attributes":${nested(10_000, '{"type":"string"}')}}]}`)],
     ['a category update nested 10,000 deep', json('PUT', '/-/', `{"mixins":[{"term":"medium","scheme":"http://example.com/template/resource#","attributes":${nested(10_000, '1')}}]}`)],
     ['Content-Encoding: gzip over bytes that are not gzip', json('POST', '/compute/', 'garbage', [['Content-Encoding', 'gzip']])],
     ['Content-Encoding: deflate over a plain JSON body', json('PUT', '/template/resource/medium/', '{"X-OCCI-Location":["/compute/vm1"]}', [['Content-Encoding', 'deflate']])],
     ['Content-Encoding: br over bytes that are not brotli', json('POST', '/-/', '{"mixins":[]}', [['Content-Encoding', 'br']])],
-    ['a Host header that is no URL authority, on a listing with a next page', { generator: 'corpus', method: 'GET', target: '/compute/?number=1', headers: [['Host', '[::1'], ['Accept', 'application/occi+json']], jsonClient: true }],
-    ['a Host header with a port out of range, on a listing with a next page', { generator: 'corpus', method: 'GET', target: '/?number=1', headers: [['Host', 'h:99999'], ['Accept', 'application/occi+json']], jsonClient: true }],
+    [
+      'a Host header that is no URL authority, on a listing with a next page',
+      {
+        generator: 'corpus',
+        method: 'GET',
+        target: '/compute/?number=1',
+        headers: [
+          ['Host', '[::1'],
+          ['Accept', 'application/occi+json'],
+        ],
+        jsonClient: true,
+      },
+    ],
+    [
+      'a Host header with a port out of range, on a listing with a next page',
+      {
+        generator: 'corpus',
+        method: 'GET',
+        target: '/?number=1',
+        headers: [
+          ['Host', 'h:99999'],
+          ['Accept', 'application/occi+json'],
+        ],
+        jsonClient: true,
+      },
+    ],
     ['a method ocni does not implement (TRACE), from a JSON client', { generator: 'corpus', method: 'TRACE', target: '/-/', headers: [['Accept', 'application/occi+json']], jsonClient: true }],
     ['a method ocni does not implement (PROPFIND) with a body', json('PROPFIND', '/compute/', '{}')],
   ];
@@ -287,33 +321,101 @@ function refusedCreations(rng: Rng): Refused[] {
     { label: 'a batch naming one id twice', method: 'POST', path: '/compute/', body: { resources: [NEW('nb5'), NEW('nb5')] } },
     { label: 'more items than limits.itemsPerRequest', method: 'POST', path: '/compute/', body: { resources: Array.from({ length: ITEMS_PER_REQUEST + 1 }, (_v, i) => NEW(`nb-many-${i}`)) } },
     { label: 'a body over limits.bodyBytes', method: 'POST', path: '/compute/', body: { ...NEW('nb-big'), title: 'x'.repeat(BODY_LIMIT + 10) } },
-    { label: 'a link whose source does not exist', method: 'POST', path: '/networkinterface/', body: { kind: `${INFRA}networkinterface`, id: 'nb-ni', source: '/compute/none', target: '/network/net1', attributes: { 'occi.networkinterface.interface': 'eth5', 'occi.networkinterface.mac': '00:11:22:33:44:77' } } },
+    {
+      label: 'a link whose source does not exist',
+      method: 'POST',
+      path: '/networkinterface/',
+      body: {
+        kind: `${INFRA}networkinterface`,
+        id: 'nb-ni',
+        source: '/compute/none',
+        target: '/network/net1',
+        attributes: { 'occi.networkinterface.interface': 'eth5', 'occi.networkinterface.mac': '00:11:22:33:44:77' },
+      },
+    },
     { label: 'a storage without its required size', method: 'POST', path: '/storage/', body: { kind: STORAGE, id: 'nb-disk' } },
     { label: 'PUT of a new entity with an unknown attribute', method: 'PUT', path: '/compute/nb-put2', body: { kind: COMPUTE, attributes: { nope: 1 } } },
     { label: 'PUT of a new entity with a bad inline link', method: 'PUT', path: '/compute/nb-put3', body: { kind: COMPUTE, links: [{ kind: STORAGELINK, target: '/storage/none' }] } },
-    { label: 'a text/plain creation with a bad attribute line', method: 'POST', path: '/compute/', raw: `Category: compute; scheme="${INFRA}"; class="kind"\nX-OCCI-Attribute: occi.core.id="nb-text"\nX-OCCI-Attribute: occi.compute.cores=two`, headers: { 'content-type': 'text/plain' } },
-    { label: 'a text/plain creation with a link to nowhere', method: 'POST', path: '/compute/', raw: `Category: compute; scheme="${INFRA}"; class="kind"\nX-OCCI-Attribute: occi.core.id="nb-text2"\nLink: </storage/none>; rel="${STORAGE}"; category="${STORAGELINK}"`, headers: { 'content-type': 'text/plain' } },
-    { label: 'a text/occi creation with an unterminated quote', method: 'POST', path: '/compute/', headers: { 'content-type': 'text/occi', category: `compute; scheme="${INFRA}"; class="kind"`, 'x-occi-attribute': 'occi.core.id="nb-text3", occi.compute.hostname="open' } },
+    {
+      label: 'a text/plain creation with a bad attribute line',
+      method: 'POST',
+      path: '/compute/',
+      raw: `Category: compute; scheme="${INFRA}"; class="kind"\nX-OCCI-Attribute: occi.core.id="nb-text"\nX-OCCI-Attribute: occi.compute.cores=two`,
+      headers: { 'content-type': 'text/plain' },
+    },
+    {
+      label: 'a text/plain creation with a link to nowhere',
+      method: 'POST',
+      path: '/compute/',
+      raw: `Category: compute; scheme="${INFRA}"; class="kind"\nX-OCCI-Attribute: occi.core.id="nb-text2"\nLink: </storage/none>; rel="${STORAGE}"; category="${STORAGELINK}"`,
+      headers: { 'content-type': 'text/plain' },
+    },
+    {
+      label: 'a text/occi creation with an unterminated quote',
+      method: 'POST',
+      path: '/compute/',
+      headers: { 'content-type': 'text/occi', category: `compute; scheme="${INFRA}"; class="kind"`, 'x-occi-attribute': 'occi.core.id="nb-text3", occi.compute.hostname="open' },
+    },
     { label: 'associating an existing and a missing entity', method: 'POST', path: '/template/resource/medium/', body: { 'X-OCCI-Location': ['/compute/vm2', '/compute/ghost'] } },
     { label: 'replacing the membership with a missing entity', method: 'PUT', path: '/template/resource/medium/', body: { 'X-OCCI-Location': ['/compute/vm2', '/compute/ghost'] } },
     { label: 'replacing the membership with a foreign URL', method: 'PUT', path: '/template/resource/medium/', body: { 'X-OCCI-Location': ['/compute/vm3', 'http://elsewhere.example/compute/vm1'] } },
     { label: 'a collection action with a bad parameter', method: 'POST', path: '/compute/?action=stop', body: { action: `${COMPUTE_ACTION}stop`, attributes: { method: 'yank' } } },
     { label: 'a partial update with one good and one bad attribute', method: 'POST', path: '/compute/vm1', body: { attributes: { 'occi.compute.hostname': 'changed', 'occi.compute.cores': 'x' } } },
-    { label: 'a partial update with a good attribute and a bad new link', method: 'POST', path: '/compute/vm1', body: { kind: COMPUTE, attributes: { 'occi.compute.hostname': 'changed2' }, links: [{ kind: STORAGELINK, target: '/storage/none' }] } },
-    { label: 'a text/plain partial update with a good attribute and a bad Link line', method: 'POST', path: '/compute/vm1', raw: `X-OCCI-Attribute: occi.compute.hostname="changed5"\nLink: </storage/none>; rel="${STORAGE}"; category="${STORAGELINK}"`, headers: { 'content-type': 'text/plain' } },
+    {
+      label: 'a partial update with a good attribute and a bad new link',
+      method: 'POST',
+      path: '/compute/vm1',
+      body: { kind: COMPUTE, attributes: { 'occi.compute.hostname': 'changed2' }, links: [{ kind: STORAGELINK, target: '/storage/none' }] },
+    },
+    {
+      label: 'a text/plain partial update with a good attribute and a bad Link line',
+      method: 'POST',
+      path: '/compute/vm1',
+      raw: `X-OCCI-Attribute: occi.compute.hostname="changed5"\nLink: </storage/none>; rel="${STORAGE}"; category="${STORAGELINK}"`,
+      headers: { 'content-type': 'text/plain' },
+    },
     { label: 'a full update with a bad attribute', method: 'PUT', path: '/compute/vm2', body: { kind: COMPUTE, title: 'changed', attributes: { 'occi.compute.cores': -3 } } },
     { label: 'changing an immutable attribute', method: 'POST', path: '/compute/vm1', body: { title: 'changed3', attributes: { 'occi.compute.state': 'error' } } },
     { label: 'a stale If-Match on update', method: 'POST', path: '/compute/vm1', body: { title: 'changed4' }, headers: { 'if-match': '"1-00000000000000000000000000000000"' } },
     { label: 'a stale If-Match on delete', method: 'DELETE', path: '/compute/vm1', headers: { 'if-match': '"1-00000000000000000000000000000000"' } },
     { label: 'deleting a present and a missing mixin', method: 'DELETE', path: '/-/', body: { mixins: [MEDIUM, 'http://example.com/none#x'] } },
     { label: 'deleting a built-in kind', method: 'DELETE', path: '/-/', body: { kinds: [COMPUTE] } },
-    { label: 'adding a kind and a mixin with a bad default', method: 'POST', path: '/-/', body: { kinds: [{ term: 'nbk', scheme: 'http://example.com/nb#', location: '/nbk/' }], mixins: [{ term: 'nbm', scheme: 'http://example.com/nb#', location: '/nbm/', attributes: { 'x.y': { type: 'number', default: 'nine' } } }] } },
+    {
+      label: 'adding a kind and a mixin with a bad default',
+      method: 'POST',
+      path: '/-/',
+      body: {
+        kinds: [{ term: 'nbk', scheme: 'http://example.com/nb#', location: '/nbk/' }],
+        mixins: [{ term: 'nbm', scheme: 'http://example.com/nb#', location: '/nbm/', attributes: { 'x.y': { type: 'number', default: 'nine' } } }],
+      },
+    },
     { label: 'adding a kind at an existing location', method: 'POST', path: '/-/', body: { kinds: [{ term: 'nbk2', scheme: 'http://example.com/nb#', location: '/compute/' }] } },
-    { label: 'adding two categories at one location', method: 'POST', path: '/-/', body: { mixins: [{ term: 'nbm2', scheme: 'http://example.com/nb#', location: '/nbsame/' }, { term: 'nbm3', scheme: 'http://example.com/nb#', location: '/nbsame/' }] } },
+    {
+      label: 'adding two categories at one location',
+      method: 'POST',
+      path: '/-/',
+      body: {
+        mixins: [
+          { term: 'nbm2', scheme: 'http://example.com/nb#', location: '/nbsame/' },
+          { term: 'nbm3', scheme: 'http://example.com/nb#', location: '/nbsame/' },
+        ],
+      },
+    },
     { label: 'adding a mixin at a location with entities below', method: 'POST', path: '/-/', body: { mixins: [{ term: 'nbm4', scheme: 'http://example.com/nb#', location: '/compute/vm1/' }] } },
     { label: 'adding a kind whose parent is a mixin', method: 'POST', path: '/-/', body: { kinds: [{ term: 'nbk3', scheme: 'http://example.com/nb#', parent: MEDIUM, location: '/nbk3/' }] } },
-    { label: 'a text/plain category with a bad rel', method: 'POST', path: '/-/', raw: 'Category: nbt; scheme="http://example.com/nb#"; class="mixin"; rel="http://example.com/none#x"; location="/nbt/"', headers: { 'content-type': 'text/plain' } },
-    { label: 'updating a mixin with a bad attribute pattern', method: 'PUT', path: '/-/', body: { mixins: [{ term: 'medium', scheme: 'http://example.com/template/resource#', attributes: { 'occi.compute.speed': { type: 'number', pattern: { type: 'nonsense' } } } }] } },
+    {
+      label: 'a text/plain category with a bad rel',
+      method: 'POST',
+      path: '/-/',
+      raw: 'Category: nbt; scheme="http://example.com/nb#"; class="mixin"; rel="http://example.com/none#x"; location="/nbt/"',
+      headers: { 'content-type': 'text/plain' },
+    },
+    {
+      label: 'updating a mixin with a bad attribute pattern',
+      method: 'PUT',
+      path: '/-/',
+      body: { mixins: [{ term: 'medium', scheme: 'http://example.com/template/resource#', attributes: { 'occi.compute.speed': { type: 'number', pattern: { type: 'nonsense' } } } }] },
+    },
     { label: 'a provider naming an unknown backend', method: 'PUT', path: '/-/', body: { providers: [{ kind: COMPUTE, provider: { local: ['nowhere'], remote: [] } }] } },
     { label: 'an action on a missing entity', method: 'POST', path: '/compute/ghost?action=start' },
     { label: 'an action with an unknown parameter', method: 'POST', path: '/compute/vm1?action=start', body: { action: `${COMPUTE_ACTION}start`, attributes: { force: true } } },
@@ -332,7 +434,13 @@ function refusedCreations(rng: Rng): Refused[] {
     items.splice(rng.int(0, items.length), 0, { ...bad });
     const shape = inPut ? rng.int(0, 2) : rng.int(0, 1);
     if (shape === 0) fixed.push({ label: `seeded batch with ${label}`, method: 'POST', path: '/compute/', body: { resources: items } });
-    else if (shape === 1) fixed.push({ label: `seeded pyOCNI batch with ${label}`, method: 'POST', path: '/compute/', body: { resources: items.map((it) => ({ ...it, attributes: nestAttributes((it.attributes ?? {}) as Record<string, unknown>) })) } });
+    else if (shape === 1)
+      fixed.push({
+        label: `seeded pyOCNI batch with ${label}`,
+        method: 'POST',
+        path: '/compute/',
+        body: { resources: items.map((it) => ({ ...it, attributes: nestAttributes((it.attributes ?? {}) as Record<string, unknown>) })) },
+      });
     else fixed.push({ label: `seeded PUT with ${label}`, method: 'PUT', path: `/compute/nbp${i}`, body: bad });
   }
   return fixed;
@@ -374,14 +482,16 @@ describe('nothing is stored by a refused request', () => {
       const request = `${c.label}: ${c.method} ${c.path} ${c.raw ?? JSON.stringify(c.body ?? '').slice(0, 400)}${c.headers ? ` ${JSON.stringify(c.headers)}` : ''}`;
       const response = `${res.status} ${res.text.slice(0, 300)}`;
       if (res.status < 400 || res.status >= 500) failures.push({ index, generator: 'refused-creations', invariant: `answered ${res.status}, not a 4xx`, request, response });
-      else if (typeof (res.json as { detail?: unknown } | undefined)?.detail !== 'string') failures.push({ index, generator: 'refused-creations', invariant: 'a 4xx without a problem detail', request, response });
+      else if (typeof (res.json as { detail?: unknown } | undefined)?.detail !== 'string')
+        failures.push({ index, generator: 'refused-creations', invariant: 'a 4xx without a problem detail', request, response });
       // A write shows in the update sequences, a change in memory in /-/; only then is everything read again.
       const nowSeqs = await updateSeqs(couch, prefix);
       const nowCategories = (await call(base, 'GET', '/-/')).text;
       if (nowSeqs !== seqs || nowCategories !== categories) {
         const now = await snapshot(base, couch, prefix);
         const changed = differences(last, now);
-        if (changed.length > 0) failures.push({ index, generator: 'refused-creations', invariant: 'changed what the server holds', request, response: `${response}\n     changes: ${changed.join(' | ')}` });
+        if (changed.length > 0)
+          failures.push({ index, generator: 'refused-creations', invariant: 'changed what the server holds', request, response: `${response}\n     changes: ${changed.join(' | ')}` });
         last = now;
         seqs = nowSeqs;
         categories = nowCategories;
@@ -433,9 +543,10 @@ describe('filters on attribute names that are also Object.prototype members', ()
           const put = await call(base, 'PUT', `/fuzzproto/${id}`, { body: { kind } });
           expect([200, 201]).toContain(put.status);
         }
-        const res = way === 'query string'
-          ? await call(base, 'DELETE', `/fuzzproto/?attribute=${encodeURIComponent(name)}&value=1`)
-          : await call(base, 'DELETE', '/fuzzproto/', { raw: `X-OCCI-Attribute: ${name}=1`, headers: { 'content-type': 'text/plain' } });
+        const res =
+          way === 'query string'
+            ? await call(base, 'DELETE', `/fuzzproto/?attribute=${encodeURIComponent(name)}&value=1`)
+            : await call(base, 'DELETE', '/fuzzproto/', { raw: `X-OCCI-Attribute: ${name}=1`, headers: { 'content-type': 'text/plain' } });
         const left = await members('/fuzzproto/');
         if (res.status < 300 && left.length !== 2) problems.push(`DELETE /fuzzproto/ filtered on ${name} in the ${way}: ${res.status}, ${2 - left.length} of 2 entities deleted`);
         if (res.status >= 500) problems.push(`DELETE /fuzzproto/ filtered on ${name} in the ${way}: ${res.status}`);
@@ -449,13 +560,22 @@ describe('a category change that names one category twice', () => {
   // Whether such a request is accepted (the category goes) or refused (it stays) is ocni's choice;
   // answering a refusal while having done the change is not.
   const CASES: [string, Record<string, unknown>, string][] = [
-    ['a kind by {term, scheme} twice', { kinds: [{ term: 'vm', scheme: 'http://example.com/occi/ocni#' }, { term: 'vm', scheme: 'http://example.com/occi/ocni#' }] }, 'http://example.com/occi/ocni#vm'],
+    [
+      'a kind by {term, scheme} twice',
+      {
+        kinds: [
+          { term: 'vm', scheme: 'http://example.com/occi/ocni#' },
+          { term: 'vm', scheme: 'http://example.com/occi/ocni#' },
+        ],
+      },
+      'http://example.com/occi/ocni#vm',
+    ],
     ['a mixin by id and by {term, scheme}', { mixins: [MEDIUM, { term: 'medium', scheme: 'http://example.com/template/resource#' }] }, MEDIUM],
   ];
 
   it.each(CASES)('DELETE /-/ naming %s either removes it (2xx) or leaves it in place (4xx)', async (_label, body, id) => {
     await establishBase();
-    const present = async () => ((await call(base, 'GET', `/-/?category=${encodeURIComponent(id)}`)).json as Record<string, unknown[]>);
+    const present = async () => (await call(base, 'GET', `/-/?category=${encodeURIComponent(id)}`)).json as Record<string, unknown[]>;
     const count = async () => Object.values(await present()).reduce((n, list) => n + list.length, 0);
     expect(await count()).toBe(1);
     const res = await call(base, 'DELETE', '/-/', { body });

@@ -36,9 +36,7 @@ describe('text parsing is linear in the body (issue 12 item 1)', () => {
     it(`${label}: 400 at ${'maximum'} size, other clients keep being answered`, async () => {
       const body = paddedText(head, tail);
       expect(Buffer.byteLength(body)).toBe(maxBody);
-      const { result, report } = await whileProbing(s.url, '/-/?class=kind', () =>
-        call(s.url, 'POST', '/compute/', { raw: body, headers: { 'content-type': 'text/plain', accept: 'text/plain' } }),
-      );
+      const { result, report } = await whileProbing(s.url, '/-/?class=kind', () => call(s.url, 'POST', '/compute/', { raw: body, headers: { 'content-type': 'text/plain', accept: 'text/plain' } }));
       expect(result.status).toBe(400);
       expect(report.maxDelayMs).toBeLessThan(report.boundMs);
       expect(report.slowestProbeMs).toBeLessThan(report.boundMs * 2);
@@ -147,7 +145,9 @@ describe('error reporting is linear and counts come first (issue 12 item 5)', ()
 
   it('a location list or a mixin list longer than the item limit is refused the same way', async () => {
     const locations = Array.from({ length: 1001 }, (_, i) => `/compute/x${i}`);
-    expect((await call(s.url, 'POST', '/-/', { body: { mixins: Array.from({ length: 1001 }, (_, i) => ({ term: `m${i}`, scheme: 'http://example.org/many#', location: `/m${i}/` })) } })).status).toBe(413);
+    expect((await call(s.url, 'POST', '/-/', { body: { mixins: Array.from({ length: 1001 }, (_, i) => ({ term: `m${i}`, scheme: 'http://example.org/many#', location: `/m${i}/` })) } })).status).toBe(
+      413,
+    );
     expect((await call(s.url, 'PUT', '/compute/', { body: locations })).status).toBe(413);
   });
 });

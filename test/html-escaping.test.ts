@@ -8,10 +8,25 @@ let s: RunningServer;
 beforeAll(async () => {
   s = await startTestServer({ prefix });
   const mixin = {
-    mixins: [{ term: 'notes', scheme: 'http://example.com/x#', title: HOSTILE, location: '/notes/', attributes: { 'com.example.note': { type: 'string', mutable: true, description: HOSTILE, default: HOSTILE } } }],
+    mixins: [
+      {
+        term: 'notes',
+        scheme: 'http://example.com/x#',
+        title: HOSTILE,
+        location: '/notes/',
+        attributes: { 'com.example.note': { type: 'string', mutable: true, description: HOSTILE, default: HOSTILE } },
+      },
+    ],
   };
   expect((await call(s.url, 'POST', '/-/', { body: mixin })).status).toBe(200);
-  const compute = { kind: 'http://schemas.ogf.org/occi/infrastructure#compute', id: 'h1', title: HOSTILE, summary: HOSTILE, mixins: ['http://example.com/x#notes'], attributes: { 'com.example.note': HOSTILE } };
+  const compute = {
+    kind: 'http://schemas.ogf.org/occi/infrastructure#compute',
+    id: 'h1',
+    title: HOSTILE,
+    summary: HOSTILE,
+    mixins: ['http://example.com/x#notes'],
+    attributes: { 'com.example.note': HOSTILE },
+  };
   expect((await call(s.url, 'POST', '/compute/', { body: compute })).status).toBe(201);
 });
 afterAll(async () => {

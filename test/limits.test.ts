@@ -56,7 +56,9 @@ describe('configurable limits, each with a clear error', () => {
   it('filter complexity: 400 above the limit of conditions', async () => {
     const ok = await call(s.url, 'GET', '/compute/?attribute=occi.compute.cores&value=1&attribute=occi.compute.memory&value=2');
     expect(ok.status).toBe(200);
-    const res = await call(s.url, 'GET', '/compute/', { body: { resources: [{ attributes: { 'occi.compute.cores': 1, 'occi.compute.memory': 2 } }, { attributes: { 'occi.compute.cores': 3, 'occi.compute.speed': 1 } }] } });
+    const res = await call(s.url, 'GET', '/compute/', {
+      body: { resources: [{ attributes: { 'occi.compute.cores': 1, 'occi.compute.memory': 2 } }, { attributes: { 'occi.compute.cores': 3, 'occi.compute.speed': 1 } }] },
+    });
     expect(res.status).toBe(400);
     expect((res.json as Json).detail).toContain('more than the limit of 3');
   });
@@ -105,10 +107,30 @@ describe('per-tenant quotas', () => {
   });
 
   it('entities: 403 naming the quota on every way of creating, counted per tenant', async () => {
-    expect((await call(q.url, 'POST', '/compute/', { body: { resources: [{ kind: COMPUTE, id: 'a-1' }, { kind: COMPUTE, id: 'a-2' }] }, headers: as('alice-q') })).status).toBe(201);
+    expect(
+      (
+        await call(q.url, 'POST', '/compute/', {
+          body: {
+            resources: [
+              { kind: COMPUTE, id: 'a-1' },
+              { kind: COMPUTE, id: 'a-2' },
+            ],
+          },
+          headers: as('alice-q'),
+        })
+      ).status,
+    ).toBe(201);
     expect((await call(q.url, 'PUT', '/compute/a-3', { body: { kind: COMPUTE }, headers: as('alice-q') })).status).toBe(201);
     // A batch that would cross the limit creates nothing.
-    const batch = await call(q.url, 'POST', '/compute/', { body: { resources: [{ kind: COMPUTE, id: 'a-4' }, { kind: COMPUTE, id: 'a-5' }] }, headers: as('alice-q') });
+    const batch = await call(q.url, 'POST', '/compute/', {
+      body: {
+        resources: [
+          { kind: COMPUTE, id: 'a-4' },
+          { kind: COMPUTE, id: 'a-5' },
+        ],
+      },
+      headers: as('alice-q'),
+    });
     expect(batch.status).toBe(403);
     expect((batch.json as Json).detail).toBe('quota: tenant "alice" owns 3 entities; 2 more would exceed its limit of 4 (limits.entitiesPerTenant)');
     expect((await call(q.url, 'GET', '/compute/a-4', { headers: as('alice-q') })).status).toBe(404);

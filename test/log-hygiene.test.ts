@@ -20,13 +20,16 @@ beforeAll(async () => {
       done();
     },
   });
-  const config = loadConfig({}, {
-    port: 0,
-    host: '127.0.0.1',
-    couchdb: { url: couchUrl(), dbPrefix: prefix },
-    log: { level: 'info', pretty: false },
-    auth: { mode: 'static', users: [{ name: 'alice', token: hashToken(TOKEN) }] },
-  });
+  const config = loadConfig(
+    {},
+    {
+      port: 0,
+      host: '127.0.0.1',
+      couchdb: { url: couchUrl(), dbPrefix: prefix },
+      log: { level: 'info', pretty: false },
+      auth: { mode: 'static', users: [{ name: 'alice', token: hashToken(TOKEN) }] },
+    },
+  );
   s = await startServer(config, createLogger(config, sink));
 });
 afterAll(async () => {

@@ -65,7 +65,9 @@ describe('client patterns run on a linear-time engine (issue 12 item 2)', () => 
     expect(backref.status).toBe(400);
     expect(detail(backref)).toContain('(a)\\\\1');
     expect(detail(backref)).toContain('linear-time engine');
-    const lookahead = await call(s.url, 'POST', '/-/', { body: { mixins: [{ term: 'look', scheme: SCHEME, location: '/look/', attributes: { ex: { look: { type: 'string', pattern: '(?=a)a' } } } }] } });
+    const lookahead = await call(s.url, 'POST', '/-/', {
+      body: { mixins: [{ term: 'look', scheme: SCHEME, location: '/look/', attributes: { ex: { look: { type: 'string', pattern: '(?=a)a' } } } }] },
+    });
     expect(lookahead.status).toBe(400);
     expect(detail(lookahead)).toContain('(?=a)a');
     const inProperties = await addKind('propnames', { type: 'object', pattern: { type: 'object', patternProperties: { '^(x)\\1$': {} } } });
@@ -92,7 +94,8 @@ describe('regex strings are anchored, JSON Schema patterns are not (issue 9 item
     };
     expect((await call(s.url, 'POST', '/-/', { body: categories })).status).toBe(200);
     expect((await create('named', 'Bad Name!')).status).toBe(400);
-    const good = await create('named', 'good-name-1'); expect(good.status, good.text).toBe(201);
+    const good = await create('named', 'good-name-1');
+    expect(good.status, good.text).toBe(201);
     const entity = (state: string) => ({ kind: `${SCHEME}named`, mixins: [`${SCHEME}stateful`], attributes: { 'ex.named.v': 'n', 'ex.stateful.v': state } });
     expect((await call(s.url, 'POST', '/named/', { body: entity('not-inactive-at-all') })).status).toBe(400);
     expect((await call(s.url, 'POST', '/named/', { body: entity('active') })).status).toBe(201);
@@ -100,7 +103,8 @@ describe('regex strings are anchored, JSON Schema patterns are not (issue 9 item
 
   it("GFD.226 JSON Schema patterns keep JSON Schema's unanchored meaning", async () => {
     expect((await addKind('loose', { pattern: { type: 'string', pattern: '[a-z]+' } })).status).toBe(200);
-    const loose = await create('loose', 'Bad name!'); expect(loose.status, loose.text).toBe(201);
+    const loose = await create('loose', 'Bad name!');
+    expect(loose.status, loose.text).toBe(201);
     expect((await create('loose', 'BAD NAME!')).status).toBe(400);
   });
 
@@ -125,7 +129,9 @@ describe('regex strings are anchored, JSON Schema patterns are not (issue 9 item
 
 describe('a pattern is self-contained (issue 12 item 3)', () => {
   it('refuses references outside the pattern, keeps references inside it', async () => {
-    expect((await addKind('target', { pattern: { $id: 'http://example.org/shared-pattern', type: 'string', definitions: { short: { maxLength: 3 } }, $ref: '#/definitions/short' } })).status).toBe(200);
+    expect((await addKind('target', { pattern: { $id: 'http://example.org/shared-pattern', type: 'string', definitions: { short: { maxLength: 3 } }, $ref: '#/definitions/short' } })).status).toBe(
+      200,
+    );
     const outside = await addKind('outside', { pattern: { $ref: 'http://example.org/shared-pattern' } });
     expect(outside.status).toBe(400);
     expect(detail(outside)).toContain('/$ref');
@@ -235,7 +241,8 @@ describe('no cycles in depends or parents, and bounded chains (issue 12 item 12)
 
   it('parent and depends chains are bounded by the configured depth, and a long chain is refused quickly', async () => {
     const depth = s.services.config.limits.categoryDepth;
-    const chain = (n: number, name: string) => Array.from({ length: n }, (_, i) => ({ term: `${name}${i}`, scheme: SCHEME, location: `/${name}${i}/`, parent: i === 0 ? RESOURCE : `${SCHEME}${name}${i - 1}` }));
+    const chain = (n: number, name: string) =>
+      Array.from({ length: n }, (_, i) => ({ term: `${name}${i}`, scheme: SCHEME, location: `/${name}${i}/`, parent: i === 0 ? RESOURCE : `${SCHEME}${name}${i - 1}` }));
     // resource and entity are in the chain too.
     expect((await call(s.url, 'POST', '/-/', { body: { kinds: chain(depth - 2, 'fits') } })).status).toBe(200);
     const deep = await call(s.url, 'POST', '/-/', { body: { kinds: chain(depth, 'deep') } });

@@ -78,18 +78,33 @@ beforeAll(async () => {
   const added = await call(s.url, 'POST', '/-/', { body: categories, headers: olga });
   expect(added.status, added.text).toBe(200);
   // 30 computes each for two tenants: cores 1..6, every tenth titled "web", every fifth gold.
-  for (const [token, tag] of [['alice-token', 'a'], ['bob-token', 'b']] as const) {
-    await create('/compute/', token, Array.from({ length: 30 }, (_, i) => ({
-      kind: COMPUTE,
-      id: `${tag}${String(i).padStart(2, '0')}`,
-      attributes: { 'occi.compute.cores': (i % 6) + 1, 'occi.compute.hostname': `h${tag}${i}` },
-      ...(i % 10 === 0 ? { title: 'web' } : {}),
-      ...(i % 5 === 0 ? { mixins: [GOLD] } : {}),
-    })));
+  for (const [token, tag] of [
+    ['alice-token', 'a'],
+    ['bob-token', 'b'],
+  ] as const) {
+    await create(
+      '/compute/',
+      token,
+      Array.from({ length: 30 }, (_, i) => ({
+        kind: COMPUTE,
+        id: `${tag}${String(i).padStart(2, '0')}`,
+        attributes: { 'occi.compute.cores': (i % 6) + 1, 'occi.compute.hostname': `h${tag}${i}` },
+        ...(i % 10 === 0 ? { title: 'web' } : {}),
+        ...(i % 5 === 0 ? { mixins: [GOLD] } : {}),
+      })),
+    );
   }
   // The operator's: 8 of the sub-kind (two with 3 cores), 12 storages.
-  await create('/vm/', 'olga-token', Array.from({ length: 8 }, (_, i) => ({ kind: VM, id: `v${i}`, attributes: { 'occi.compute.cores': i < 2 ? 3 : 16 } })));
-  await create('/storage/', 'olga-token', Array.from({ length: 12 }, (_, i) => ({ kind: STORAGE, id: `s${i}`, attributes: { 'occi.storage.size': 1 + i } })));
+  await create(
+    '/vm/',
+    'olga-token',
+    Array.from({ length: 8 }, (_, i) => ({ kind: VM, id: `v${i}`, attributes: { 'occi.compute.cores': i < 2 ? 3 : 16 } })),
+  );
+  await create(
+    '/storage/',
+    'olga-token',
+    Array.from({ length: 12 }, (_, i) => ({ kind: STORAGE, id: `s${i}`, attributes: { 'occi.storage.size': 1 + i } })),
+  );
 });
 afterAll(async () => {
   await s?.close();
@@ -235,7 +250,10 @@ describe('single reads and deletes', () => {
     // Documents are read by key only.
     for (const r of requests.filter((q) => q.path === '_all_docs')) expect((r.body as { keys?: unknown[] }).keys).toBeDefined();
     expect(lookups[0]!.path).toContain('_view/link-ends');
-    expect((lookups[0]!.body as { keys: unknown[] }).keys).toEqual([['source', '/compute/doomed'], ['target', '/compute/doomed']]);
+    expect((lookups[0]!.body as { keys: unknown[] }).keys).toEqual([
+      ['source', '/compute/doomed'],
+      ['target', '/compute/doomed'],
+    ]);
   });
 });
 
@@ -246,7 +264,10 @@ describe('indexes', () => {
     const open = freshPrefix('costnone');
     const none = await startTestServer({ prefix: open, overrides: { auth: { mode: 'none' } } });
     try {
-      const missing = await none.couch.request({ db: `${open}entities`, path: '_design/ocni-owner' }).then(() => 'present', (err: { statusCode?: number }) => err.statusCode);
+      const missing = await none.couch.request({ db: `${open}entities`, path: '_design/ocni-owner' }).then(
+        () => 'present',
+        (err: { statusCode?: number }) => err.statusCode,
+      );
       expect(missing).toBe(404);
       // No Mango index is declared any more: every query reads the generic view.
       const indexes = await none.couch.request<{ indexes: { name: string }[] }>({ db: `${open}entities`, path: '_index' });

@@ -314,7 +314,14 @@ describe('PUT and DELETE /-/', () => {
   });
 
   it('refuses to change a location, and to delete a category others still use', async () => {
-    await call(base, 'POST', '/-/', { body: { mixins: [{ term: 'base', scheme: 'http://example.com/dep#', location: '/dep/base/' }, { term: 'child', scheme: 'http://example.com/dep#', depends: ['http://example.com/dep#base'], location: '/dep/child/' }] } });
+    await call(base, 'POST', '/-/', {
+      body: {
+        mixins: [
+          { term: 'base', scheme: 'http://example.com/dep#', location: '/dep/base/' },
+          { term: 'child', scheme: 'http://example.com/dep#', depends: ['http://example.com/dep#base'], location: '/dep/child/' },
+        ],
+      },
+    });
     const move = await call(base, 'PUT', '/-/', { body: { mixins: [{ term: 'base', scheme: 'http://example.com/dep#', location: '/elsewhere/' }] } });
     expect(move.status).toBe(400);
     const used = await call(base, 'DELETE', '/-/', { body: { mixins: ['http://example.com/dep#base'] } });

@@ -46,12 +46,7 @@ describe('the README HowTo', () => {
       const { stdout } = await run('curl', [...args, '--silent', '--output', '/dev/null', '--write-out', '%{http_code}'], { cwd: `${ROOT}fixtures/pyocni` });
       statuses.push(stdout.trim());
     }
-    expect(statuses).toEqual([
-      '200', '200', '200', '200', '200', '200',
-      '201', '200', '200', '200', '200', '200', '200',
-      '201', '200', '200', '200', '200', '204',
-      '201', '200', '204',
-    ]);
+    expect(statuses).toEqual(['200', '200', '200', '200', '200', '200', '201', '200', '200', '200', '200', '200', '200', '201', '200', '200', '200', '200', '204', '201', '200', '204']);
     // The end state the comments describe.
     expect((await call(server.url, 'GET', '/compute/9930')).status).toBe(404);
     const medium = (await call(server.url, 'GET', '/template/resource/medium/')).json as { resources: { id: string }[] };

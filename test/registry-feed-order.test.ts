@@ -32,7 +32,12 @@ describe('changes-feed events by revision', () => {
     expect((await call(server.url, 'DELETE', '/-/', { body: { mixins: [ID] } })).status).toBeLessThan(300);
 
     const events: CategoryEvent[] = [];
-    store.follow(since, (event) => events.push(event), () => undefined, 200);
+    store.follow(
+      since,
+      (event) => events.push(event),
+      () => undefined,
+      200,
+    );
     try {
       for (let i = 0; i < 100 && !events.some((e) => e.type === 'category-deleted'); i += 1) await new Promise((r) => setTimeout(r, 50));
     } finally {
@@ -44,7 +49,11 @@ describe('changes-feed events by revision', () => {
 
     // The add, as it was before the deletion, delivered after it.
     const registry = new CategoryRegistry(loadBuiltinCategories(), { local: ['local'], remote: [] });
-    const add: CategoryEvent = { type: 'category', category: { class: 'mixin', scheme: SCHEME, term: 'brief', location: '/brief/', depends: [], applies: [], actions: [], attributes: {} }, rev: '1-late' };
+    const add: CategoryEvent = {
+      type: 'category',
+      category: { class: 'mixin', scheme: SCHEME, term: 'brief', location: '/brief/', depends: [], applies: [], actions: [], attributes: {} },
+      rev: '1-late',
+    };
     applyEvent(registry, add);
     expect(applyEvent(registry, deletion!)).toBe(true);
     expect(applyEvent(registry, add)).toBe(false);

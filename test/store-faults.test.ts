@@ -174,7 +174,10 @@ async function categoryIds(base: string): Promise<string[]> {
   const res = await call(base, 'GET', '/-/');
   expect(res.status).toBe(200);
   const body = res.json as Record<string, { scheme: string; term: string }[]>;
-  return Object.values(body).flat().map((c) => c.scheme + c.term).sort();
+  return Object.values(body)
+    .flat()
+    .map((c) => c.scheme + c.term)
+    .sort();
 }
 
 async function categoriesAsSet(base: string): Promise<string> {
@@ -188,7 +191,10 @@ describe('the store stopped mid-run', () => {
   it('acknowledges entity creations and category changes while the store is up', async () => {
     writing = writer();
     await until(10_000, '20 acknowledged writes', () => acknowledged().length >= 20);
-    expect(attempts.every((a) => a.status >= 200 && a.status < 300), JSON.stringify(attempts.filter((a) => a.status >= 300))).toBe(true);
+    expect(
+      attempts.every((a) => a.status >= 200 && a.status < 300),
+      JSON.stringify(attempts.filter((a) => a.status >= 300)),
+    ).toBe(true);
   });
 
   it('answers 503 with Retry-After, quickly, while the store is stopped, and still serves GET /-/ from memory', async () => {
@@ -259,7 +265,9 @@ describe('the store stopped mid-run', () => {
     expect(w0.status).toBe(200);
     expect((w0.json as { attributes: Record<string, unknown> }).attributes['occi.compute.hostname']).toBe('w0');
     expect(ids).toContain(`${SCHEME}m2`);
-    const counts = ['up', 'stopped', 'black hole', 'restarted'].map((p) => `${p}: ${attempts.filter((a) => a.phase === p).length} sent, ${attempts.filter((a) => a.phase === p && a.status < 300).length} acknowledged`);
+    const counts = ['up', 'stopped', 'black hole', 'restarted'].map(
+      (p) => `${p}: ${attempts.filter((a) => a.phase === p).length} sent, ${attempts.filter((a) => a.phase === p && a.status < 300).length} acknowledged`,
+    );
     expect(problems, `${problems.join('\n')}\n(${counts.join('; ')})`).toEqual([]);
     expect(acknowledged().filter((a) => a.phase === 'up').length).toBeGreaterThanOrEqual(20);
   }, 60_000);
@@ -277,6 +285,8 @@ describe('the store stopped mid-run', () => {
     // And the other way round, with a change.
     const changed = await call(server.url, 'PUT', '/-/', { body: { mixins: [{ term: 'after-recovery', scheme: SCHEME, title: 'changed through the first' }] } });
     expect(changed.status, changed.text).toBe(200);
-    await until(FEED_MS, 'the change in the second server', async () => JSON.stringify((await call(other!.url, 'GET', `/-/?category=${encodeURIComponent(id)}`)).json).includes('changed through the first'));
+    await until(FEED_MS, 'the change in the second server', async () =>
+      JSON.stringify((await call(other!.url, 'GET', `/-/?category=${encodeURIComponent(id)}`)).json).includes('changed through the first'),
+    );
   }, 20_000);
 });

@@ -45,10 +45,14 @@ function structures(mode: Mode, res: TestResponse): HeaderLine[] {
 }
 
 function attributes(lines: HeaderLine[]): Record<string, unknown> {
-  return Object.fromEntries(lines.filter((l) => l.name === 'X-OCCI-Attribute').map((l) => {
-    const { name, value } = parseAttributeLine(l.value);
-    return [name, value];
-  }));
+  return Object.fromEntries(
+    lines
+      .filter((l) => l.name === 'X-OCCI-Attribute')
+      .map((l) => {
+        const { name, value } = parseAttributeLine(l.value);
+        return [name, value];
+      }),
+  );
 }
 
 const line = (name: string, value: string): HeaderLine => ({ name, value });
@@ -62,10 +66,17 @@ describe.each(['text/plain', 'text/occi'] as const)('an OCCI 1.1 text client in 
     const res = await send(mode, 'GET', '/-/');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain(mode);
-    const categories = structures(mode, res).filter((l) => l.name === 'Category').map((l) => parseCategoryLine(l.value));
+    const categories = structures(mode, res)
+      .filter((l) => l.name === 'Category')
+      .map((l) => parseCategoryLine(l.value));
     const compute = categories.find((c) => c.term === 'compute' && c.scheme === INFRA)!;
     expect(compute).toMatchObject({ class: 'kind', location: '/compute/', rel: ['http://schemas.ogf.org/occi/core#resource'] });
-    expect(compute.attributes).toEqual(expect.arrayContaining([{ name: 'occi.compute.state', required: true, immutable: true }, { name: 'occi.compute.cores', required: false, immutable: false }]));
+    expect(compute.attributes).toEqual(
+      expect.arrayContaining([
+        { name: 'occi.compute.state', required: true, immutable: true },
+        { name: 'occi.compute.cores', required: false, immutable: false },
+      ]),
+    );
     expect(compute.actions).toContain('http://schemas.ogf.org/occi/infrastructure/compute/action#start');
     const filtered = await send(mode, 'GET', '/-/', [kind('storage')]);
     expect(structures(mode, filtered).map((l) => parseCategoryLine(l.value).term)).toEqual(['storage']);
@@ -94,7 +105,11 @@ describe.each(['text/plain', 'text/occi'] as const)('an OCCI 1.1 text client in 
     // Without templates.
     const storage = await send(mode, 'POST', '/storage/', [kind('storage'), attr('occi.storage.size=20'), attr(`occi.core.id="disk${tag}"`)]);
     expect(storage.status).toBe(201);
-    const network = await send(mode, 'POST', '/network/', [kind('network'), line('Category', `ipnetwork; scheme="http://schemas.ogf.org/occi/infrastructure/network#"; class="mixin"`), attr('occi.network.address="10.0.0.0/24"')]);
+    const network = await send(mode, 'POST', '/network/', [
+      kind('network'),
+      line('Category', `ipnetwork; scheme="http://schemas.ogf.org/occi/infrastructure/network#"; class="mixin"`),
+      attr('occi.network.address="10.0.0.0/24"'),
+    ]);
     expect(network.status).toBe(201);
     const net = new URL(network.headers.get('location')!).pathname;
 
@@ -129,11 +144,18 @@ describe.each(['text/plain', 'text/occi'] as const)('an OCCI 1.1 text client in 
     const action = await send(mode, 'POST', `${vm}?action=start`, [line('Category', 'start; scheme="http://schemas.ogf.org/occi/infrastructure/compute/action#"; class="action"')]);
     expect(action.status).toBe(200);
     expect(attributes(structures(mode, action))['occi.compute.state']).toBe('active');
-    const stop = await send(mode, 'POST', `${vm}?action=stop`, [line('Category', 'stop; scheme="http://schemas.ogf.org/occi/infrastructure/compute/action#"; class="action"'), attr('method="graceful"')]);
+    const stop = await send(mode, 'POST', `${vm}?action=stop`, [
+      line('Category', 'stop; scheme="http://schemas.ogf.org/occi/infrastructure/compute/action#"; class="action"'),
+      attr('method="graceful"'),
+    ]);
     expect(stop.status).toBe(200);
 
     const listing = await send(mode, 'GET', '/compute/');
-    expect(structures(mode, listing).filter((l) => l.name === 'X-OCCI-Location').map((l) => l.value)).toContain(`${base}${vm}`);
+    expect(
+      structures(mode, listing)
+        .filter((l) => l.name === 'X-OCCI-Location')
+        .map((l) => l.value),
+    ).toContain(`${base}${vm}`);
 
     expect((await send(mode, 'DELETE', vm)).status).toBe(204);
     const gone = await send(mode, 'GET', vm);
@@ -167,45 +189,78 @@ describe.each(['text/plain', 'text/occi'] as const)('an OCCI 1.1 text client in 
     expect(stored.source).toEqual({ location: `${base}/compute/abs-vm${tag}`, kind: `${INFRA}compute` });
     expect(stored.target).toEqual({ location: `${base}/storage/abs-disk${tag}`, kind: `${INFRA}storage` });
     // A local target that does not exist is refused, not stored as an external URL.
-    const dangling = await send(mode, 'POST', '/storagelink/', [kind('storagelink'), attr(`occi.core.source="${base}/compute/abs-vm${tag}"`), attr(`occi.core.target="${base}/storage/nothing"`), attr('occi.storagelink.deviceid="vdc"')]);
+    const dangling = await send(mode, 'POST', '/storagelink/', [
+      kind('storagelink'),
+      attr(`occi.core.source="${base}/compute/abs-vm${tag}"`),
+      attr(`occi.core.target="${base}/storage/nothing"`),
+      attr('occi.storagelink.deviceid="vdc"'),
+    ]);
     expect(dangling.status).toBe(400);
     expect(dangling.text).toContain('/storage/nothing does not exist');
 
     // A networkinterface without interface or MAC: the server assigns both (pOCCI INFRA/CREATE/007).
-    const nic = await send(mode, 'POST', '/networkinterface/', [kind('networkinterface'), attr(`occi.core.id="abs-nic${tag}"`), attr(`occi.core.source="${base}/compute/abs-vm${tag}"`), attr(`occi.core.target="/network/abs-net${tag}"`)]);
+    const nic = await send(mode, 'POST', '/networkinterface/', [
+      kind('networkinterface'),
+      attr(`occi.core.id="abs-nic${tag}"`),
+      attr(`occi.core.source="${base}/compute/abs-vm${tag}"`),
+      attr(`occi.core.target="/network/abs-net${tag}"`),
+    ]);
     expect(nic.status, nic.text).toBe(201);
     const nicAttributes = ((await call(base, 'GET', `/networkinterface/abs-nic${tag}`)).json as { attributes: Record<string, string> }).attributes;
     expect(nicAttributes['occi.networkinterface.interface']).toBe('eth0');
     expect(nicAttributes['occi.networkinterface.mac']).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
-    const second = await send(mode, 'POST', '/networkinterface/', [kind('networkinterface'), attr(`occi.core.id="abs-nic2${tag}"`), attr(`occi.core.source="/compute/abs-vm${tag}"`), attr(`occi.core.target="/network/abs-net${tag}"`)]);
+    const second = await send(mode, 'POST', '/networkinterface/', [
+      kind('networkinterface'),
+      attr(`occi.core.id="abs-nic2${tag}"`),
+      attr(`occi.core.source="/compute/abs-vm${tag}"`),
+      attr(`occi.core.target="/network/abs-net${tag}"`),
+    ]);
     expect(second.status).toBe(201);
     expect(((await call(base, 'GET', `/networkinterface/abs-nic2${tag}`)).json as { attributes: Record<string, string> }).attributes['occi.networkinterface.interface']).toBe('eth1');
 
     // The text Link of a resource names the target's kind as rel.
     const read = await send(mode, 'GET', `/compute/abs-vm${tag}`);
     const readLines = structures(mode, read);
-    const links = readLines.filter((l) => l.name === 'Link').map((l) => parseLinkLine(l.value)).filter((l) => l.self !== undefined);
+    const links = readLines
+      .filter((l) => l.name === 'Link')
+      .map((l) => parseLinkLine(l.value))
+      .filter((l) => l.self !== undefined);
     expect(links.find((l) => l.self === `/storagelink/abs-sl${tag}`)?.rel).toEqual([`${INFRA}storage`]);
     expect(links.find((l) => l.self === `/networkinterface/abs-nic${tag}`)?.rel).toEqual([`${INFRA}network`]);
 
     // PUT with the read rendering (links, action links and all): accepted, links left intact (pOCCI CORE/UPDATE/001).
-    const put = await send(mode, 'PUT', `/compute/abs-vm${tag}`, readLines.map(({ name, value }) => ({ name, value })));
+    const put = await send(
+      mode,
+      'PUT',
+      `/compute/abs-vm${tag}`,
+      readLines.map(({ name, value }) => ({ name, value })),
+    );
     expect(put.status, put.text).toBe(200);
     expect(structures(mode, put).filter((l) => l.name === 'Link' && l.value.includes('self='))).toHaveLength(3);
     // Quoted numbers in action parameters too: resize's size="2" is a number.
-    const resize = await send(mode, 'POST', `/storage/abs-disk${tag}?action=resize`, [line('Category', 'resize; scheme="http://schemas.ogf.org/occi/infrastructure/storage/action#"; class="action"'), attr('size="2"')]);
+    const resize = await send(mode, 'POST', `/storage/abs-disk${tag}?action=resize`, [
+      line('Category', 'resize; scheme="http://schemas.ogf.org/occi/infrastructure/storage/action#"; class="action"'),
+      attr('size="2"'),
+    ]);
     expect(resize.status, resize.text).toBe(200);
     expect(attributes(structures(mode, resize))['occi.storage.size']).toBe(2);
     // A Link line that is not one of the entity's links is still refused in a full update.
-    const foreign = await send(mode, 'PUT', `/compute/abs-vm${tag}`, [kind('compute'), line('Link', `</network/abs-net${tag}>; rel="${INFRA}network"; category="${INFRA}storagelink"; occi.storagelink.deviceid="vdz"`)]);
+    const foreign = await send(mode, 'PUT', `/compute/abs-vm${tag}`, [
+      kind('compute'),
+      line('Link', `</network/abs-net${tag}>; rel="${INFRA}network"; category="${INFRA}storagelink"; occi.storagelink.deviceid="vdz"`),
+    ]);
     expect(foreign.status).toBe(400);
     expect(foreign.text).toContain('leaves links as they are');
   });
 
   it('answers a syntax error with 400 naming the line', async () => {
-    const res = mode === 'text/plain'
-      ? await call(base, 'POST', '/compute/', { raw: `Category: compute; scheme="${INFRA}"; class="kind"\nX-OCCI-Attribute occi.compute.cores=2`, headers: { 'content-type': 'text/plain', accept: 'text/plain' } })
-      : await send(mode, 'POST', '/compute/', [kind('compute'), attr('occi.compute.cores=')]);
+    const res =
+      mode === 'text/plain'
+        ? await call(base, 'POST', '/compute/', {
+            raw: `Category: compute; scheme="${INFRA}"; class="kind"\nX-OCCI-Attribute occi.compute.cores=2`,
+            headers: { 'content-type': 'text/plain', accept: 'text/plain' },
+          })
+        : await send(mode, 'POST', '/compute/', [kind('compute'), attr('occi.compute.cores=')]);
     expect(res.status).toBe(400);
     expect(res.text).toMatch(/line \d/);
   });

@@ -196,7 +196,10 @@ describe('change streams over two ocni processes on one store', () => {
       seen.push(g2.event);
       g2 = await stream.next(about('/compute/g2'));
     }
-    expect(seen.every((event) => event === 'added' || event === 'changed'), seen.join()).toBe(true);
+    expect(
+      seen.every((event) => event === 'added' || event === 'changed'),
+      seen.join(),
+    ).toBe(true);
     expect(g2.event).toBe('removed');
   });
 

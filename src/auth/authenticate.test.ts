@@ -39,9 +39,7 @@ describe('basic authentication', () => {
     expect(counting.checked[1]).not.toBe(alice.password);
     expect(costOf(counting.checked[1]!)).toBe(costOf(alice.password));
     // The answers are the same.
-    const messages = await Promise.all(
-      ['alice', 'mallory'].map((username) => authenticate({ basic: { username, password: 'x' }, client: '10.0.0.2' }).catch((err: Error) => err.message)),
-    );
+    const messages = await Promise.all(['alice', 'mallory'].map((username) => authenticate({ basic: { username, password: 'x' }, client: '10.0.0.2' }).catch((err: Error) => err.message)));
     expect(messages[0]).toBe(messages[1]);
   });
 

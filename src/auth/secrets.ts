@@ -44,6 +44,8 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
   const expected = Buffer.from(match[3]!, 'base64');
   const N = Number(match[1]);
   // scrypt needs 128·N·r bytes (r = 8); Node's default ceiling (32 MiB) would refuse N = 32768.
-  const actual = await new Promise<Buffer>((done, fail) => scrypt(secret, Buffer.from(match[2]!, 'base64'), expected.length, { N, maxmem: 256 * N * 8 + 1024 * 1024 }, (err, key) => (err ? fail(err) : done(key))));
+  const actual = await new Promise<Buffer>((done, fail) =>
+    scrypt(secret, Buffer.from(match[2]!, 'base64'), expected.length, { N, maxmem: 256 * N * 8 + 1024 * 1024 }, (err, key) => (err ? fail(err) : done(key))),
+  );
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }

@@ -174,7 +174,9 @@ const WRITE_ATTEMPTS = 40;
  * (and collides with what the first attempt created instead of creating it twice).
  */
 function idempotentIds(tenant: string | undefined, key: string, items: EntityItem[]): () => string {
-  const seed = createHash('sha256').update(`${tenant ?? ''}\u0000${key}\u0000${JSON.stringify(items)}`).digest('hex');
+  const seed = createHash('sha256')
+    .update(`${tenant ?? ''}\u0000${key}\u0000${JSON.stringify(items)}`)
+    .digest('hex');
   let n = 0;
   return () => `ik-${createHash('sha256').update(`${seed}:${n++}`).digest('hex').slice(0, 32)}`;
 }
@@ -519,7 +521,11 @@ export class EntityService {
       seen.set(e.location, i);
     });
     if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer}: ${problems[0]!.message}`, problems);
-    checkStoredBytes(out.reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e)), 0), this.limits.storedBytesPerRequest, 'the entities of this request');
+    checkStoredBytes(
+      out.reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e)), 0),
+      this.limits.storedBytesPerRequest,
+      'the entities of this request',
+    );
     await this.#checkLinkEnds(out, ctx);
     await this.#nameInterfaces(unnamed, out);
     return out;
@@ -609,7 +615,10 @@ export class EntityService {
       }
     }
     if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer}: ${problems[0]!.message}`, problems);
-    await this.#authenticate(items.map((item) => item.input.kind!), ctx);
+    await this.#authenticate(
+      items.map((item) => item.input.kind!),
+      ctx,
+    );
     const nextId = idempotencyKey !== undefined ? idempotentIds(principalOf(ctx).tenant, idempotencyKey, items) : newId;
     const entities = await this.#prepare(items, (item, k) => `${k.location}${item.id ?? nextId()}`, origin, ctx, nextId);
     try {
@@ -664,7 +673,11 @@ export class EntityService {
       const target = pathOf(link.input.target);
       const id = withCoreId(link).id;
       const own = current.some((l) => (self !== undefined ? l.location === self : id !== undefined ? idOf(l.location) === id : l.target === target && l.kind === link.input.kind));
-      if (!own) problems.push({ pointer: link.pointer, message: `the link to ${link.input.target ?? '?'} is not one of ${location}'s links: a full update (PUT) leaves links as they are; create a link with POST` });
+      if (!own)
+        problems.push({
+          pointer: link.pointer,
+          message: `the link to ${link.input.target ?? '?'} is not one of ${location}'s links: a full update (PUT) leaves links as they are; create a link with POST`,
+        });
     });
     if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer}: ${problems[0]!.message}`, problems);
   }
@@ -681,7 +694,8 @@ export class EntityService {
     const items = links.map((link) => ({ ...link, input: { ...link.input, source: location } }));
     for (const item of items) {
       const kind = item.input.kind ? this.registry.kind(item.input.kind) : undefined;
-      if (kind && !isLinkKind(this.registry, categoryId(kind))) throw new ValidationError(`${item.pointer}/kind: "${item.input.kind ?? ''}" is not a link kind`, [{ pointer: `${item.pointer}/kind`, message: 'must be a link kind' }]);
+      if (kind && !isLinkKind(this.registry, categoryId(kind)))
+        throw new ValidationError(`${item.pointer}/kind: "${item.input.kind ?? ''}" is not a link kind`, [{ pointer: `${item.pointer}/kind`, message: 'must be a link kind' }]);
     }
     return this.#prepare(items, (item, kind) => `${kind.location}${item.id ?? newId()}`, origin, ctx);
   }
@@ -695,7 +709,13 @@ export class EntityService {
   async update(location: string, item: EntityItem, ifMatchRev: string | undefined, ctx: BackendContext, origin: RequestOrigin = { origins: [] }): Promise<Entity> {
     checkValueSizes([item], this.limits.attributeValueBytes);
     const input = await this.#changedEnds(location, item, origin, ctx);
-    return this.#change(location, (current) => applyPartialUpdate(this.registry, current, input, item.pointer), (backend, before, after) => backend.update(before, after, ctx), ctx, ifMatchRev);
+    return this.#change(
+      location,
+      (current) => applyPartialUpdate(this.registry, current, input, item.pointer),
+      (backend, before, after) => backend.update(before, after, ctx),
+      ctx,
+      ifMatchRev,
+    );
   }
 
   /**
@@ -711,7 +731,10 @@ export class EntityService {
     if (input.source === undefined && input.target === undefined) return input;
     const current = await this.store.get(location);
     if (!mine(current, ctx)) throw new NotFoundError(`no entity at ${location}`);
-    if (current.source === undefined) throw new ValidationError(`${location} is a resource: it has no source or target`, [{ pointer: `${item.pointer}/${input.source !== undefined ? 'source' : 'target'}`, message: 'a resource has no link ends' }]);
+    if (current.source === undefined)
+      throw new ValidationError(`${location} is a resource: it has no source or target`, [
+        { pointer: `${item.pointer}/${input.source !== undefined ? 'source' : 'target'}`, message: 'a resource has no link ends' },
+      ]);
     const moved = { ...current, source: input.source ?? current.source, target: input.target ?? current.target! };
     if (input.targetKind === undefined && input.target !== undefined && input.target !== current.target) delete moved.targetKind;
     else if (input.targetKind !== undefined) moved.targetKind = input.targetKind;
@@ -825,7 +848,9 @@ export class EntityService {
     const problems: FieldProblem[] = [];
     entities.forEach((e, i) => checkCategories(this.registry, e.kind, [mixinId], `/X-OCCI-Location/${i}`, problems));
     if (problems.length > 0) throw new ValidationError(problems[0]!.message, problems);
-    const defaults = this.registry.mixinClosure(mixinId).reduce((n, m) => n + Object.values(m.attributes).reduce((k, d) => k + (d.default === undefined ? 0 : Buffer.byteLength(JSON.stringify(d.default))), 0), 0);
+    const defaults = this.registry
+      .mixinClosure(mixinId)
+      .reduce((n, m) => n + Object.values(m.attributes).reduce((k, d) => k + (d.default === undefined ? 0 : Buffer.byteLength(JSON.stringify(d.default))), 0), 0);
     checkStoredBytes(defaults * entities.length, this.limits.storedBytesPerRequest, `the defaults of ${mixinId} copied into ${entities.length} entities`);
     const out: Entity[] = [];
     for (const entity of entities) {
@@ -845,7 +870,12 @@ export class EntityService {
   /** Removes the mixin from every member the caller may touch (all, or those a filter picks). */
   async dissociateAll(mixin: Mixin, patterns: EntityPattern[], origin: RequestOrigin, ctx: BackendContext): Promise<Entity[]> {
     const members = await this.store.all({ mixin: categoryId(mixin) }, patterns, this.limits.itemsPerRequest, ownerScope(ctx));
-    return this.dissociate(mixin, members.map((m) => m.location), origin, ctx);
+    return this.dissociate(
+      mixin,
+      members.map((m) => m.location),
+      origin,
+      ctx,
+    );
   }
 
   /** Removes the mixin from the listed entities (DELETE with a body on a mixin location). */
@@ -873,7 +903,12 @@ export class EntityService {
     const current = await this.store.all({ mixin: categoryId(mixin) }, [], this.limits.itemsPerRequest * 10, ownerScope(ctx));
     const keep = new Set(wanted.map((e) => e.location));
     const leaving = current.filter((e) => !keep.has(e.location)).map((e) => e.location);
-    const members = await this.associate(mixin, wanted.map((e) => e.location), origin, ctx);
+    const members = await this.associate(
+      mixin,
+      wanted.map((e) => e.location),
+      origin,
+      ctx,
+    );
     if (leaving.length > 0) await this.dissociate(mixin, leaving, origin, ctx);
     return members;
   }

@@ -9,16 +9,18 @@ describe('KeyedLock', () => {
     const log: string[] = [];
     let inside = 0;
     let most = 0;
-    const task = (name: string, fail = false) => async () => {
-      inside += 1;
-      most = Math.max(most, inside);
-      log.push(`start ${name}`);
-      await tick();
-      log.push(`end ${name}`);
-      inside -= 1;
-      if (fail) throw new Error(name);
-      return name;
-    };
+    const task =
+      (name: string, fail = false) =>
+      async () => {
+        inside += 1;
+        most = Math.max(most, inside);
+        log.push(`start ${name}`);
+        await tick();
+        log.push(`end ${name}`);
+        inside -= 1;
+        if (fail) throw new Error(name);
+        return name;
+      };
     const results = await Promise.allSettled([lock.run('a', task('1')), lock.run('a', task('2', true)), lock.run('a', task('3'))]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(most).toBe(1);
@@ -39,5 +41,4 @@ describe('KeyedLock', () => {
     await Promise.all([lock.run('a', task), lock.run('b', task), lock.run('c', task)]);
     expect(most).toBe(3);
   });
-
 });

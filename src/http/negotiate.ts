@@ -39,7 +39,10 @@ export function negotiate(ctx: Context, listing = false): Renderer {
   if (!chosen) throw new OcciError('not-acceptable', `cannot answer in ${ctx.get('Accept')}; available: ${responseTypes().join(', ')}`);
   if (LISTING_ONLY.has(chosen) && !listing) {
     // Only when nothing else is acceptable: `text/uri-list, */*;q=0.1` still gets a rendering.
-    const other = chooseType(ctx.get('Accept'), responseTypes().filter((t) => !LISTING_ONLY.has(t)));
+    const other = chooseType(
+      ctx.get('Accept'),
+      responseTypes().filter((t) => !LISTING_ONLY.has(t)),
+    );
     if (!other) throw new ValidationError(`${chosen} renders listings only, and ${ctx.method} ${ctx.path} answers with no listing`, [{ pointer: 'Accept', message: 'text/uri-list is for listings' }]);
     return rendererFor(other);
   }

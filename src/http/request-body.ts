@@ -13,11 +13,7 @@ import { ParseError } from '../errors.ts';
 type Json = Record<string, unknown>;
 
 /** The request's content, by format. */
-export type RequestContent =
-  | { format: 'none' }
-  | { format: 'json'; json: Json }
-  | { format: 'text'; lines: TextBodyLine[] }
-  | { format: 'form'; fields: Record<string, string> };
+export type RequestContent = { format: 'none' } | { format: 'json'; json: Json } | { format: 'text'; lines: TextBodyLine[] } | { format: 'form'; fields: Record<string, string> };
 
 const OCCI_HEADERS = ['Category', 'Link', 'X-OCCI-Attribute', 'X-OCCI-Location'];
 
@@ -95,7 +91,10 @@ export function readContent(ctx: Context, allowForm = false): RequestContent {
   }
   if (ctx.is('application/x-www-form-urlencoded')) {
     if (!allowForm) {
-      throw new OcciError('unsupported-media-type', `request bodies of type ${ctx.get('Content-Type')} are read only from HTML action forms; send Content-Type: application/occi+json, text/plain or text/occi`);
+      throw new OcciError(
+        'unsupported-media-type',
+        `request bodies of type ${ctx.get('Content-Type')} are read only from HTML action forms; send Content-Type: application/occi+json, text/plain or text/occi`,
+      );
     }
     // Field names are the client's: a null-prototype object keeps `__proto__` an ordinary field.
     const fields: Record<string, string> = Object.create(null) as Record<string, string>;

@@ -60,7 +60,10 @@ export function ifMatch(ctx: Context): string | undefined {
  * visible ASCII characters; undefined when absent.
  */
 export function idempotencyKey(ctx: Context): string | undefined {
-  const value = ctx.get('Idempotency-Key').trim().replace(/^"(.*)"$/, '$1');
+  const value = ctx
+    .get('Idempotency-Key')
+    .trim()
+    .replace(/^"(.*)"$/, '$1');
   if (value === '') return undefined;
   if (value.length > 255 || !/^[\x21-\x7e]+$/.test(value)) {
     throw new ValidationError('the Idempotency-Key header must be 1 to 255 visible ASCII characters', [{ pointer: 'Idempotency-Key', message: 'is not a valid key' }]);

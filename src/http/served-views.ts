@@ -18,7 +18,12 @@ export interface ServedView {
 /** Freezes a rendering: objects are serialised here rather than by Koa on every response. */
 export function freeze(rendered: Rendered): ServedView {
   const body = rendered.body === undefined ? '' : typeof rendered.body === 'string' ? rendered.body : JSON.stringify(rendered.body);
-  const hash = createHash('sha256').update(rendered.type).update('\0').update(JSON.stringify(rendered.headers ?? {})).update('\0').update(body);
+  const hash = createHash('sha256')
+    .update(rendered.type)
+    .update('\0')
+    .update(JSON.stringify(rendered.headers ?? {}))
+    .update('\0')
+    .update(body);
   return { rendered: { ...rendered, body }, etag: `"${hash.digest('base64url').slice(0, 27)}"` };
 }
 

@@ -230,7 +230,13 @@ function checkValues(
 }
 
 /** Applies defaults to missing attributes, then checks that every required one has a value. */
-function completeAttributes(attributes: Record<string, AttributeValue>, definitions: AttributeDefinitions, pointer: string, problems: FieldProblem[], judged: (name: string) => boolean = () => true): void {
+function completeAttributes(
+  attributes: Record<string, AttributeValue>,
+  definitions: AttributeDefinitions,
+  pointer: string,
+  problems: FieldProblem[],
+  judged: (name: string) => boolean = () => true,
+): void {
   for (const [name, definition] of Object.entries(definitions)) {
     if (attributes[name] === undefined && definition.default !== undefined) attributes[name] = structuredClone(definition.default);
     if (attributes[name] === undefined && definition.required && judged(name)) problems.push({ pointer: `${pointer}/attributes`, message: `attribute "${name}" is required` });
@@ -272,8 +278,8 @@ export function liftCoreAttributes(input: EntityInput, id: string | undefined, p
     delete attributes[name];
   }
   if (nested) {
-    const core = { ...((occi).core as Record<string, unknown>) };
-    const rest = { ...(occi) };
+    const core = { ...(occi.core as Record<string, unknown>) };
+    const rest = { ...occi };
     delete rest.core;
     for (const [key, value] of Object.entries(core)) {
       // `source.kind` nests one level further in pyOCNI's shape.
@@ -305,7 +311,8 @@ export function liftCoreAttributes(input: EntityInput, id: string | undefined, p
     else if (id !== undefined && id !== idGiven.value) problems.push({ pointer: idGiven.at, message: `"occi.core.id" is "${idGiven.value}" but id says "${id}"; give one value` });
     else outId = idGiven.value;
   }
-  for (const [name, { at }] of Object.entries(found)) problems.push({ pointer: at, message: `"${name}" is no core attribute of OCCI (known: occi.core.id, ${CORE_MEMBERS.map(([n]) => n).join(', ')})` });
+  for (const [name, { at }] of Object.entries(found))
+    problems.push({ pointer: at, message: `"${name}" is no core attribute of OCCI (known: occi.core.id, ${CORE_MEMBERS.map(([n]) => n).join(', ')})` });
   return outId === undefined ? { input: out } : { input: out, id: outId };
 }
 

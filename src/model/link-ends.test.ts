@@ -4,7 +4,7 @@ import { normaliseLinkEnd, ownUrlTest } from './link-ends.ts';
 describe('normaliseLinkEnd', () => {
   const own = ownUrlTest(['http://127.0.0.1:8090', 'https://cloud.example.org/occi/']);
 
-  it('keeps paths, makes this server\'s URLs paths and leaves other URLs external', () => {
+  it("keeps paths, makes this server's URLs paths and leaves other URLs external", () => {
     expect(normaliseLinkEnd('/compute/1', own)).toEqual({ path: '/compute/1' });
     expect(normaliseLinkEnd(' http://127.0.0.1:8090/compute/1 ', own)).toEqual({ path: '/compute/1' });
     // A public URL with a path prefix names the path below it.

@@ -17,7 +17,10 @@ export interface ServerNames {
 
 /** True for the loopback names: `localhost` (and `*.localhost`), 127.0.0.0/8, `::1` and its IPv4-mapped forms. */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  const h = host
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
   if (h === 'localhost' || h.endsWith('.localhost')) return true;
   if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)) return true;
   if (h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
@@ -50,7 +53,10 @@ export function isOwnUrl(url: string | URL, names: ServerNames, extraOrigins: st
   if (parsed.protocol !== 'http:') return false;
   const port = parsed.port === '' ? 80 : Number(parsed.port);
   if (!names.ports.includes(port)) return false;
-  const host = parsed.hostname.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  const host = parsed.hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
   if (names.hosts.includes(host)) return true;
   return isLoopbackHost(host) && names.hosts.some(isLoopbackHost);
 }

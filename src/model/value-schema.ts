@@ -171,7 +171,10 @@ function walk(schema: unknown, pointer: string, root: boolean, found: PatternPro
   for (const keyword of REFERENCES) {
     const ref = schema[keyword];
     if (ref !== undefined && (typeof ref !== 'string' || !ref.startsWith('#'))) {
-      found.push({ pointer: `${pointer}/${token(keyword)}`, message: `refers outside the pattern (${JSON.stringify(ref)}); a pattern is self-contained: only references inside it ("#…") are allowed` });
+      found.push({
+        pointer: `${pointer}/${token(keyword)}`,
+        message: `refers outside the pattern (${JSON.stringify(ref)}); a pattern is self-contained: only references inside it ("#…") are allowed`,
+      });
     }
   }
   for (const keyword of ['$id', 'id']) {
@@ -226,7 +229,10 @@ export function patternProblems(schema: ValueSchema, limits: PatternLimits = DEF
   walk(schema, '', true, found, regexes);
   if (regexes.count > limits.regexes) found.push({ pointer: '', message: `holds ${regexes.count} regular expressions, more than the limit of ${limits.regexes}` });
   if (regexes.size > MAX_PROGRAM_SIZE) {
-    found.push({ pointer: '', message: `its regular expressions compile to ${regexes.size} RE2 instructions, more than the limit of ${MAX_PROGRAM_SIZE} (each costs time on every character checked)` });
+    found.push({
+      pointer: '',
+      message: `its regular expressions compile to ${regexes.size} RE2 instructions, more than the limit of ${MAX_PROGRAM_SIZE} (each costs time on every character checked)`,
+    });
   }
   if (found.length > 0) return found;
   try {

@@ -97,7 +97,18 @@ export interface ChangeReport {
 }
 
 /** Changes after which stored entities differ from what reads show until they are rewritten. */
-const STORED_SHAPE: ReadonlySet<ChangeKind> = new Set<ChangeKind>(['attribute-added', 'default-added', 'default-changed', 'made-required', 'attribute-removed', 'type-changed', 'required-attribute-added', 'depends-added', 'depends-removed', 'parent-changed']);
+const STORED_SHAPE: ReadonlySet<ChangeKind> = new Set<ChangeKind>([
+  'attribute-added',
+  'default-added',
+  'default-changed',
+  'made-required',
+  'attribute-removed',
+  'type-changed',
+  'required-attribute-added',
+  'depends-added',
+  'depends-removed',
+  'parent-changed',
+]);
 
 /** What an apply did (or, in a dry run, would do). */
 export interface ApplyReport {
@@ -181,8 +192,13 @@ export class CategoryManager {
    */
   async seedOnce(name: string, parsed: ParsedCategories): Promise<number> {
     if (!(await this.#persistence.claimOnce(`seed:${name}`))) return 0;
-    const fresh = (list: ParsedCategory[]) => list.filter((e) => !this.registry.has(categoryId(e.category)) && !(e.category.class !== 'action' && e.category.location && this.registry.byLocation(e.category.location)));
-    const todo: ParsedCategories = { kinds: fresh(parsed.kinds) as ParsedCategories['kinds'], mixins: fresh(parsed.mixins) as ParsedCategories['mixins'], actions: fresh(parsed.actions) as ParsedCategories['actions'] };
+    const fresh = (list: ParsedCategory[]) =>
+      list.filter((e) => !this.registry.has(categoryId(e.category)) && !(e.category.class !== 'action' && e.category.location && this.registry.byLocation(e.category.location)));
+    const todo: ParsedCategories = {
+      kinds: fresh(parsed.kinds) as ParsedCategories['kinds'],
+      mixins: fresh(parsed.mixins) as ParsedCategories['mixins'],
+      actions: fresh(parsed.actions) as ParsedCategories['actions'],
+    };
     const count = todo.kinds.length + todo.mixins.length + todo.actions.length;
     if (count > 0) await this.add(todo);
     return count;
@@ -287,7 +303,10 @@ export class CategoryManager {
       [...parsed.actions, ...parsed.kinds, ...parsed.mixins].map((e) => ({ id: categoryId(e.category), pointer: e.pointer })),
       'category',
     );
-    twice(providers.map((p) => ({ id: p.kindId, pointer: p.pointer })), "kind's provider");
+    twice(
+      providers.map((p) => ({ id: p.kindId, pointer: p.pointer })),
+      "kind's provider",
+    );
     await this.#letMigrationsFinish([...parsed.kinds, ...parsed.mixins].map((e) => categoryId(e.category)));
     const entries: ParsedCategory[] = [];
     const invalid: FieldProblem[] = [];
@@ -297,7 +316,8 @@ export class CategoryManager {
       if (!current) throw new NotFoundError(`${entry.pointer}: category "${id}" does not exist`);
       if (this.registry.isBuiltin(id)) throw new ForbiddenError(`${entry.pointer}: "${id}" is a built-in category and cannot be changed`);
       if (!principal.operator && current.owner !== principal.tenant) throw new ForbiddenError(`${entry.pointer}: "${id}" is not one of your mixins`);
-      if (current.class !== entry.category.class) throw new ValidationError(`${entry.pointer}: "${id}" is a ${current.class}, not a ${entry.category.class}`, [{ pointer: entry.pointer, message: `is a ${current.class}` }]);
+      if (current.class !== entry.category.class)
+        throw new ValidationError(`${entry.pointer}: "${id}" is a ${current.class}, not a ${entry.category.class}`, [{ pointer: entry.pointer, message: `is a ${current.class}` }]);
       const merged = mergeGiven(current, entry);
       if (current.class !== 'action' && merged.class !== 'action' && merged.location !== current.location) {
         invalid.push({ pointer: `${entry.pointer}/location`, message: `a location cannot be changed (it is "${current.location}")` });
@@ -321,7 +341,8 @@ export class CategoryManager {
     for (const update of providers) {
       const kind = this.registry.get(update.kindId);
       if (!kind) throw new NotFoundError(`${update.pointer}: kind "${update.kindId}" does not exist`);
-      if (kind.class !== 'kind') throw new ValidationError(`${update.pointer}: only kinds have providers, "${update.kindId}" is a ${kind.class}`, [{ pointer: update.pointer, message: 'is not a kind' }]);
+      if (kind.class !== 'kind')
+        throw new ValidationError(`${update.pointer}: only kinds have providers, "${update.kindId}" is a ${kind.class}`, [{ pointer: update.pointer, message: 'is not a kind' }]);
       const stored = this.registry.storedProvider(update.kindId);
       const provider = this.#checkedProvider(update.provider, this.registry.provider(update.kindId), `${update.pointer}/provider`);
       writes.push({ op: 'put-provider', kindId: update.kindId, provider, ...(stored ? { rev: stored.rev, before: stored.value } : {}) });
@@ -355,7 +376,10 @@ export class CategoryManager {
   async apply(parsed: ParsedCategories, options: ChangeOptions & { prune?: boolean }, principal: Principal = ANONYMOUS_OPERATOR): Promise<ApplyReport> {
     if (!principal.operator) throw new ForbiddenError('only operators may apply a model');
     const all = [...parsed.actions, ...parsed.kinds, ...parsed.mixins];
-    twice(all.map((e) => ({ id: categoryId(e.category), pointer: e.pointer })), 'category');
+    twice(
+      all.map((e) => ({ id: categoryId(e.category), pointer: e.pointer })),
+      'category',
+    );
     for (const entry of all) {
       delete (entry.category as Kind).provider;
       const id = categoryId(entry.category);
@@ -368,7 +392,8 @@ export class CategoryManager {
     for (const entry of all.filter((e) => this.registry.has(categoryId(e.category)))) {
       const id = categoryId(entry.category);
       const current = this.registry.get(id)!;
-      if (current.class !== entry.category.class) throw new ValidationError(`${entry.pointer}: "${id}" is a ${current.class}, not a ${entry.category.class}`, [{ pointer: entry.pointer, message: `is a ${current.class}` }]);
+      if (current.class !== entry.category.class)
+        throw new ValidationError(`${entry.pointer}: "${id}" is a ${current.class}, not a ${entry.category.class}`, [{ pointer: entry.pointer, message: `is a ${current.class}` }]);
       // A model describes each category whole: every member is replaced, absent ones by their empty value.
       const merged = mergeGiven(current, { ...entry, given: new Set(['title', 'attributes', 'parent', 'actions', 'depends', 'applies', 'location']) });
       if (entry.category.title === undefined) delete merged.title;
@@ -392,7 +417,8 @@ export class CategoryManager {
       const id = categoryId(category);
       const users = (prunedUsers.get(id) ?? []).map(categoryId).filter((u) => !prunedIds.has(u) && staged.get(u) && references(staged.get(u)!, new Set([id])));
       if (users.length > 0) problems.push({ pointer: '/', message: `"${id}" is not in the model but ${users.join(', ')} still use it` });
-      if (category.class === 'kind' && (await this.#entities.anyOfKinds([id]))) problems.push({ pointer: '/', message: `"${id}" is not in the model but still has entities; delete them first (DELETE ${category.location ?? ''})` });
+      if (category.class === 'kind' && (await this.#entities.anyOfKinds([id])))
+        problems.push({ pointer: '/', message: `"${id}" is not in the model but still has entities; delete them first (DELETE ${category.location ?? ''})` });
       if (category.class !== 'action' && creates.some((e) => e.category.class !== 'action' && e.category.location === category.location)) {
         problems.push({ pointer: '/', message: `location "${category.location ?? ''}" would move from ${id} to another category: remove and add in two applies` });
       }
@@ -408,7 +434,10 @@ export class CategoryManager {
       removed: pruned.map(categoryId),
       unchanged: judged.reports.filter((r) => r.changes.length === 0).map((r) => r.id),
     };
-    report.summary = report.created.length + report.changed.length + report.removed.length === 0 ? 'unchanged' : `${report.created.length} created, ${report.changed.length} changed, ${report.removed.length} removed`;
+    report.summary =
+      report.created.length + report.changed.length + report.removed.length === 0
+        ? 'unchanged'
+        : `${report.created.length} created, ${report.changed.length} changed, ${report.removed.length} removed`;
     if (options.dryRun || report.summary === 'unchanged') return report;
 
     const writes: CategoryWrite[] = [];
@@ -472,7 +501,9 @@ export class CategoryManager {
         continue;
       }
       if (before.migration && (this.#running.has(id) || (await this.#persistence.loadMigrations()).some((p) => p.categoryId === id))) {
-        throw new ConflictError(`${entry.pointer}: a migration of the entities of "${id}" to generation ${before.migration.generation} is still under way; change it again when it is done`, [{ pointer: entry.pointer, message: 'is being migrated' }]);
+        throw new ConflictError(`${entry.pointer}: a migration of the entities of "${id}" to generation ${before.migration.generation} is still under way; change it again when it is done`, [
+          { pointer: entry.pointer, message: 'is being migrated' },
+        ]);
       }
       const generation = (before.generation ?? 1) + 1;
       const category: Category = { ...(comparable as Category), generation };
@@ -596,7 +627,7 @@ export class CategoryManager {
     }
     const changed = new Map<string, Category>();
     const cascaded: string[] = [];
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
       grew = false;
       const handled = (user: Category) => {
         const next = changed.get(categoryId(user));
@@ -609,7 +640,13 @@ export class CategoryManager {
       for (const { user } of users) {
         const userId = categoryId(user);
         if (ids.has(userId)) continue;
-        if (this.registry.isBuiltin(userId) || !mayTouch(user)) throw stillUsed(refs, users.filter((u) => categoryId(u.user) === userId), ids, (id) => this.registry.getAny(id)?.class ?? 'kind');
+        if (this.registry.isBuiltin(userId) || !mayTouch(user))
+          throw stillUsed(
+            refs,
+            users.filter((u) => categoryId(u.user) === userId),
+            ids,
+            (id) => this.registry.getAny(id)?.class ?? 'kind',
+          );
         const next = withoutReferences(changed.get(userId) ?? user, ids);
         if (next) changed.set(userId, next);
         else {
@@ -660,8 +697,7 @@ export class CategoryManager {
       } else if (write.op === 'delete-category') {
         const rev = revs.get(`category:${categoryId(write.category)}`);
         applyEvent(this.registry, { type: 'category-deleted', id: categoryId(write.category), ...(rev ? { rev } : {}) });
-      }
-      else if (write.op === 'put-provider') {
+      } else if (write.op === 'put-provider') {
         const rev = revs.get(`provider:${write.kindId}`);
         if (rev) applyEvent(this.registry, { type: 'provider', kindId: write.kindId, provider: write.provider, rev });
       } else if (write.op === 'delete-provider') applyEvent(this.registry, { type: 'provider-deleted', kindId: write.kindId });

@@ -2,14 +2,7 @@
  * @module The rules every category change must keep (DESIGN §4), checked against the registry and
  * the rest of the same request before anything is written. Pure: findings come back as problems.
  */
-import {
-  categoryId,
-  LINK_KIND,
-  RESOURCE_KIND,
-  type AttributeDefinitions,
-  type Category,
-  type Kind,
-} from '../model/category.ts';
+import { categoryId, LINK_KIND, RESOURCE_KIND, type AttributeDefinitions, type Category, type Kind } from '../model/category.ts';
 import { checkAttributeValue } from '../model/attribute.ts';
 import { DEFAULT_PATTERN_LIMITS, patternProblems, type PatternLimits } from '../model/value-schema.ts';
 import { isReservedPath } from '../model/location.ts';
@@ -238,12 +231,7 @@ function checkReferences(category: Category, pointer: string, staged: StagedCate
  * @param entries - the categories with the pointer each came from
  * @param isNew - true for additions (identifier and location must be free), false for updates
  */
-export function checkCategories(
-  entries: { category: Category; pointer: string }[],
-  staged: StagedCategories,
-  isNew: boolean,
-  limits: DefinitionLimits = DEFAULT_DEFINITION_LIMITS,
-): RuleFindings {
+export function checkCategories(entries: { category: Category; pointer: string }[], staged: StagedCategories, isNew: boolean, limits: DefinitionLimits = DEFAULT_DEFINITION_LIMITS): RuleFindings {
   const invalid: FieldProblem[] = [];
   const conflicts: FieldProblem[] = [];
   const ids = new Map<string, string>();

@@ -5,18 +5,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { canSee, type Principal } from '../auth/principal.ts';
-import {
-  categoryId,
-  dependencyClosure,
-  ENTITY_KIND,
-  inheritedAttributes,
-  type Action,
-  type AttributeDefinitions,
-  type Category,
-  type Kind,
-  type Mixin,
-  type Provider,
-} from '../model/category.ts';
+import { categoryId, dependencyClosure, ENTITY_KIND, inheritedAttributes, type Action, type AttributeDefinitions, type Category, type Kind, type Mixin, type Provider } from '../model/category.ts';
 
 /** A runtime category or provider as stored, with the store's revision. */
 export interface Stored<T> {

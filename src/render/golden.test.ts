@@ -48,7 +48,14 @@ function textBody(r: Rendered): string {
 const FORMATS: { ext: string; type: string; text: (r: Rendered) => string }[] = [
   { ext: 'json', type: 'application/occi+json', text: (r) => `${JSON.stringify(r.body, null, 2)}\n` },
   { ext: 'txt', type: 'text/plain', text: (r) => textBody(r) },
-  { ext: 'occi-headers', type: 'text/occi', text: (r) => Object.entries(r.headers ?? {}).map(([k, v]) => `${k}: ${v}\n`).join('') },
+  {
+    ext: 'occi-headers',
+    type: 'text/occi',
+    text: (r) =>
+      Object.entries(r.headers ?? {})
+        .map(([k, v]) => `${k}: ${v}\n`)
+        .join(''),
+  },
   { ext: 'uri', type: 'text/uri-list', text: (r) => textBody(r) },
   { ext: 'html', type: 'text/html', text: (r) => textBody(r) },
 ];
@@ -58,7 +65,8 @@ const CASES: { name: string; render: (type: string) => Rendered; listing: boolea
   { name: 'collection_a', render: (type) => rendererFor(type).collection([compute, storage], (e) => (e === compute ? [storagelink] : []), ctx), listing: true },
   {
     name: 'categories_a',
-    render: (type) => rendererFor(type).categories([registry.get(`${INFRA}storage`)!, registry.get('http://schemas.ogf.org/occi/infrastructure/storage/action#resize')!, registry.get(`${INFRA}os_tpl`)!], ctx),
+    render: (type) =>
+      rendererFor(type).categories([registry.get(`${INFRA}storage`)!, registry.get('http://schemas.ogf.org/occi/infrastructure/storage/action#resize')!, registry.get(`${INFRA}os_tpl`)!], ctx),
     listing: false,
   },
 ];
@@ -69,7 +77,11 @@ function golden(name: string, ext: string, actual: string): string {
   return readFileSync(file, 'utf8');
 }
 
-const normalise = (text: string) => text.replace(/\r\n/g, '\n').replace(/[ \t]+$/gm, '').trim();
+const normalise = (text: string) =>
+  text
+    .replace(/\r\n/g, '\n')
+    .replace(/[ \t]+$/gm, '')
+    .trim();
 
 describe('golden renderings', () => {
   for (const c of CASES) {

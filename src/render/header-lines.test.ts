@@ -127,9 +127,7 @@ describe('Category lines', () => {
       { name: 'e.f', required: true, immutable: true },
       { name: 'g.h', required: true, immutable: true },
     ]);
-    expect(renderCategoryLine(parsed)).toBe(
-      `storage; scheme="${INFRA}"; class="kind"; attributes="a.b{required} c.d{immutable} e.f{immutable required} g.h{immutable required}"`,
-    );
+    expect(renderCategoryLine(parsed)).toBe(`storage; scheme="${INFRA}"; class="kind"; attributes="a.b{required} c.d{immutable} e.f{immutable required} g.h{immutable required}"`);
   });
 
   it("accepts pyOCNI's comma lists and {immutable}{required} brace groups", () => {
@@ -164,9 +162,7 @@ describe('Category lines', () => {
   });
 
   it('leaves out empty lists when rendering and reads empty lists as absent', () => {
-    expect(renderCategoryLine({ term: 't', scheme: INFRA, class: 'kind', rel: [], attributes: [], actions: [] })).toBe(
-      `t; scheme="${INFRA}"; class="kind"`,
-    );
+    expect(renderCategoryLine({ term: 't', scheme: INFRA, class: 'kind', rel: [], attributes: [], actions: [] })).toBe(`t; scheme="${INFRA}"; class="kind"`);
     expect(parseCategoryLine(`t; scheme="${INFRA}"; class="kind"; rel=""; attributes=" "; actions=""`)).toEqual({
       term: 't',
       scheme: INFRA,
@@ -203,11 +199,7 @@ describe('Category lines', () => {
         'Category compute: unknown property "mutable" of attribute a (expected immutable or required)',
       ],
       ['unterminated brace', `compute; scheme="${INFRA}"; class="kind"; attributes="a{immutable"`, "Category compute: unterminated '{' after attribute a"],
-      [
-        'bad attribute name',
-        `compute; scheme="${INFRA}"; class="kind"; attributes="a..b"`,
-        `Category compute: invalid attribute name "a..b" (dot-separated segments of letters, digits, '_' and '-')`,
-      ],
+      ['bad attribute name', `compute; scheme="${INFRA}"; class="kind"; attributes="a..b"`, `Category compute: invalid attribute name "a..b" (dot-separated segments of letters, digits, '_' and '-')`],
     ])('%s', (_, text, message) => {
       const error = parseError(() => parseCategoryLine(text, { line: 7 }));
       expect(error.message).toBe(message);
@@ -301,16 +293,8 @@ describe('Link lines', () => {
       ['missing rel', '</storage/1>; self="/link/1"', 'Link </storage/1> is missing rel'],
       ['unterminated <', `</storage/1; rel="${INFRA}storage"`, "unterminated '<' (no '>' after character 1)"],
       ['unterminated quote', '</storage/1>; rel="x#storage', 'unterminated quoted string: "x#storage'],
-      [
-        'bad attribute name',
-        `</storage/1>; rel="${INFRA}storage"; title*=x`,
-        `Link </storage/1>: invalid attribute name "title*" (dot-separated segments of letters, digits, '_' and '-')`,
-      ],
-      [
-        'bare word value',
-        `</storage/1>; rel="${INFRA}storage"; a.b=x+y`,
-        'attribute a.b: "x+y" is not a quoted string, a number, true or false (quote string values)',
-      ],
+      ['bad attribute name', `</storage/1>; rel="${INFRA}storage"; title*=x`, `Link </storage/1>: invalid attribute name "title*" (dot-separated segments of letters, digits, '_' and '-')`],
+      ['bare word value', `</storage/1>; rel="${INFRA}storage"; a.b=x+y`, 'attribute a.b: "x+y" is not a quoted string, a number, true or false (quote string values)'],
       ['repeated attribute', `</s/1>; rel="${INFRA}storage"; a.b=1; a.b=2`, 'Link </s/1>: attribute a.b is given more than once'],
       ['repeated self', `</s/1>; rel="${INFRA}storage"; self="/a"; SELF="/b"`, 'Link </s/1>: parameter self is given 2 times'],
     ])('%s', (_, text, message) => {
@@ -373,7 +357,7 @@ describe('X-OCCI-Attribute lines', () => {
       ['escaped closing quote', 'occi.core.title="My VM\\"', 'unterminated quoted string: "My VM\\"'],
       ['bare words with a space', 'occi.core.title=My VM', 'attribute occi.core.title: "My VM" is not a quoted string, a number, true or false (quote string values)'],
       ['bare word with a comma-free separator', 'a=b;c', 'attribute a: "b;c" is not a quoted string, a number, true or false (quote string values)'],
-      ['empty value', 'occi.compute.cores=', 'attribute occi.compute.cores has no value after \'=\''],
+      ['empty value', 'occi.compute.cores=', "attribute occi.compute.cores has no value after '='"],
       ['text after the quoted value', 'a="b"c', 'attribute a: unexpected text after the quoted value: "c"'],
     ])('%s', (_, text, message) => {
       const error = parseError(() => parseAttributeLine(text, { line: 12 }));
@@ -435,10 +419,7 @@ describe('text/plain bodies', () => {
   it('splits several comma-separated categories on one line (GFD.185 text/occi example)', () => {
     const body = `Category: compute; scheme="${INFRA}"; class="kind";, my_stuff; scheme="http://example.com/occi/my_stuff#"; class="mixin";`;
     const categories = parseTextBody(body).map((l) => parseCategoryLine(l.value, { line: l.line }));
-    expect(categories.map((c) => `${c.scheme}${c.term} ${c.class}`)).toEqual([
-      `${INFRA}compute kind`,
-      'http://example.com/occi/my_stuff#my_stuff mixin',
-    ]);
+    expect(categories.map((c) => `${c.scheme}${c.term} ${c.class}`)).toEqual([`${INFRA}compute kind`, 'http://example.com/occi/my_stuff#my_stuff mixin']);
   });
 
   it('joins folded continuation lines (GFD.185 wraps Category over several lines)', () => {

@@ -89,9 +89,7 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** One whitespace character, as `String.prototype.trim` counts it. */
 const WHITESPACE = /^\s$/;
 
-const CANONICAL_NAMES: ReadonlyMap<string, string> = new Map(
-  ['Category', 'Link', 'X-OCCI-Attribute', 'X-OCCI-Location', 'Location'].map((n) => [n.toLowerCase(), n]),
-);
+const CANONICAL_NAMES: ReadonlyMap<string, string> = new Map(['Category', 'Link', 'X-OCCI-Attribute', 'X-OCCI-Location', 'Location'].map((n) => [n.toLowerCase(), n]));
 
 const CLASSES: readonly CategoryLine['class'][] = ['kind', 'mixin', 'action'];
 
@@ -195,18 +193,20 @@ export const MAX_PARAMETERS = 1024;
 function splitParams(text: string, what: string, line: number): { head: string; params: Param[] } {
   const [head = '', ...rest] = splitTopLevel(text, ';', line);
   if (rest.length > MAX_PARAMETERS) throw new TextParseError(`${what}: more than ${MAX_PARAMETERS} parameters (${rest.length})`, line);
-  const params = rest.filter((segment) => segment !== '').map((segment): Param => {
-    const eq = segment.indexOf('=');
-    if (eq < 0) throw new TextParseError(`${what}: expected a name=value parameter, got "${segment}"`, line);
-    const name = segment.slice(0, eq).trim();
-    const raw = segment.slice(eq + 1).trim();
-    if (!raw.startsWith('"')) return { name, raw, value: raw, quoted: false };
-    const { value, end } = readQuoted(raw, 0, line);
-    if (end !== raw.length) {
-      throw new TextParseError(`${what}: unexpected text after the quoted value of ${name}: "${raw.slice(end)}"`, line);
-    }
-    return { name, raw, value, quoted: true };
-  });
+  const params = rest
+    .filter((segment) => segment !== '')
+    .map((segment): Param => {
+      const eq = segment.indexOf('=');
+      if (eq < 0) throw new TextParseError(`${what}: expected a name=value parameter, got "${segment}"`, line);
+      const name = segment.slice(0, eq).trim();
+      const raw = segment.slice(eq + 1).trim();
+      if (!raw.startsWith('"')) return { name, raw, value: raw, quoted: false };
+      const { value, end } = readQuoted(raw, 0, line);
+      if (end !== raw.length) {
+        throw new TextParseError(`${what}: unexpected text after the quoted value of ${name}: "${raw.slice(end)}"`, line);
+      }
+      return { name, raw, value, quoted: true };
+    });
   return { head, params };
 }
 
@@ -285,10 +285,7 @@ function parseAttributeValue(raw: string, name: string, line: number): Attribute
   if (bare === 'false') return false;
   if (NUMBER.test(bare)) return Number(bare);
   if (BARE_TOKEN.test(bare)) return bare;
-  throw new TextParseError(
-    `attribute ${name}: ${JSON.stringify(bare)} is not a quoted string, a number, true or false (quote string values)`,
-    line,
-  );
+  throw new TextParseError(`attribute ${name}: ${JSON.stringify(bare)} is not a quoted string, a number, true or false (quote string values)`, line);
 }
 
 function renderAttributeValue(value: AttributeValue): string {
@@ -299,10 +296,7 @@ function renderAttributeValue(value: AttributeValue): string {
 
 function checkAttributeName(name: string, what: string, line: number): void {
   if (!ATTRIBUTE_NAME.test(name)) {
-    throw new TextParseError(
-      `${what}: invalid attribute name ${JSON.stringify(name)} (dot-separated segments of letters, digits, '_' and '-')`,
-      line,
-    );
+    throw new TextParseError(`${what}: invalid attribute name ${JSON.stringify(name)} (dot-separated segments of letters, digits, '_' and '-')`, line);
   }
 }
 
@@ -413,10 +407,7 @@ function parseAttributeList(text: string, what: string, line: number): NonNullab
         if (property === 'immutable') attribute.immutable = true;
         else if (property === 'required') attribute.required = true;
         else {
-          throw new TextParseError(
-            `${what}: unknown property ${JSON.stringify(property)} of attribute ${name} (expected immutable or required)`,
-            line,
-          );
+          throw new TextParseError(`${what}: unknown property ${JSON.stringify(property)} of attribute ${name} (expected immutable or required)`, line);
         }
       }
       i = close + 1;
@@ -442,10 +433,7 @@ export function parseCategoryLine(value: string, options: ParseOptions = {}): Ca
   // `scheme="…"; class=…` with no term in front: say what is missing, not that "scheme=…" is a bad term.
   if (term === '' || term.includes('=')) throw new TextParseError('Category is missing its term', line);
   if (!TERM.test(term)) {
-    throw new TextParseError(
-      `Category: invalid term ${JSON.stringify(term)} (a letter or digit, then letters, digits, '-', '_' or '.')`,
-      line,
-    );
+    throw new TextParseError(`Category: invalid term ${JSON.stringify(term)} (a letter or digit, then letters, digits, '-', '_' or '.')`, line);
   }
   const what = `Category ${term}`;
   const get = (name: string): Param | undefined => findParam(params, name, what, line);

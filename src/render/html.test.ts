@@ -50,7 +50,9 @@ function body(rendered: Rendered): string {
 }
 
 /** The elements the renderer writes; anything else in a page was injected. */
-const ELEMENTS = new Set('!doctype html head meta title style body header nav ol ul li a main h1 h2 h3 h4 p dl dt dd table thead tbody tr th td code span strong section div form label select option input button'.split(' '));
+const ELEMENTS = new Set(
+  '!doctype html head meta title style body header nav ol ul li a main h1 h2 h3 h4 p dl dt dd table thead tbody tr th td code span strong section div form label select option input button'.split(' '),
+);
 
 /**
  * No markup injected from hostile input: no `<script` at all, only the renderer's own elements, and
@@ -149,15 +151,21 @@ describe('the category page', () => {
   });
 
   it('links parents, applies and actions to their entries, and shows providers', () => {
-    expect(page).toContain(`<dt>Parent</dt><dd><a href="/-/#c-${encodeURIComponent('http://schemas.ogf.org/occi/core#resource')}" title="http://schemas.ogf.org/occi/core#resource"><code>resource</code></a></dd>`);
+    expect(page).toContain(
+      `<dt>Parent</dt><dd><a href="/-/#c-${encodeURIComponent('http://schemas.ogf.org/occi/core#resource')}" title="http://schemas.ogf.org/occi/core#resource"><code>resource</code></a></dd>`,
+    );
     expect(page).toContain(`<a href="/-/#c-${encodeURIComponent(`${ACTION}stop`)}" title="${ACTION}stop"><code>stop</code></a>`);
     expect(page).toContain('<dt>Provider</dt><dd>local: local; remote: none</dd>');
     expect(page).toMatch(/<dt>Applies<\/dt><dd><a href="\/-\/#c-[^"]+" title="http:\/\/schemas.ogf.org\/occi\/infrastructure#compute"><code>compute<\/code><\/a><\/dd>/);
   });
 
   it('shows attribute definitions in a table, patterns as compact JSON', () => {
-    expect(page).toContain('<th scope="col">Name</th><th scope="col">Type</th><th scope="col">Mutable</th><th scope="col">Required</th><th scope="col">Default</th><th scope="col">Pattern</th><th scope="col">Description</th>');
-    expect(page).toMatch(/<tr><td><code>method<\/code><\/td><td>string<\/td><td>yes<\/td><td>no<\/td><td><code>&quot;poweroff&quot;<\/code><\/td><td><code>\{&quot;type&quot;:&quot;string&quot;,&quot;enum&quot;:\[&quot;graceful&quot;,&quot;acpioff&quot;,&quot;poweroff&quot;\]\}<\/code><\/td><td>How to stop the system.<\/td><\/tr>/);
+    expect(page).toContain(
+      '<th scope="col">Name</th><th scope="col">Type</th><th scope="col">Mutable</th><th scope="col">Required</th><th scope="col">Default</th><th scope="col">Pattern</th><th scope="col">Description</th>',
+    );
+    expect(page).toMatch(
+      /<tr><td><code>method<\/code><\/td><td>string<\/td><td>yes<\/td><td>no<\/td><td><code>&quot;poweroff&quot;<\/code><\/td><td><code>\{&quot;type&quot;:&quot;string&quot;,&quot;enum&quot;:\[&quot;graceful&quot;,&quot;acpioff&quot;,&quot;poweroff&quot;\]\}<\/code><\/td><td>How to stop the system.<\/td><\/tr>/,
+    );
   });
 
   it('omits providers for callers that are not operators', () => {
@@ -223,13 +231,15 @@ describe('the entity page', () => {
     expect(page).toContain('<li><a href="/evil/&quot;&gt;&lt;script&gt;/">&lt;script&gt;alert(1)');
     // Its hostile action: term encoded in the URL, parameter names, values and default escaped.
     expect(page).toContain(`<form class="action" method="post" action="/storage/d1?action=go&#39;%22%3Cscript%3E"`);
-    expect(page).toContain(`<select name="p&quot;&gt;&lt;script&gt;"><option value="ok">ok</option><option value="&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(2)&gt;&#39;&amp;amp;" selected>`);
+    expect(page).toContain(
+      `<select name="p&quot;&gt;&lt;script&gt;"><option value="ok">ok</option><option value="&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(2)&gt;&#39;&amp;amp;" selected>`,
+    );
     expect(page).toContain(`<input type="text" name="free" value="&quot;&gt;&lt;img src=x onerror=alert(3)&gt;" required>`);
     expect(page).toContain('<button type="submit">&lt;script&gt;alert(1)');
     expectClean(page);
   });
 
-  it('shows a link\'s source and target as links, and no links section', () => {
+  it("shows a link's source and target as links, and no links section", () => {
     const page = expectPageFrame(renderer.entity(storageLink, [], ctx('/storagelink/sl1')), '/storagelink/sl1');
     expect(page).toContain('<dt>Source</dt><dd><a href="http://ocni.test/compute/vm1"><code>/compute/vm1</code></a></dd>');
     expect(page).toContain('<dt>Target</dt><dd><a href="http://ocni.test/storage/disk1"><code>/storage/disk1</code></a>');
@@ -249,7 +259,9 @@ describe('the collection page', () => {
     const rendered = renderer.collection([vm, storageLink], () => [], ctx('/compute/', { next: 'http://ocni.test/compute/?page=2&number=2' }));
     const page = expectPageFrame(rendered, '/compute/');
     expect(page).toContain('<th scope="col">Id</th><th scope="col">Kind</th><th scope="col">Title</th><th scope="col">State</th>');
-    expect(page).toContain(`<tr><td><a href="http://ocni.test/compute/vm1"><code>vm1</code></a></td><td><a href="/-/#c-${encodeURIComponent(COMPUTE)}" title="${COMPUTE}"><code>compute</code></a></td>`);
+    expect(page).toContain(
+      `<tr><td><a href="http://ocni.test/compute/vm1"><code>vm1</code></a></td><td><a href="/-/#c-${encodeURIComponent(COMPUTE)}" title="${COMPUTE}"><code>compute</code></a></td>`,
+    );
     expect(page).toContain('<td>inactive</td>');
     expect(page).toContain('<a href="http://ocni.test/compute/?page=2&amp;number=2" rel="next">Next page</a>');
     expectClean(page);
@@ -264,7 +276,10 @@ describe('the collection page', () => {
 
 describe('created, done and problem pages', () => {
   it('links what was created, with its inline links', () => {
-    const page = expectPageFrame(renderer.created([vm], () => [storageLink], ctx('/compute/')), '/compute/');
+    const page = expectPageFrame(
+      renderer.created([vm], () => [storageLink], ctx('/compute/')),
+      '/compute/',
+    );
     expect(page).toContain('<h1>Created</h1>');
     expect(page).toContain('<a href="http://ocni.test/compute/vm1"><code>vm1</code></a>');
     expect(page).toContain('<a href="http://ocni.test/storagelink/sl1"><code>sl1</code></a>');
@@ -279,7 +294,14 @@ describe('created, done and problem pages', () => {
 
   it('shows status, title, detail and the per-field errors, escaped', () => {
     const rendered = renderer.problem(
-      { type: 'about:blank', title: 'Bad Request', status: 400, detail: `attribute ${HOSTILE} is wrong`, code: 'validation', errors: [{ pointer: `/attributes/${HOSTILE}`, detail: 'is not <defined>' }] },
+      {
+        type: 'about:blank',
+        title: 'Bad Request',
+        status: 400,
+        detail: `attribute ${HOSTILE} is wrong`,
+        code: 'validation',
+        errors: [{ pointer: `/attributes/${HOSTILE}`, detail: 'is not <defined>' }],
+      },
       { baseUrl: 'http://ocni.test', path: '/compute/' },
     );
     const page = expectPageFrame(rendered, '/compute/');

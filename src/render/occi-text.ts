@@ -191,7 +191,11 @@ export function entityFromLines(lines: TextBodyLine[], classOf: ClassOf = () => 
     const linkAttributes: Record<string, ModelValue> = { ...link.attributes };
     const id = linkAttributes['occi.core.id'];
     delete linkAttributes['occi.core.id'];
-    const linked: EntityItem = { input: { kind: link.category?.[0] ?? '', mixins: link.category?.slice(1) ?? [], attributes: linkAttributes, target: link.target, textual: true }, links: [], pointer: `Link ${i + 1}` };
+    const linked: EntityItem = {
+      input: { kind: link.category?.[0] ?? '', mixins: link.category?.slice(1) ?? [], attributes: linkAttributes, target: link.target, textual: true },
+      links: [],
+      pointer: `Link ${i + 1}`,
+    };
     if (link.self) linked.self = link.self;
     if (link.rel[0]) linked.input.targetKind = link.rel[0];
     if (typeof id === 'string') linked.id = id;

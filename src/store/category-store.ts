@@ -346,9 +346,7 @@ function compensate(write: CategoryWrite, rev: string): Doc | undefined {
     case 'delete-category':
       return { _id: CATEGORY + write.category.scheme + write.category.term, _rev: rev, type: 'category', category: write.category };
     case 'put-provider':
-      return write.before
-        ? { _id: PROVIDER + write.kindId, _rev: rev, type: 'provider', kind: write.kindId, provider: write.before }
-        : { _id: PROVIDER + write.kindId, _rev: rev, _deleted: true };
+      return write.before ? { _id: PROVIDER + write.kindId, _rev: rev, type: 'provider', kind: write.kindId, provider: write.before } : { _id: PROVIDER + write.kindId, _rev: rev, _deleted: true };
     case 'delete-provider':
       return { _id: PROVIDER + write.kindId, _rev: rev, type: 'provider', kind: write.kindId, provider: write.before };
     case 'claim-location':

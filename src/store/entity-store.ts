@@ -170,12 +170,13 @@ export class EntityStore {
       if (!shown || shown.type !== 'entity') return undefined;
       if (!shown._conflicts || shown._conflicts.length === 0) return shown;
       // Every leaf with its history (`open_revs=all`, `revs=true`), to find the revision they share.
-      const leaves = (await this.client.request<{ ok?: EntityDoc & { _revisions?: { start: number; ids: string[] } } }[]>({
-        db: this.db,
-        path: encodeURIComponent(location),
-        qs: { open_revs: 'all', revs: true },
-      }))
-        .flatMap((l) => (l.ok && !l.ok._deleted ? [l.ok] : []));
+      const leaves = (
+        await this.client.request<{ ok?: EntityDoc & { _revisions?: { start: number; ids: string[] } } }[]>({
+          db: this.db,
+          path: encodeURIComponent(location),
+          qs: { open_revs: 'all', revs: true },
+        })
+      ).flatMap((l) => (l.ok && !l.ok._deleted ? [l.ok] : []));
       const winner = leaves.find((l) => l._rev === shown._rev);
       if (!winner) continue;
       const losers = leaves.filter((l) => l._rev !== winner._rev).sort((a, b) => (a._rev! < b._rev! ? -1 : 1));
@@ -328,7 +329,11 @@ export class EntityStore {
       const answer = await this.client.exchange<{ rev: string }>({ db: this.db, method: 'put', path: encodeURIComponent(entity.location), body: toDoc(entity) });
       if (answer.status !== 202) return { ...entity, rev: answer.body.rev };
       const settled = await this.#resolve(entity.location);
-      const before = base ?? (await this.#revision(entity.location, entity.rev ?? '').catch(() => undefined).then((d) => (d ? fromDoc(d) : undefined)));
+      const before =
+        base ??
+        (await this.#revision(entity.location, entity.rev ?? '')
+          .catch(() => undefined)
+          .then((d) => (d ? fromDoc(d) : undefined)));
       if (settled && before && keepsChange(toDoc(before), toDoc(entity), settled)) return { ...entity, ...fromDoc(settled) };
       throw new ConflictError(`${entity.location} was changed by another request at the same time`);
     } catch (err) {
@@ -615,7 +620,14 @@ export class EntityStore {
     const page = await this.client.request<{ rows: ViewRow[] }>({
       db: this.db,
       path: VIEWS.entities,
-      qs: { startkey: cursor === undefined ? [collection, field] : JSON.parse(cursor), endkey: [collection, field, {}], limit, include_docs: true, reduce: false, ...(cursor === undefined ? {} : { skip: 1 }) },
+      qs: {
+        startkey: cursor === undefined ? [collection, field] : JSON.parse(cursor),
+        endkey: [collection, field, {}],
+        limit,
+        include_docs: true,
+        reduce: false,
+        ...(cursor === undefined ? {} : { skip: 1 }),
+      },
     });
     const last = page.rows[page.rows.length - 1];
     const entities = page.rows.flatMap((r) => (r.doc?.type === 'entity' ? [fromDoc(r.doc)] : []));

@@ -34,7 +34,11 @@ const SIZES = LARGE ? [10_000, 100_000] : [10_000];
  * `-- --only=get,query`: measure only the named phases (get, filter, subkinds, paging, list, query,
  * bulk, singles) and skip the index-cost, memory and start-up lines; for re-measuring a few rows.
  */
-const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',').filter(Boolean);
+const ONLY = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',')
+  .filter(Boolean);
 const wanted = (name: string) => ONLY === undefined || ONLY.includes(name);
 const MATCHING = 10;
 /** The whole run is bounded: past this, clean up and exit 1 rather than hang. */
@@ -82,7 +86,8 @@ async function main(cleanup: Cleanup): Promise<{ rows: Row[]; notes: string[]; s
   cleanup.add('stop the store', () => store.close());
   const couch = () => nano({ url: store.url });
   const welcome = (await couch().relax({ path: '' })) as { version?: string; vendor?: { name?: string } };
-  const storeLabel = store.kind === 'embedded' ? `embedded (PouchDB Server ${welcome.version ?? '?'} on LevelDB, own process, bare Node)` : `external ${welcome.vendor?.name ?? 'CouchDB'} ${welcome.version ?? '?'}`;
+  const storeLabel =
+    store.kind === 'embedded' ? `embedded (PouchDB Server ${welcome.version ?? '?'} on LevelDB, own process, bare Node)` : `external ${welcome.vendor?.name ?? 'CouchDB'} ${welcome.version ?? '?'}`;
   say(`store: ${storeLabel}`);
 
   const prefix = `bench_${randomBytes(4).toString('hex')}_`;
@@ -91,7 +96,10 @@ async function main(cleanup: Cleanup): Promise<{ rows: Row[]; notes: string[]; s
   // at the next query, so direct documents in ocni's database would make ocni's queries pay for them.
   const directWrites = `${prefix}direct`;
   cleanup.add('delete the bench databases', async () => {
-    for (const name of [names.categories, names.entities, directWrites]) await couch().db.destroy(name).catch(() => undefined);
+    for (const name of [names.categories, names.entities, directWrites])
+      await couch()
+        .db.destroy(name)
+        .catch(() => undefined);
   });
   await couch().db.create(directWrites);
   const configFile = join(dir, 'ocni.json');
@@ -160,7 +168,9 @@ async function main(cleanup: Cleanup): Promise<{ rows: Row[]; notes: string[]; s
     const mb = (bytes: number) => `${num(bytes / 1024 / 1024, 1)} MB`;
     b.notes.push(
       `[${num(size)}] Index build over the ${num(add)} new documents: ocni's view ${num(viewBuild / 1000, 1)} s, the reference Mango index on one field ${num(referenceBuild / 1000, 1)} s.` +
-        (disk ? ` Disk: documents ${mb(disk.docs)}, ocni's views ${mb(disk.views - (external ? 0 : disk.reference))} (${num((disk.views - (external ? 0 : disk.reference)) / Math.max(1, disk.docs), 2)}× the documents), the one-field reference index ${mb(disk.reference)}.` : ''),
+        (disk
+          ? ` Disk: documents ${mb(disk.docs)}, ocni's views ${mb(disk.views - (external ? 0 : disk.reference))} (${num((disk.views - (external ? 0 : disk.reference)) / Math.max(1, disk.docs), 2)}× the documents), the one-field reference index ${mb(disk.reference)}.`
+          : ''),
     );
 
     const ocniRss = new RssSampler(() => readRss(b.ocni.pid));
@@ -196,13 +206,38 @@ async function main(cleanup: Cleanup): Promise<{ rows: Row[]; notes: string[]; s
     await waitIdle(b.busyPids);
     const write = await timed(() => b.db.bulk({ docs }));
     const update = await timed(() => warmIndexes(builder, names, { tenancy: false }, BUILD_TIMEOUT_MS));
-    b.notes.push(`[${num(size)}] What the view costs writes: 1,000 new documents written in ${num(write)} ms (_bulk_docs), then ocni's view brought up to date (at the next query) in ${num(update)} ms.`);
+    b.notes.push(
+      `[${num(size)}] What the view costs writes: 1,000 new documents written in ${num(write)} ms (_bulk_docs), then ocni's view brought up to date (at the next query) in ${num(update)} ms.`,
+    );
 
     // --- Memory ----------------------------------------------------------------------------------
     const ocniMax = ocniRss.stop().maxBytes / 1024 / 1024;
     const storeMax = storeRss.stop().maxBytes / 1024 / 1024;
-    rows.push({ size, key: 'ocni RSS', value: ocniMax, unit: 'MB', operation: 'ocni server RSS, max over this size\'s measurements', ocni: `${num(ocniMax, 1)} MB`, direct: '—', ratio: undefined, target: '< 150 MB (no cache)', met: ocniMax < 150 });
-    if (b.storePid) rows.push({ size, key: 'embedded store RSS', value: storeMax, unit: 'MB', operation: 'embedded store RSS, max over the same', ocni: `${num(storeMax, 1)} MB`, direct: '—', ratio: undefined, target: '< 500 MB', met: storeMax < 500 });
+    rows.push({
+      size,
+      key: 'ocni RSS',
+      value: ocniMax,
+      unit: 'MB',
+      operation: "ocni server RSS, max over this size's measurements",
+      ocni: `${num(ocniMax, 1)} MB`,
+      direct: '—',
+      ratio: undefined,
+      target: '< 150 MB (no cache)',
+      met: ocniMax < 150,
+    });
+    if (b.storePid)
+      rows.push({
+        size,
+        key: 'embedded store RSS',
+        value: storeMax,
+        unit: 'MB',
+        operation: 'embedded store RSS, max over the same',
+        ocni: `${num(storeMax, 1)} MB`,
+        direct: '—',
+        ratio: undefined,
+        target: '< 500 MB',
+        met: storeMax < 500,
+      });
 
     // --- Start-up with this many stored: (the embedded store and) ocni, to the first listing ------
     await ocni.close();
@@ -247,7 +282,7 @@ async function main(cleanup: Cleanup): Promise<{ rows: Row[]; notes: string[]; s
     'ocni ran as `node --import tsx src/main.ts` in its own process (log level silent); RSS is VmRSS from /proc/<pid>/status, sampled every 100 ms.',
     `The store ran in its own process; autocannon, nano and fetch (the load generators) ran in the benchmark process. All share the machine's ${cpus().length} cores, so ocni's side also pays for ocni's own CPU time.`,
     `Seeded computes straight into the store in ocni's document shape (built with ocni's buildEntity and toDoc); at each size exactly ${MATCHING} have a cores value no other has (spread evenly over the documents added for that size), and the filter was checked through ocni's API and the reference before measuring. The write phases add a few thousand more.`,
-    'The reference of a filter is the store\'s own Mango `_find` using an index on the filtered field that the benchmark built (its `_explain` is checked), on ocni\'s database: the same documents.',
+    "The reference of a filter is the store's own Mango `_find` using an index on the filtered field that the benchmark built (its `_explain` is checked), on ocni's database: the same documents.",
     'Ratios are ocni ÷ reference: throughputs want a high ratio, latencies a low one. Both sides use the same client concurrency, are interleaved (ABBA or alternating) after a warm-up, and the next measurement waits until ocni and the store are idle again.',
     ...b.notes,
     `Load average (1 min) at the start ${num(loadStart, 2)}, at the end ${num(loadavg()[0]!, 2)}: anything else running on the machine slows both sides, ocni's more (it needs CPU of its own).`,

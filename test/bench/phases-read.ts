@@ -91,14 +91,27 @@ export async function measureGet(b: Bench): Promise<Row> {
     );
   }
   const rps = (list: Throughput[]) => list.reduce((n, r) => n + r.rps, 0) / list.length;
-  const mean = (list: Throughput[]) => list.reduce((n, r) => n + r.latencyMeanMs * r.requests, 0) / Math.max(1, list.reduce((n, r) => n + r.requests, 0));
+  const mean = (list: Throughput[]) =>
+    list.reduce((n, r) => n + r.latencyMeanMs * r.requests, 0) /
+    Math.max(
+      1,
+      list.reduce((n, r) => n + r.requests, 0),
+    );
   const o = rps(runs.ocni);
   const d = rps(runs.direct);
   say(`GET: ocni ${num(o, 1)} req/s, direct ${num(d, 1)} req/s`);
   if (b.storePid) {
     // Ticks are 10 ms; the runs' in-flight tails are included (waited for), so per answered request
     // this is slightly high for both sides alike.
-    const per = (ticks: number, list: Throughput[]) => num((ticks * 10) / Math.max(1, list.reduce((n, r) => n + r.requests, 0)), 2);
+    const per = (ticks: number, list: Throughput[]) =>
+      num(
+        (ticks * 10) /
+          Math.max(
+            1,
+            list.reduce((n, r) => n + r.requests, 0),
+          ),
+        2,
+      );
     b.notes.push(
       `CPU per GET under load: through ocni, ocni ${per(cpu.ocni.ocni, runs.ocni)} ms + store ${per(cpu.ocni.store, runs.ocni)} ms; direct, store ${per(cpu.direct.store, runs.direct)} ms.`,
     );
@@ -162,8 +175,17 @@ export async function measureFilter(b: Bench): Promise<Row> {
   if (o.resources?.length !== 10 || d.docs.length !== 10) throw new Error(`the filter should match 10: ocni returned ${o.resources?.length ?? 0}, the store ${d.docs.length}`);
   const explain = (await b.couch.relax({ db: b.entitiesDb, method: 'post', path: '_explain', body: find })) as { index: { name: string } };
   if (explain.index.name !== CORES_INDEX[1]) throw new Error(`the reference _find does not use its index (${explain.index.name})`);
-  const requests = await capture(b.client, () => b.entityStore.list({ scope: { kind: 'http://schemas.ogf.org/occi/infrastructure#compute', kinds: b.registry.descendants('http://schemas.ogf.org/occi/infrastructure#compute') }, patterns: [{ attributes: { 'occi.compute.cores': b.matchCores } }], skip: 0, limit: PAGE_SIZE }));
-  b.notes.push(`[${num(b.size)}] The filtered query is, in the store: ${requests.map((r) => `\`${describe(r)}\``).join(' then ')}; the reference: \`POST _find ${JSON.stringify(find)}\` (its _explain names the index).`);
+  const requests = await capture(b.client, () =>
+    b.entityStore.list({
+      scope: { kind: 'http://schemas.ogf.org/occi/infrastructure#compute', kinds: b.registry.descendants('http://schemas.ogf.org/occi/infrastructure#compute') },
+      patterns: [{ attributes: { 'occi.compute.cores': b.matchCores } }],
+      skip: 0,
+      limit: PAGE_SIZE,
+    }),
+  );
+  b.notes.push(
+    `[${num(b.size)}] The filtered query is, in the store: ${requests.map((r) => `\`${describe(r)}\``).join(' then ')}; the reference: \`POST _find ${JSON.stringify(find)}\` (its _explain names the index).`,
+  );
   const r = await compareLatency(viaOcni, direct);
   say(`filter at ${num(b.size)}: ocni ${num(r.one.mean, 1)} ms, indexed _find ${num(r.other.mean, 1)} ms`);
   return {
@@ -182,7 +204,8 @@ export async function measureFilter(b: Bench): Promise<Row> {
 
 /** The same filter on `/resource/` (every resource kind) against `/compute/`, both through ocni. */
 export async function measureSubkinds(b: Bench): Promise<Row> {
-  const get = (collection: string) => () => fetchJson(`${b.ocni.url}/${collection}/?attribute=occi.compute.cores&value=${b.matchCores}`, { headers: { accept: JSON_TYPE }, expect: 200 }) as Promise<{ resources?: unknown[] }>;
+  const get = (collection: string) => () =>
+    fetchJson(`${b.ocni.url}/${collection}/?attribute=occi.compute.cores&value=${b.matchCores}`, { headers: { accept: JSON_TYPE }, expect: 200 }) as Promise<{ resources?: unknown[] }>;
   const found = await get('resource')();
   if (found.resources?.length !== 10) throw new Error(`/resource/ with the filter returned ${found.resources?.length ?? 0}, not 10`);
   const r = await compareLatency(get('resource'), get('compute'));
@@ -263,13 +286,19 @@ export async function measureList(b: Bench): Promise<Row> {
     await waitIdle(b.busyPids);
     runs[name].push(await throughput({ ...sides[name], connections: GET_CONNECTIONS, seconds: LIST_SECONDS }));
   }
-  const mean = (list: Throughput[]) => list.reduce((n, r) => n + r.latencyMeanMs * r.requests, 0) / Math.max(1, list.reduce((n, r) => n + r.requests, 0));
+  const mean = (list: Throughput[]) =>
+    list.reduce((n, r) => n + r.latencyMeanMs * r.requests, 0) /
+    Math.max(
+      1,
+      list.reduce((n, r) => n + r.requests, 0),
+    );
   const o = mean(runs.ocni);
   const d = mean(runs.direct);
   // Per 100 listed at 10 connections: the time one request's answer takes, per 100 of its entities,
   // and the time the server spends per 100 entities (throughput), the figure the target is about.
   const rate = (list: Throughput[]) => list.reduce((n, r) => n + r.rps, 0) / list.length;
-  if (runs.ocni.some((r) => r.requests === 0)) b.notes.push(`[${num(b.size)}] A ${LIST_SECONDS} s run of ?number=${LARGE_PAGE} at ${GET_CONNECTIONS} connections got no answer in time: ocni's figure is then an upper bound of its rate.`);
+  if (runs.ocni.some((r) => r.requests === 0))
+    b.notes.push(`[${num(b.size)}] A ${LIST_SECONDS} s run of ?number=${LARGE_PAGE} at ${GET_CONNECTIONS} connections got no answer in time: ocni's figure is then an upper bound of its rate.`);
   const per100 = 100_000 / (Math.max(rate(runs.ocni), 1 / (2 * LIST_SECONDS)) * LARGE_PAGE);
   const direct100 = 100_000 / (rate(runs.direct) * LARGE_PAGE);
   say(`list ${LARGE_PAGE} at ${num(b.size)}: ocni ${num(per100, 2)} ms per 100 listed (latency ${num(o)} ms), store ${num(direct100, 2)} ms`);
@@ -293,7 +322,9 @@ export async function measureQueryInterface(b: Bench, dir: string): Promise<Row>
   const bytes = Buffer.from(await res.arrayBuffer());
   const file = join(dir, 'query-interface.json');
   writeFileSync(file, bytes);
-  const koa = spawn(process.execPath, ['--import', 'tsx', new URL('./bare-koa.ts', import.meta.url).pathname, file, res.headers.get('content-type') ?? JSON_TYPE], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const koa = spawn(process.execPath, ['--import', 'tsx', new URL('./bare-koa.ts', import.meta.url).pathname, file, res.headers.get('content-type') ?? JSON_TYPE], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       koa.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));

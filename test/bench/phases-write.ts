@@ -101,7 +101,12 @@ export async function measureBulk(b: Bench): Promise<Row> {
  */
 export async function measureSingles(b: Bench): Promise<Row> {
   const viaOcni = () =>
-    fetchJson(`${b.ocni.url}/compute/`, { method: 'POST', headers: { 'content-type': JSON_TYPE, accept: JSON_TYPE }, body: JSON.stringify({ kind: COMPUTE, attributes: computeAttributes(b.counter++) }), expect: 201 });
+    fetchJson(`${b.ocni.url}/compute/`, {
+      method: 'POST',
+      headers: { 'content-type': JSON_TYPE, accept: JSON_TYPE },
+      body: JSON.stringify({ kind: COMPUTE, attributes: computeAttributes(b.counter++) }),
+      expect: 201,
+    });
   const direct = async () => {
     const doc = computeDoc(b.registry, `single-${b.counter}`, b.counter++);
     return timed(() => b.writeDb.insert(doc));
@@ -146,4 +151,3 @@ export async function measureSingles(b: Bench): Promise<Row> {
     met: undefined,
   };
 }
-

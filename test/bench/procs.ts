@@ -18,9 +18,7 @@ export function commandOf(pid: number): string {
 /** Pids of this process's live children (empty off Linux). */
 export function childPids(): number[] {
   try {
-    return readdirSync(`/proc/${process.pid}/task`).flatMap((tid) =>
-      readFileSync(`/proc/${process.pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
-    );
+    return readdirSync(`/proc/${process.pid}/task`).flatMap((tid) => readFileSync(`/proc/${process.pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
   } catch {
     return [];
   }

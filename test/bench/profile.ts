@@ -24,7 +24,10 @@ const dir = mkdtempSync(join(tmpdir(), 'ocni-profile-'));
 const out = process.env.PROFILE_DIR ?? join(dir, 'profiles');
 const store = await startStore(undefined, join(dir, 'store'));
 const configFile = join(dir, 'ocni.json');
-writeFileSync(configFile, JSON.stringify({ couchdb: { dbPrefix: 'prof_' }, limits: { pageSizeMax: 1000, itemsPerRequest: 2000, bodyBytes: 8 * 1024 * 1024 }, log: { level: 'silent', pretty: false } }));
+writeFileSync(
+  configFile,
+  JSON.stringify({ couchdb: { dbPrefix: 'prof_' }, limits: { pageSizeMax: 1000, itemsPerRequest: 2000, bodyBytes: 8 * 1024 * 1024 }, log: { level: 'silent', pretty: false } }),
+);
 const ocni = await startOcniChild({ couchUrl: store.url, configFile, dataDir: join(dir, 'ocni'), nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${out}`] });
 try {
   const resources = Array.from({ length: 1000 }, (_, i) => ({ kind: COMPUTE, id: `c${i}`, attributes: computeAttributes(i) }));
@@ -68,7 +71,12 @@ for (const node of profile.nodes) {
   const where = node.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/src\//, 'src/') || '(native)';
   const name = `${node.callFrame.functionName || '(anonymous)'} ${where}:${node.callFrame.lineNumber + 1}`;
   byFunction.set(name, (byFunction.get(name) ?? 0) + n);
-  const pkg = where.startsWith('src/') || where.startsWith('node:') || where === '(native)' ? where.split(':')[0]! : where.split('/')[0]!.startsWith('@') ? where.split('/').slice(0, 2).join('/') : where.split('/')[0]!;
+  const pkg =
+    where.startsWith('src/') || where.startsWith('node:') || where === '(native)'
+      ? where.split(':')[0]!
+      : where.split('/')[0]!.startsWith('@')
+        ? where.split('/').slice(0, 2).join('/')
+        : where.split('/')[0]!;
   byFile.set(pkg, (byFile.get(pkg) ?? 0) + n);
 }
 // Inclusive time: a function and everything it called (counted once per stack).
@@ -84,11 +92,18 @@ const walk = (id: number, onStack: Set<string>): number => {
   for (const child of node.children ?? []) n += walk(child, onStack);
   if (fresh) {
     onStack.delete(name);
-    if (where.startsWith('src/') || where.startsWith('koa') || where.startsWith('@koa') || where.startsWith('undici') || where.startsWith('pino') || where.startsWith('ajv')) inclusive.set(name, (inclusive.get(name) ?? 0) + n);
+    if (where.startsWith('src/') || where.startsWith('koa') || where.startsWith('@koa') || where.startsWith('undici') || where.startsWith('pino') || where.startsWith('ajv'))
+      inclusive.set(name, (inclusive.get(name) ?? 0) + n);
   }
   return n;
 };
 walk(profile.nodes[0]!.id, new Set());
-const top = (m: Map<string, number>, k: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([name, n]) => `${((100 * n) / total).toFixed(1).padStart(5)}%  ${name}`);
-process.stdout.write(`\nby package / file (self time, ${total} samples):\n${top(byFile, 15).join('\n')}\n\nby function:\n${top(byFunction, 25).join('\n')}\n\ninclusive (ocni's code and its server libraries):\n${top(inclusive, 40).join('\n')}\n`);
+const top = (m: Map<string, number>, k: number) =>
+  [...m]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, k)
+    .map(([name, n]) => `${((100 * n) / total).toFixed(1).padStart(5)}%  ${name}`);
+process.stdout.write(
+  `\nby package / file (self time, ${total} samples):\n${top(byFile, 15).join('\n')}\n\nby function:\n${top(byFunction, 25).join('\n')}\n\ninclusive (ocni's code and its server libraries):\n${top(inclusive, 40).join('\n')}\n`,
+);
 if (!process.env.PROFILE_DIR) rmSync(dir, { recursive: true, force: true });

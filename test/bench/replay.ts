@@ -33,7 +33,12 @@ export async function replayAll(couch: ServerScope, records: CouchRequestRecord[
 
 /** One line describing a request, e.g. `POST /db/_find {"selector":…}`, for the report. */
 export function describe(record: CouchRequestRecord): string {
-  const qs = Object.keys(record.qs).length > 0 ? `?${Object.entries(record.qs).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join('&')}` : '';
+  const qs =
+    Object.keys(record.qs).length > 0
+      ? `?${Object.entries(record.qs)
+          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+          .join('&')}`
+      : '';
   const body = record.body === undefined ? '' : ` ${JSON.stringify(record.body)}`;
   return `${record.method.toUpperCase()} /${record.db}/${record.path}${qs}${body}`;
 }

@@ -66,7 +66,10 @@ export function renderReport(rows: Row[], machine: Machine, notes: string[]): st
     '',
     '| stored | operation | ocni | reference | ratio | target | met? |',
     '|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.size === undefined ? '—' : num(r.size)} | ${r.operation} | ${r.ocni} | ${r.direct} | ${r.ratio === undefined ? '—' : `${ratio(r.ratio)}×`} | ${r.target} | ${r.met === undefined ? '—' : r.met ? 'yes' : '**no**'} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.size === undefined ? '—' : num(r.size)} | ${r.operation} | ${r.ocni} | ${r.direct} | ${r.ratio === undefined ? '—' : `${ratio(r.ratio)}×`} | ${r.target} | ${r.met === undefined ? '—' : r.met ? 'yes' : '**no**'} |`,
+    ),
     '',
     ...growthTable(rows),
     ...notes.map((n) => `- ${n}`),

@@ -43,7 +43,19 @@ async function expectNothingAt(path: string): Promise<void> {
 
 describe('the published OCCI 1.2 JSON examples', () => {
   it('covers every example file of the reference folder', () => {
-    const tested = ['gfd226-action.json', 'gfd226-action_invocation.json', 'gfd226-kind.json', 'gfd226-link.json', 'gfd226-mixin.json', 'gfd226-resource.json', 'rocci-core-action_instance.json', 'rocci-core-categories.json', 'rocci-core-instance.json', 'rocci-core-model.alt.json', 'rocci-core-model.json'];
+    const tested = [
+      'gfd226-action.json',
+      'gfd226-action_invocation.json',
+      'gfd226-kind.json',
+      'gfd226-link.json',
+      'gfd226-mixin.json',
+      'gfd226-resource.json',
+      'rocci-core-action_instance.json',
+      'rocci-core-categories.json',
+      'rocci-core-instance.json',
+      'rocci-core-model.alt.json',
+      'rocci-core-model.json',
+    ];
     expect(readdirSync(new URL('examples/', OCCI_JSON_REFERENCE)).sort()).toEqual(tested);
   });
 

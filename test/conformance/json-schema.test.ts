@@ -49,7 +49,9 @@ describe('the default JSON output validates against the GFD.226 appendix schema'
     const added = await ok(
       call(base, 'POST', '/-/', {
         headers: OCCI,
-        body: { mixins: [{ term: 'labels', scheme: 'http://example.com/tags#', location: '/tags/labels/', attributes: { 'com.example.labels': { type: 'array', mutable: true, default: ['a', 'b'] } } }] },
+        body: {
+          mixins: [{ term: 'labels', scheme: 'http://example.com/tags#', location: '/tags/labels/', attributes: { 'com.example.labels': { type: 'array', mutable: true, default: ['a', 'b'] } } }],
+        },
       }),
     );
     expectValid(added, 'model');
@@ -69,20 +71,41 @@ describe('the default JSON output validates against the GFD.226 appendix schema'
 
   it('resources, links, their collections, creations, actions and updates', async () => {
     // Creation of one resource: the answer is its rendering.
-    const vm = expectValid(await ok(call(base, 'POST', '/compute/', { headers: OCCI, body: { kind: `${INFRA}compute`, id: 'vm1', title: 'web', summary: 'serves', attributes: { 'occi.compute.cores': 2 } } }), 201), 'resource');
+    const vm = expectValid(
+      await ok(call(base, 'POST', '/compute/', { headers: OCCI, body: { kind: `${INFRA}compute`, id: 'vm1', title: 'web', summary: 'serves', attributes: { 'occi.compute.cores': 2 } } }), 201),
+      'resource',
+    );
     expect(vm).not.toHaveProperty('location');
     expect(vm.attributes).toMatchObject({ 'occi.core.id': 'vm1', 'occi.core.title': 'web', 'occi.core.summary': 'serves' });
     expectValid(await ok(call(base, 'PUT', '/storage/disk1', { headers: OCCI, body: { kind: `${INFRA}storage`, attributes: { 'occi.storage.size': 10 } } }), 201), 'resource');
     expectValid(await ok(call(base, 'PUT', '/network/net1', { headers: OCCI, body: { kind: `${INFRA}network` } }), 201), 'resource');
     // Creation of a link: its rendering, with both ends' kinds.
     const link = expectValid(
-      await ok(call(base, 'POST', '/storagelink/', { headers: OCCI, body: { kind: `${INFRA}storagelink`, id: 'sl1', source: { location: '/compute/vm1' }, target: { location: `${base}/storage/disk1` }, attributes: { 'occi.storagelink.deviceid': 'vdb' } } }), 201),
+      await ok(
+        call(base, 'POST', '/storagelink/', {
+          headers: OCCI,
+          body: { kind: `${INFRA}storagelink`, id: 'sl1', source: { location: '/compute/vm1' }, target: { location: `${base}/storage/disk1` }, attributes: { 'occi.storagelink.deviceid': 'vdb' } },
+        }),
+        201,
+      ),
       'link',
     );
     expect(link.source).toEqual({ location: `${base}/compute/vm1`, kind: `${INFRA}compute` });
     expect(link.target).toEqual({ location: `${base}/storage/disk1`, kind: `${INFRA}storage` });
     expect(link.attributes).toMatchObject({ 'occi.core.source': `${base}/compute/vm1`, 'occi.core.target': `${base}/storage/disk1` });
-    await ok(call(base, 'POST', '/networkinterface/', { headers: OCCI, body: { kind: `${INFRA}networkinterface`, id: 'ni1', source: '/compute/vm1', target: '/network/net1', attributes: { 'occi.networkinterface.interface': 'eth0', 'occi.networkinterface.mac': '02:00:00:00:00:01' } } }), 201);
+    await ok(
+      call(base, 'POST', '/networkinterface/', {
+        headers: OCCI,
+        body: {
+          kind: `${INFRA}networkinterface`,
+          id: 'ni1',
+          source: '/compute/vm1',
+          target: '/network/net1',
+          attributes: { 'occi.networkinterface.interface': 'eth0', 'occi.networkinterface.mac': '02:00:00:00:00:01' },
+        },
+      }),
+      201,
+    );
 
     const read = expectValid(await ok(call(base, 'GET', '/compute/vm1', { headers: OCCI })), 'resource');
     expect((read.links as Json[]).map((l) => l.id).sort()).toEqual(['ni1', 'sl1']);
@@ -97,18 +120,35 @@ describe('the default JSON output validates against the GFD.226 appendix schema'
     expect(expectValid(await ok(call(base, 'GET', '/storagelink/?page=99', { headers: OCCI })), 'link_collection')).toEqual({ links: [] });
     // A mixed listing below a path is the schema's `model`.
     await ok(call(base, 'PUT', '/users/u1/vm', { headers: OCCI, body: { kind: `${INFRA}compute` } }), 201);
-    await ok(call(base, 'PUT', '/users/u1/sl', { headers: OCCI, body: { kind: `${INFRA}storagelink`, source: '/users/u1/vm', target: '/storage/disk1', attributes: { 'occi.storagelink.deviceid': 'vdc' } } }), 201);
+    await ok(
+      call(base, 'PUT', '/users/u1/sl', { headers: OCCI, body: { kind: `${INFRA}storagelink`, source: '/users/u1/vm', target: '/storage/disk1', attributes: { 'occi.storagelink.deviceid': 'vdc' } } }),
+      201,
+    );
     const mixed = expectValid(await ok(call(base, 'GET', '/users/', { headers: OCCI })), 'model');
     expect(Object.keys(mixed).sort()).toEqual(['links', 'resources']);
 
     // Several created at once: a collection.
     expectValid(
-      await ok(call(base, 'POST', '/compute/', { headers: OCCI, body: { resources: [{ kind: `${INFRA}compute`, id: 'm1' }, { kind: `${INFRA}compute`, id: 'm2' }] } }), 201),
+      await ok(
+        call(base, 'POST', '/compute/', {
+          headers: OCCI,
+          body: {
+            resources: [
+              { kind: `${INFRA}compute`, id: 'm1' },
+              { kind: `${INFRA}compute`, id: 'm2' },
+            ],
+          },
+        }),
+        201,
+      ),
       'resource_collection',
     );
 
     // An action's answer and the update answers render the links too (GFD.223).
-    const started = expectValid(await ok(call(base, 'POST', '/compute/vm1?action=start', { headers: OCCI, body: { action: 'http://schemas.ogf.org/occi/infrastructure/compute/action#start' } })), 'resource');
+    const started = expectValid(
+      await ok(call(base, 'POST', '/compute/vm1?action=start', { headers: OCCI, body: { action: 'http://schemas.ogf.org/occi/infrastructure/compute/action#start' } })),
+      'resource',
+    );
     expect((started.links as Json[]).length).toBe(2);
     const partial = expectValid(await ok(call(base, 'POST', '/compute/vm1', { headers: OCCI, body: { attributes: { 'occi.compute.cores': 4 } } })), 'resource');
     expect((partial.links as Json[]).length).toBe(2);
@@ -128,7 +168,7 @@ describe('the default JSON output validates against the GFD.226 appendix schema'
     const res = await ok(call(base, 'GET', '/compute/vm1', { headers: OCNI }));
     const body = res.json as Json;
     expect(body.location).toBe(`${base}/compute/vm1`);
-    expect(((body.links as Json[])[0]!).location).toMatch(new RegExp(`^${base}/`));
+    expect((body.links as Json[])[0]!.location).toMatch(new RegExp(`^${base}/`));
     const { location: _, links, ...rest } = body;
     expect(validators.definition('resource')({ ...rest, links: (links as Json[]).map(({ location: __, ...l }) => l) })).toBe(true);
   });

@@ -52,14 +52,36 @@ describe('core attributes inside attributes (GFD.226, rOCCI-core)', () => {
     const id = await call(base, 'POST', '/compute/', { body: { kind: `${INFRA}compute`, id: 'a', attributes: { 'occi.core.id': 'b' } } });
     expect(id.status).toBe(400);
     expect(pointers(id)).toEqual(['/attributes/occi.core.id']);
-    const source = await call(base, 'POST', '/storagelink/', { body: { kind: `${INFRA}storagelink`, source: { location: '/compute/r1' }, target: { location: '/storage/s1' }, attributes: { 'occi.core.source': '/compute/r2', 'occi.storagelink.deviceid': 'vdb' } } });
+    const source = await call(base, 'POST', '/storagelink/', {
+      body: {
+        kind: `${INFRA}storagelink`,
+        source: { location: '/compute/r1' },
+        target: { location: '/storage/s1' },
+        attributes: { 'occi.core.source': '/compute/r2', 'occi.storagelink.deviceid': 'vdb' },
+      },
+    });
     expect(source.status).toBe(400);
     expect(pointers(source)).toEqual(['/attributes/occi.core.source']);
     // The same value both ways is one value; a path and this server's URL for it are the same end.
-    const same = await call(base, 'POST', '/storagelink/', { body: { kind: `${INFRA}storagelink`, id: 'same1', source: { location: `${base}/compute/r1` }, target: { location: '/storage/s1' }, attributes: { 'occi.core.source': `${base}/compute/r1`, 'occi.core.title': 't', 'occi.storagelink.deviceid': 'vdb' }, title: 't' } });
+    const same = await call(base, 'POST', '/storagelink/', {
+      body: {
+        kind: `${INFRA}storagelink`,
+        id: 'same1',
+        source: { location: `${base}/compute/r1` },
+        target: { location: '/storage/s1' },
+        attributes: { 'occi.core.source': `${base}/compute/r1`, 'occi.core.title': 't', 'occi.storagelink.deviceid': 'vdb' },
+        title: 't',
+      },
+    });
     expect(same.status, same.text).toBe(201);
     // An inline link's source is its resource: this server's URL for it inside attributes agrees.
-    const inline = await call(base, 'POST', '/compute/', { body: { kind: `${INFRA}compute`, id: 'rt1', links: [{ kind: `${INFRA}storagelink`, target: { location: '/storage/s1' }, attributes: { 'occi.core.source': `${base}/compute/rt1`, 'occi.storagelink.deviceid': 'vde' } }] } });
+    const inline = await call(base, 'POST', '/compute/', {
+      body: {
+        kind: `${INFRA}compute`,
+        id: 'rt1',
+        links: [{ kind: `${INFRA}storagelink`, target: { location: '/storage/s1' }, attributes: { 'occi.core.source': `${base}/compute/rt1`, 'occi.storagelink.deviceid': 'vde' } }],
+      },
+    });
     expect(inline.status, inline.text).toBe(201);
   });
 
@@ -71,22 +93,41 @@ describe('core attributes inside attributes (GFD.226, rOCCI-core)', () => {
 });
 
 describe("link ends' kinds (GFD.226 kinded_uri)", () => {
-  it('takes a local end\'s kind from the entity, renders source.kind, and refuses a kind the entity does not have', async () => {
-    const wrong = await call(base, 'POST', '/storagelink/', { body: { kind: `${INFRA}storagelink`, source: { location: '/compute/r1' }, target: { location: '/storage/s1', kind: `${INFRA}compute` }, attributes: { 'occi.storagelink.deviceid': 'vdc' } } });
+  it("takes a local end's kind from the entity, renders source.kind, and refuses a kind the entity does not have", async () => {
+    const wrong = await call(base, 'POST', '/storagelink/', {
+      body: { kind: `${INFRA}storagelink`, source: { location: '/compute/r1' }, target: { location: '/storage/s1', kind: `${INFRA}compute` }, attributes: { 'occi.storagelink.deviceid': 'vdc' } },
+    });
     expect(wrong.status).toBe(400);
     expect(pointers(wrong)).toEqual(['/target/kind']);
-    const parent = await call(base, 'POST', '/storagelink/', { body: { kind: `${INFRA}storagelink`, id: 'kinds1', source: { location: '/compute/r1' }, target: { location: '/storage/s1', kind: 'http://schemas.ogf.org/occi/core#resource' }, attributes: { 'occi.storagelink.deviceid': 'vdc' } } });
+    const parent = await call(base, 'POST', '/storagelink/', {
+      body: {
+        kind: `${INFRA}storagelink`,
+        id: 'kinds1',
+        source: { location: '/compute/r1' },
+        target: { location: '/storage/s1', kind: 'http://schemas.ogf.org/occi/core#resource' },
+        attributes: { 'occi.storagelink.deviceid': 'vdc' },
+      },
+    });
     expect(parent.status, parent.text).toBe(201);
     expect(parent.json).toMatchObject({ source: { kind: `${INFRA}compute` }, target: { kind: `${INFRA}storage` } });
     // An external target keeps the kind the client gives.
-    const external = await call(base, 'POST', '/storagelink/', { body: { kind: `${INFRA}storagelink`, source: { location: '/compute/r1' }, target: { location: 'http://elsewhere.example/storage/9', kind: `${INFRA}storage` }, attributes: { 'occi.storagelink.deviceid': 'vdd' } } });
+    const external = await call(base, 'POST', '/storagelink/', {
+      body: {
+        kind: `${INFRA}storagelink`,
+        source: { location: '/compute/r1' },
+        target: { location: 'http://elsewhere.example/storage/9', kind: `${INFRA}storage` },
+        attributes: { 'occi.storagelink.deviceid': 'vdd' },
+      },
+    });
     expect(external.status).toBe(201);
     expect(external.json).toMatchObject({ target: { location: 'http://elsewhere.example/storage/9', kind: `${INFRA}storage` } });
     // Moving a link's target to a local entity takes that entity's kind; to an external one without a kind, none.
     const moved = await call(base, 'POST', '/storagelink/kinds1', { body: { target: { location: `${base}/compute/r2` } } });
     expect(moved.status, moved.text).toBe(200);
     expect((moved.json as Json).target).toEqual({ location: `${base}/compute/r2`, kind: `${INFRA}compute` });
-    const away = await call(base, 'PUT', '/storagelink/kinds1', { body: { kind: `${INFRA}storagelink`, target: { location: 'http://elsewhere.example/x' }, attributes: { 'occi.storagelink.deviceid': 'vdc' } } });
+    const away = await call(base, 'PUT', '/storagelink/kinds1', {
+      body: { kind: `${INFRA}storagelink`, target: { location: 'http://elsewhere.example/x' }, attributes: { 'occi.storagelink.deviceid': 'vdc' } },
+    });
     expect(away.status, away.text).toBe(200);
     expect((away.json as Json).target).toEqual({ location: 'http://elsewhere.example/x' });
     const missing = await call(base, 'POST', '/storagelink/kinds1', { body: { target: { location: '/storage/none' } } });
@@ -96,20 +137,28 @@ describe("link ends' kinds (GFD.226 kinded_uri)", () => {
 
 describe('GFD.223 full update (PUT)', () => {
   it('accepts the rendering it read, links included, and leaves the links intact; a link the entity lacks is refused', async () => {
-    expect((await call(base, 'PUT', '/compute/put1', { body: { kind: `${INFRA}compute`, links: [{ kind: `${INFRA}storagelink`, id: 'put1-sl', target: { location: '/storage/s1' }, attributes: { 'occi.storagelink.deviceid': 'vdf' } }] } })).status).toBe(201);
+    expect(
+      (
+        await call(base, 'PUT', '/compute/put1', {
+          body: { kind: `${INFRA}compute`, links: [{ kind: `${INFRA}storagelink`, id: 'put1-sl', target: { location: '/storage/s1' }, attributes: { 'occi.storagelink.deviceid': 'vdf' } }] },
+        })
+      ).status,
+    ).toBe(201);
     const read = (await call(base, 'GET', '/compute/put1')).json as Json;
     const put = await call(base, 'PUT', '/compute/put1', { body: { ...read, title: 'again' } });
     expect(put.status, put.text).toBe(200);
     expect(put.json).toMatchObject({ title: 'again', links: [{ id: 'put1-sl' }] });
-    const foreign = await call(base, 'PUT', '/compute/put1', { body: { kind: `${INFRA}compute`, links: [{ kind: `${INFRA}storagelink`, id: 'put1-new', target: { location: '/storage/s1' }, attributes: { 'occi.storagelink.deviceid': 'vdg' } }] } });
+    const foreign = await call(base, 'PUT', '/compute/put1', {
+      body: { kind: `${INFRA}compute`, links: [{ kind: `${INFRA}storagelink`, id: 'put1-new', target: { location: '/storage/s1' }, attributes: { 'occi.storagelink.deviceid': 'vdg' } }] },
+    });
     expect(foreign.status).toBe(400);
     expect(pointers(foreign)).toEqual(['/links/0']);
     expect((await call(base, 'GET', '/storagelink/put1-new')).status).toBe(404);
   });
 });
 
-describe('server-managed state (GFD.221: immutable attributes are the server\'s)', () => {
-  it('ignores a client\'s state at creation: the kind\'s initial state applies', async () => {
+describe("server-managed state (GFD.221: immutable attributes are the server's)", () => {
+  it("ignores a client's state at creation: the kind's initial state applies", async () => {
     const res = await call(base, 'POST', '/compute/', { body: { kind: `${INFRA}compute`, attributes: { 'occi.compute.state': 'active', 'occi.compute.state.message': 'trust me' } } });
     expect(res.status).toBe(201);
     expect((res.json as Json).attributes).toMatchObject({ 'occi.compute.state': 'inactive' });
@@ -119,9 +168,17 @@ describe('server-managed state (GFD.221: immutable attributes are the server\'s)
 
 describe('GFD.223 on mixin collections', () => {
   it('associates and replaces from an entity collection rendering, and answers a dissociation with 200 and the collection', async () => {
-    const assoc = await call(base, 'POST', '/tags/tag/', { body: { resources: [{ kind: `${INFRA}compute`, id: 'r1' }, { kind: `${INFRA}compute`, id: 'r2', location: `${base}/compute/r2` }] }, headers: OCNI });
+    const assoc = await call(base, 'POST', '/tags/tag/', {
+      body: {
+        resources: [
+          { kind: `${INFRA}compute`, id: 'r1' },
+          { kind: `${INFRA}compute`, id: 'r2', location: `${base}/compute/r2` },
+        ],
+      },
+      headers: OCNI,
+    });
     expect(assoc.status, assoc.text).toBe(200);
-    expect(((assoc.json as { resources: Json[] }).resources.map((r) => r.id)).sort()).toEqual(['r1', 'r2']);
+    expect((assoc.json as { resources: Json[] }).resources.map((r) => r.id).sort()).toEqual(['r1', 'r2']);
     const replace = await call(base, 'PUT', '/tags/tag/', { body: { resources: [{ kind: `${INFRA}compute`, id: 'r1' }] } });
     expect(replace.status, replace.text).toBe(200);
     expect((replace.json as { resources: Json[] }).resources.map((r) => r.id)).toEqual(['r1']);
@@ -158,7 +215,15 @@ describe('GFD.223 on the query interface', () => {
 
 describe('GFD.223 protocol rules', () => {
   it('gives every new location when several entities are created', async () => {
-    const res = await call(base, 'POST', '/compute/', { body: { resources: [{ kind: `${INFRA}compute`, id: 'many1' }, { kind: `${INFRA}compute`, id: 'many2' }, { kind: `${INFRA}compute`, id: 'many3' }] } });
+    const res = await call(base, 'POST', '/compute/', {
+      body: {
+        resources: [
+          { kind: `${INFRA}compute`, id: 'many1' },
+          { kind: `${INFRA}compute`, id: 'many2' },
+          { kind: `${INFRA}compute`, id: 'many3' },
+        ],
+      },
+    });
     expect(res.status).toBe(201);
     expect(res.headers.get('location')).toBe(`${base}/compute/many1`);
     expect(splitHeaderValues(res.headers.get('x-occi-location')!)).toEqual([`${base}/compute/many1`, `${base}/compute/many2`, `${base}/compute/many3`]);
@@ -205,6 +270,11 @@ describe('categories an OCCI 1.1 client can read (GFD.185)', () => {
   it('reads a Category filter on /-/ without class leniently', async () => {
     const res = await call(base, 'GET', '/-/', { headers: { accept: 'text/plain', 'content-type': 'text/occi', category: `storage; scheme="${INFRA}"` } });
     expect(res.status, res.text).toBe(200);
-    expect(res.text.trim().split('\n').map((l) => parseCategoryLine(l.replace(/^Category:\s*/, '')).term)).toEqual(['storage']);
+    expect(
+      res.text
+        .trim()
+        .split('\n')
+        .map((l) => parseCategoryLine(l.replace(/^Category:\s*/, '')).term),
+    ).toEqual(['storage']);
   });
 });

@@ -29,7 +29,7 @@ describe('cyclades simulator: one job per server, delete behind a pending job, l
     return id;
   }
 
-  it('refuses a second job on a server with Cyclades\' message while one is pending', async () => {
+  it("refuses a second job on a server with Cyclades' message while one is pending", async () => {
     const server = await activeServer(h);
     const volume = await attachedVolume(server.id);
     expect((await h.call('DELETE', `/compute/v2.0/servers/${server.id}/os-volume_attachments/${volume}`)).status).toBe(202);

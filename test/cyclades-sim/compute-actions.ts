@@ -11,16 +11,7 @@ import type { ServerRecord } from './model.ts';
 import { getFlavor, getFloatingIpByAddress, getServer, serverPorts } from './lookups.ts';
 import { associatePort, createPort } from './nics.ts';
 import { commission, negate, vmCharges, GIB } from './quotas.ts';
-import {
-  connectPort,
-  disconnectPort,
-  flavorOf,
-  rebootServer,
-  resizeServer,
-  startServer,
-  stopServer,
-  validateServerAction,
-} from './server-tasks.ts';
+import { connectPort, disconnectPort, flavorOf, rebootServer, resizeServer, startServer, stopServer, validateServerAction } from './server-tasks.ts';
 import type { SimState } from './state.ts';
 
 type ActionHandler = (req: AuthedRequest, state: SimState, server: ServerRecord, args: Record<string, unknown>) => SimResponse;

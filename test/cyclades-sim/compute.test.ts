@@ -193,7 +193,13 @@ describe('cyclades simulator: compute', () => {
         'overLimit',
         'Maximum size of personality exceeded',
       ],
-      ['unknown personality key', { server: { name: 'x', imageRef: DEBIAN_IMAGE_ID, flavorRef: 1, personality: [{ path: '/f', contents: 'YQ==', color: 'red' }] } }, 400, 'badRequest', 'Malformed personality in request'],
+      [
+        'unknown personality key',
+        { server: { name: 'x', imageRef: DEBIAN_IMAGE_ID, flavorRef: 1, personality: [{ path: '/f', contents: 'YQ==', color: 'red' }] } },
+        400,
+        'badRequest',
+        'Malformed personality in request',
+      ],
       ['name too long', { server: { name: 'n'.repeat(256), imageRef: DEBIAN_IMAGE_ID, flavorRef: 1, networks: [] } }, 400, 'badRequest', 'Server name is too long'],
     ])('rejects %s', async (_label, body, status, fault, message) => {
       const res = await h.call<FaultBody>('POST', '/compute/v2.0/servers', body);
@@ -246,7 +252,9 @@ describe('cyclades simulator: compute', () => {
       expect(res.status).toBe(409);
       expect(res.body['conflict']?.message).toBe('Cannot find an unused floating IP to connect server to a public network. Please create a floating IP.');
 
-      const fip = await h.call<{ floatingip: { id: string; floating_ip_address: string } }>('POST', '/network/v2.0/floatingips', { floatingip: { floating_network_id: null, floating_ip_address: '' } });
+      const fip = await h.call<{ floatingip: { id: string; floating_ip_address: string } }>('POST', '/network/v2.0/floatingips', {
+        floatingip: { floating_network_id: null, floating_ip_address: '' },
+      });
       expect(fip.status).toBe(200);
       const created = await h.call<{ server: ServerBody }>('POST', '/compute/v2.0/servers', { server: { name: 'x', imageRef: DEBIAN_IMAGE_ID, flavorRef: 1 } });
       expect(created.status).toBe(202);

@@ -24,7 +24,12 @@ describe('cyclades simulator: control API', () => {
   });
 
   it('injects a JSON 503 for the matching method and path, once by default', async () => {
-    const set = await h.control('POST', '/_sim/fault', { method: 'POST', pathRegex: '^/compute/v2\\.0/servers$', status: 503, body: { serviceUnavailable: { code: 503, message: 'No available backends', details: '' } } });
+    const set = await h.control('POST', '/_sim/fault', {
+      method: 'POST',
+      pathRegex: '^/compute/v2\\.0/servers$',
+      status: 503,
+      body: { serviceUnavailable: { code: 503, message: 'No available backends', details: '' } },
+    });
     expect(set.status).toBe(200);
     expect((await h.call('GET', '/compute/v2.0/servers')).status).toBe(200);
     const hit = await createServer(h);

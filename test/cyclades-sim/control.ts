@@ -58,7 +58,7 @@ function count(input: Record<string, unknown>): number {
   const value = input['count'];
   if (value === undefined || value === null) return 1;
   if (value === -1 || value === 'unlimited') return Number.POSITIVE_INFINITY;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) return fail("'count' must be a positive integer, -1 or \"unlimited\"");
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) return fail('\'count\' must be a positive integer, -1 or "unlimited"');
   return value;
 }
 
@@ -84,7 +84,7 @@ function addFault(state: SimState, input: Record<string, unknown>): SimResponse 
   // Bounded so that a forgotten rule cannot keep a test (or the process) waiting.
   if (typeof hangMs !== 'number' || !Number.isInteger(hangMs) || hangMs < 0 || hangMs > MAX_HANG_MS) fail(`'hangMs' must be an integer from 0 to ${MAX_HANG_MS}`);
   const rule = state.injection.addFault({
-    after: after === true || (hangMs) > 0,
+    after: after === true || hangMs > 0,
     hangMs: hangMs,
     method: method === null ? null : method.toUpperCase(),
     pathRegex,

@@ -45,12 +45,7 @@ export type Route =
   | { method: string; pattern: RegExp; auth: 'none'; bare405?: boolean; handler: (req: SimRequest, state: SimState) => SimResponse };
 
 /** A route that needs a valid token. */
-export function authed(
-  method: string,
-  pattern: string,
-  handler: (req: AuthedRequest, state: SimState) => SimResponse,
-  options: { auth?: 'cyclades' | 'astakos'; bare405?: boolean } = {},
-): Route {
+export function authed(method: string, pattern: string, handler: (req: AuthedRequest, state: SimState) => SimResponse, options: { auth?: 'cyclades' | 'astakos'; bare405?: boolean } = {}): Route {
   return { method, pattern: new RegExp(`^${pattern}$`), auth: options.auth ?? 'cyclades', bare405: options.bare405 ?? false, handler };
 }
 

@@ -10,17 +10,7 @@ import { formatIPv4, parseCidr, parseIPv4 } from './ipam.ts';
 export type OperState = 'BUILD' | 'STARTED' | 'STOPPED' | 'ERROR' | 'DESTROYED';
 
 /** The one pending action a server may have (`VirtualMachine.task`). */
-export type ServerTask =
-  | 'BUILD'
-  | 'START'
-  | 'STOP'
-  | 'REBOOT'
-  | 'RESIZE'
-  | 'DESTROY'
-  | 'CONNECT'
-  | 'DISCONNECT'
-  | 'ATTACH_VOLUME'
-  | 'DETACH_VOLUME';
+export type ServerTask = 'BUILD' | 'START' | 'STOP' | 'REBOOT' | 'RESIZE' | 'DESTROY' | 'CONNECT' | 'DISCONNECT' | 'ATTACH_VOLUME' | 'DETACH_VOLUME';
 
 /** A server (virtual machine). Times are ms since the epoch on the simulator clock. */
 export interface ServerRecord {

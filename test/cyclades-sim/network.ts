@@ -5,21 +5,7 @@
 
 import type { AuthUser } from './auth.ts';
 import { badRequest, conflict, forbidden, overLimit } from './faults.ts';
-import {
-  authed,
-  empty,
-  isRecord,
-  links,
-  ok,
-  optionalBoolean,
-  optionalString,
-  requireDict,
-  requireId,
-  requireString,
-  type AuthedRequest,
-  type Route,
-  type SimResponse,
-} from './http.ts';
+import { authed, empty, isRecord, links, ok, optionalBoolean, optionalString, requireDict, requireId, requireString, type AuthedRequest, type Route, type SimResponse } from './http.ts';
 import { cidrContains, defaultPools, formatIPv4, looksLikeIPv6Cidr, parseCidr, parseIPv4, type Range } from './ipam.ts';
 import type { NetworkRecord, SubnetRecord } from './model.ts';
 import { getNetwork, getSubnet } from './lookups.ts';
@@ -127,9 +113,7 @@ function renameNetwork(req: AuthedRequest, state: SimState): SimResponse {
 function deleteNetwork(req: AuthedRequest, state: SimState): SimResponse {
   const network = getNetwork(state, req.user, req.params[0] ?? '');
   if (network.public) throw forbidden('Cannot delete the public network.');
-  const inUse =
-    Object.values(state.db.ports).some((port) => port.networkId === network.id) ||
-    Object.values(state.db.ips).some((ip) => ip.networkId === network.id && ip.floating);
+  const inUse = Object.values(state.db.ports).some((port) => port.networkId === network.id) || Object.values(state.db.ips).some((ip) => ip.networkId === network.id && ip.floating);
   if (inUse) throw conflict(`Cannot delete network. There are ports still configured on network network ${network.id}`);
   for (const subnet of Object.values(state.db.subnets)) {
     if (subnet.networkId === network.id) delete state.db.subnets[subnet.id];

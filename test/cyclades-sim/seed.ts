@@ -4,15 +4,7 @@
  */
 
 /** Quota resources Cyclades charges, per project (`synnefo/quotas/__init__.py`). */
-export type QuotaResource =
-  | 'cyclades.vm'
-  | 'cyclades.total_cpu'
-  | 'cyclades.cpu'
-  | 'cyclades.total_ram'
-  | 'cyclades.ram'
-  | 'cyclades.disk'
-  | 'cyclades.floating_ip'
-  | 'cyclades.network.private';
+export type QuotaResource = 'cyclades.vm' | 'cyclades.total_cpu' | 'cyclades.cpu' | 'cyclades.total_ram' | 'cyclades.ram' | 'cyclades.disk' | 'cyclades.floating_ip' | 'cyclades.network.private';
 
 /** Every quota resource, in the order commissions are checked (so the reported one is stable). */
 export const QUOTA_RESOURCES: readonly QuotaResource[] = [
@@ -229,9 +221,7 @@ export function demoSeed(): SimSeed {
         created: '2024-02-01T10:00:00.000Z',
       },
     ],
-    publicNetworks: [
-      { id: PUBLIC_NETWORK_ID, name: 'Public IPv4 Network', cidr: '203.0.113.0/24', gateway: '203.0.113.1', type: 'IP_LESS_ROUTED', floatingIpPool: true, poolSize: 16 },
-    ],
+    publicNetworks: [{ id: PUBLIC_NETWORK_ID, name: 'Public IPv4 Network', cidr: '203.0.113.0/24', gateway: '203.0.113.1', type: 'IP_LESS_ROUTED', floatingIpPool: true, poolSize: 16 }],
     volumeTypes: [
       { id: 1, name: 'archipelago', diskTemplate: 'ext_archipelago', detachable: true },
       { id: 2, name: 'drbd', diskTemplate: 'drbd', detachable: false },

@@ -226,25 +226,31 @@ export function destroyServer(state: SimState, server: ServerRecord): void {
   commission(state, server.project, negate(released));
   const wasCharged = server.cpuCharged;
   server.cpuCharged = false;
-  startTask(state, server, 'DESTROY', (current, failed) => {
-    if (failed) {
-      commission(state, current.project, released, { force: true });
-      current.cpuCharged = wasCharged;
-      return;
-    }
-    const now = state.now();
-    current.operstate = 'DESTROYED';
-    current.deleted = true;
-    for (const port of Object.values(state.db.ports)) {
-      if (port.machineId === current.id) deletePortNow(state, port);
-    }
-    for (const volume of volumesOf(state, current.id)) {
-      volume.status = 'DELETED';
-      volume.deleted = true;
-      volume.updated = now;
-    }
-    delete state.db.passwords[String(current.id)];
-  }, waitMs);
+  startTask(
+    state,
+    server,
+    'DESTROY',
+    (current, failed) => {
+      if (failed) {
+        commission(state, current.project, released, { force: true });
+        current.cpuCharged = wasCharged;
+        return;
+      }
+      const now = state.now();
+      current.operstate = 'DESTROYED';
+      current.deleted = true;
+      for (const port of Object.values(state.db.ports)) {
+        if (port.machineId === current.id) deletePortNow(state, port);
+      }
+      for (const volume of volumesOf(state, current.id)) {
+        volume.status = 'DELETED';
+        volume.deleted = true;
+        volume.updated = now;
+      }
+      delete state.db.passwords[String(current.id)];
+    },
+    waitMs,
+  );
 }
 
 /** Queues CONNECT for a port already associated with the server: port ACTIVE, or ERROR on failure. */

@@ -5,7 +5,23 @@
  */
 
 import { CycladesFault, badRequest, conflict, itemNotFound, notImplemented } from './faults.ts';
-import { authed, jsonText, empty, isRecord, links, ok, optionalBoolean, optionalDict, optionalId, optionalString, requireDict, requireString, type AuthedRequest, type Route, type SimResponse } from './http.ts';
+import {
+  authed,
+  jsonText,
+  empty,
+  isRecord,
+  links,
+  ok,
+  optionalBoolean,
+  optionalDict,
+  optionalId,
+  optionalString,
+  requireDict,
+  requireString,
+  type AuthedRequest,
+  type Route,
+  type SimResponse,
+} from './http.ts';
 import type { ServerRecord, VolumeRecord } from './model.ts';
 import { getImage, getServer, getVolume } from './lookups.ts';
 import { commission, GIB } from './quotas.ts';

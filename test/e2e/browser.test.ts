@@ -64,7 +64,10 @@ async function follow(page: Page, selector: string): Promise<Response | null> {
 
 /** The displayed value of an attribute in the entity page's attribute table. */
 function attributeCell(page: Page, name: string) {
-  return page.locator('tr', { has: page.locator(`td:first-child code:text-is("${name}")`) }).locator('td').nth(1);
+  return page
+    .locator('tr', { has: page.locator(`td:first-child code:text-is("${name}")`) })
+    .locator('td')
+    .nth(1);
 }
 
 describe('browsing ocni in Chromium', () => {

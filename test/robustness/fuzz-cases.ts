@@ -78,7 +78,12 @@ const TARGETS: Target[] = [
   {
     method: 'POST',
     path: '/networkinterface/',
-    body: { kind: NETWORKINTERFACE, source: { location: '/compute/vm1' }, target: { location: '/network/net1', kind: NETWORK }, attributes: { 'occi.networkinterface.interface': 'eth1', 'occi.networkinterface.mac': '00:11:22:33:44:66' } },
+    body: {
+      kind: NETWORKINTERFACE,
+      source: { location: '/compute/vm1' },
+      target: { location: '/network/net1', kind: NETWORK },
+      attributes: { 'occi.networkinterface.interface': 'eth1', 'occi.networkinterface.mac': '00:11:22:33:44:66' },
+    },
   },
   {
     method: 'POST',
@@ -92,7 +97,15 @@ const TARGETS: Target[] = [
     method: 'POST',
     path: '/-/',
     body: {
-      kinds: [{ term: 'fzk', scheme: 'http://example.com/fuzz#', parent: 'http://schemas.ogf.org/occi/core#resource', location: '/fzk/', attributes: { 'com.example.size': { type: 'number', mutable: true, required: false, pattern: { type: 'integer', minimum: 1 }, default: 2 } } }],
+      kinds: [
+        {
+          term: 'fzk',
+          scheme: 'http://example.com/fuzz#',
+          parent: 'http://schemas.ogf.org/occi/core#resource',
+          location: '/fzk/',
+          attributes: { 'com.example.size': { type: 'number', mutable: true, required: false, pattern: { type: 'integer', minimum: 1 }, default: 2 } },
+        },
+      ],
       mixins: [{ term: 'fzm', scheme: 'http://example.com/fuzz#', depends: [], applies: [COMPUTE], location: '/fzm/' }],
     },
   },
@@ -102,22 +115,129 @@ const TARGETS: Target[] = [
 ];
 
 const KEY_POOL = [
-  'kind', 'kinds', 'mixins', 'actions', 'action', 'attributes', 'resources', 'links', 'id', 'title', 'summary', 'source', 'target',
-  'location', 'locations', 'X-OCCI-Location', 'term', 'scheme', 'parent', 'related', 'depends', 'applies', 'providers', 'provider',
-  'Provider', 'OCCI_ID', 'type', 'mutable', 'required', 'pattern', 'default', 'minimum', 'maximum', 'description', 'occi',
-  'occi.compute.cores', 'occi.core.id', 'occi.core.title', 'occi.compute.state', 'a.b', 'a..b', '.', '', ' ', 'constructor',
-  'toString', 'hasOwnProperty', 'valueOf', 'PROTO_PLACEHOLDER', '\u0000', '😀', '$ref', '_id', '_rev', '_deleted',
+  'kind',
+  'kinds',
+  'mixins',
+  'actions',
+  'action',
+  'attributes',
+  'resources',
+  'links',
+  'id',
+  'title',
+  'summary',
+  'source',
+  'target',
+  'location',
+  'locations',
+  'X-OCCI-Location',
+  'term',
+  'scheme',
+  'parent',
+  'related',
+  'depends',
+  'applies',
+  'providers',
+  'provider',
+  'Provider',
+  'OCCI_ID',
+  'type',
+  'mutable',
+  'required',
+  'pattern',
+  'default',
+  'minimum',
+  'maximum',
+  'description',
+  'occi',
+  'occi.compute.cores',
+  'occi.core.id',
+  'occi.core.title',
+  'occi.compute.state',
+  'a.b',
+  'a..b',
+  '.',
+  '',
+  ' ',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  'PROTO_PLACEHOLDER',
+  '\u0000',
+  '😀',
+  '$ref',
+  '_id',
+  '_rev',
+  '_deleted',
 ];
 
-const IDENTIFIERS = [COMPUTE, STORAGE, NETWORK, NETWORKINTERFACE, STORAGELINK, IPNETWORK, MEDIUM, VM_KIND, `${COMPUTE_ACTION}start`, 'http://schemas.ogf.org/occi/core#resource', 'http://schemas.ogf.org/occi/core#link', 'http://schemas.ogf.org/occi/core#entity', `${INFRA}os_tpl`];
+const IDENTIFIERS = [
+  COMPUTE,
+  STORAGE,
+  NETWORK,
+  NETWORKINTERFACE,
+  STORAGELINK,
+  IPNETWORK,
+  MEDIUM,
+  VM_KIND,
+  `${COMPUTE_ACTION}start`,
+  'http://schemas.ogf.org/occi/core#resource',
+  'http://schemas.ogf.org/occi/core#link',
+  'http://schemas.ogf.org/occi/core#entity',
+  `${INFRA}os_tpl`,
+];
 
 function oddString(rng: Rng): string {
   return rng.pick([
-    '', ' ', 'x', '0', 'true', 'null', '#', 'http://', 'http://example.com/x#', 'http: //schemas.ogf.org/occi/infrastructure#', 'http://example.com/no-hash',
-    '/compute/', '/compute/vm1', '/compute/ghost', '/-/', '/-/x/', '/.well-known/x/', 'compute/', '/a//b/', '/a/../b/', '../../etc/passwd', '%00', '\u0000', '\u0001\u0002',
-    '\u2028\u2029', '\ud800', '\udfff\ud800', '😀', 'ä', 'a b', 'a;b', 'a"b', '<script>alert(1)</script>', '{{7*7}}', '${x}', 'x'.repeat(rng.int(100, 5000)),
-    'inactive', 'active', 'graceful', 'x64', 'ide:0:1', 'eth0', '00:11:22:33:44:55', '10.0.0.0/24', 'http://elsewhere.example/network/n1',
-    rng.pick(IDENTIFIERS), `${rng.pick(IDENTIFIERS)}x`, rng.pick(IDENTIFIERS).replace('#', '/'),
+    '',
+    ' ',
+    'x',
+    '0',
+    'true',
+    'null',
+    '#',
+    'http://',
+    'http://example.com/x#',
+    'http: //schemas.ogf.org/occi/infrastructure#',
+    'http://example.com/no-hash',
+    '/compute/',
+    '/compute/vm1',
+    '/compute/ghost',
+    '/-/',
+    '/-/x/',
+    '/.well-known/x/',
+    'compute/',
+    '/a//b/',
+    '/a/../b/',
+    '../../etc/passwd',
+    '%00',
+    '\u0000',
+    '\u0001\u0002',
+    '\u2028\u2029',
+    '\ud800',
+    '\udfff\ud800',
+    '😀',
+    'ä',
+    'a b',
+    'a;b',
+    'a"b',
+    '<script>alert(1)</script>',
+    '{{7*7}}',
+    '${x}',
+    'x'.repeat(rng.int(100, 5000)),
+    'inactive',
+    'active',
+    'graceful',
+    'x64',
+    'ide:0:1',
+    'eth0',
+    '00:11:22:33:44:55',
+    '10.0.0.0/24',
+    'http://elsewhere.example/network/n1',
+    rng.pick(IDENTIFIERS),
+    `${rng.pick(IDENTIFIERS)}x`,
+    rng.pick(IDENTIFIERS).replace('#', '/'),
   ]);
 }
 
@@ -165,7 +285,7 @@ function getAt(node: Json, path: PathStep[]): Json | undefined {
   let here: Json | undefined = node;
   for (const step of path) {
     if (here === null || typeof here !== 'object') return undefined;
-    here = Array.isArray(here) ? here[step as number] : (here)[step as string];
+    here = Array.isArray(here) ? here[step as number] : here[step as string];
   }
   return here;
 }
@@ -176,7 +296,7 @@ function setAt(root: Json, path: PathStep[], value: Json): Json {
   const parent = getAt(root, path.slice(0, -1));
   const last = path[path.length - 1]!;
   if (Array.isArray(parent)) parent[Math.min(last as number, parent.length)] = value;
-  else if (parent !== null && typeof parent === 'object') (parent)[last as string] = value;
+  else if (parent !== null && typeof parent === 'object') parent[last as string] = value;
   return root;
 }
 
@@ -184,7 +304,7 @@ function deleteAt(root: Json, path: PathStep[]): void {
   const parent = getAt(root, path.slice(0, -1));
   const last = path[path.length - 1]!;
   if (Array.isArray(parent)) parent.splice(last as number, 1);
-  else if (parent !== null && typeof parent === 'object') delete (parent)[last as string];
+  else if (parent !== null && typeof parent === 'object') delete parent[last as string];
 }
 
 function isObject(value: Json | undefined): value is { [key: string]: Json } {
@@ -310,9 +430,22 @@ function serialize(value: Json): string {
 }
 
 const JSON_ACCEPTS: (string | undefined)[] = [
-  undefined, undefined, 'application/occi+json', 'application/occi+json', 'application/occi+json', '*/*', '', 'application/json',
-  'application/occi+json; profile=pyocni', 'application/occi+json;profile="occi"', 'application/*', 'image/png', '*/*;q=0', ';;;,,,',
-  'application/occi+json;q=abc', 'application/occi+json, text/uri-list;q=0.1',
+  undefined,
+  undefined,
+  'application/occi+json',
+  'application/occi+json',
+  'application/occi+json',
+  '*/*',
+  '',
+  'application/json',
+  'application/occi+json; profile=pyocni',
+  'application/occi+json;profile="occi"',
+  'application/*',
+  'image/png',
+  '*/*;q=0',
+  ';;;,,,',
+  'application/occi+json;q=abc',
+  'application/occi+json, text/uri-list;q=0.1',
 ];
 const TEXT_ACCEPTS = ['text/plain', 'text/occi', 'text/html', 'text/uri-list', 'text/*', 'text/plain;q=1, application/json;q=0.1', 'text/uri-list, */*;q=0.1'];
 
@@ -495,7 +628,14 @@ const TEXT_TEMPLATES: TextTemplate[] = [
       ['Link', `</storage/disk1>; rel="${STORAGE}"; category="${STORAGELINK}"; occi.storagelink.deviceid="vdc"`],
     ],
   },
-  { method: 'POST', path: '/storage/', lines: [['Category', `storage; scheme="${INFRA}"; class="kind"`], ['X-OCCI-Attribute', 'occi.storage.size=20']] },
+  {
+    method: 'POST',
+    path: '/storage/',
+    lines: [
+      ['Category', `storage; scheme="${INFRA}"; class="kind"`],
+      ['X-OCCI-Attribute', 'occi.storage.size=20'],
+    ],
+  },
   {
     method: 'POST',
     path: '/networkinterface/',
@@ -507,12 +647,47 @@ const TEXT_TEMPLATES: TextTemplate[] = [
       ['X-OCCI-Attribute', 'occi.networkinterface.mac="aa:bb:cc:dd:ee:ff"'],
     ],
   },
-  { method: 'POST', path: '/compute/vm1', lines: [['X-OCCI-Attribute', 'occi.compute.hostname="renamed"'], ['X-OCCI-Attribute', 'occi.compute.speed=3.5']] },
-  { method: 'PUT', path: '/compute/vm3', lines: [['Category', `compute; scheme="${INFRA}"; class="kind"`], ['X-OCCI-Attribute', 'occi.compute.cores=4']] },
-  { method: 'PUT', path: '/compute/fztext', lines: [['Category', `compute; scheme="${INFRA}"; class="kind"`], ['X-OCCI-Attribute', 'occi.compute.cores=1']] },
-  { method: 'POST', path: '/compute/vm1?action=stop', lines: [['Category', `stop; scheme="${COMPUTE_ACTION}"; class="action"`], ['X-OCCI-Attribute', 'method="graceful"']] },
+  {
+    method: 'POST',
+    path: '/compute/vm1',
+    lines: [
+      ['X-OCCI-Attribute', 'occi.compute.hostname="renamed"'],
+      ['X-OCCI-Attribute', 'occi.compute.speed=3.5'],
+    ],
+  },
+  {
+    method: 'PUT',
+    path: '/compute/vm3',
+    lines: [
+      ['Category', `compute; scheme="${INFRA}"; class="kind"`],
+      ['X-OCCI-Attribute', 'occi.compute.cores=4'],
+    ],
+  },
+  {
+    method: 'PUT',
+    path: '/compute/fztext',
+    lines: [
+      ['Category', `compute; scheme="${INFRA}"; class="kind"`],
+      ['X-OCCI-Attribute', 'occi.compute.cores=1'],
+    ],
+  },
+  {
+    method: 'POST',
+    path: '/compute/vm1?action=stop',
+    lines: [
+      ['Category', `stop; scheme="${COMPUTE_ACTION}"; class="action"`],
+      ['X-OCCI-Attribute', 'method="graceful"'],
+    ],
+  },
   { method: 'POST', path: '/compute/?action=start', lines: [['Category', `start; scheme="${COMPUTE_ACTION}"; class="action"`]] },
-  { method: 'POST', path: '/template/resource/medium/', lines: [['X-OCCI-Location', '/compute/vm2'], ['X-OCCI-Location', '/compute/vm3']] },
+  {
+    method: 'POST',
+    path: '/template/resource/medium/',
+    lines: [
+      ['X-OCCI-Location', '/compute/vm2'],
+      ['X-OCCI-Location', '/compute/vm3'],
+    ],
+  },
   { method: 'PUT', path: '/template/resource/medium/', lines: [['X-OCCI-Location', '/compute/vm1']] },
   { method: 'DELETE', path: '/template/resource/medium/', lines: [['X-OCCI-Location', '/compute/vm3']] },
   { method: 'GET', path: '/compute/', lines: [['X-OCCI-Attribute', 'occi.compute.cores=2']] },
@@ -520,23 +695,67 @@ const TEXT_TEMPLATES: TextTemplate[] = [
   {
     method: 'POST',
     path: '/-/',
-    lines: [['Category', `fzt; scheme="http://example.com/fuzztext#"; class="mixin"; title="Fuzz text"; rel="${INFRA}os_tpl"; location="/fzt/"; attributes="com.example.a{required} com.example.b{immutable}"; actions="${COMPUTE_ACTION}start"`]],
+    lines: [
+      [
+        'Category',
+        `fzt; scheme="http://example.com/fuzztext#"; class="mixin"; title="Fuzz text"; rel="${INFRA}os_tpl"; location="/fzt/"; attributes="com.example.a{required} com.example.b{immutable}"; actions="${COMPUTE_ACTION}start"`,
+      ],
+    ],
   },
   { method: 'DELETE', path: '/-/', lines: [['Category', 'fzt; scheme="http://example.com/fuzztext#"; class="mixin"']] },
 ];
 
 const BAD_TERMS = ['', '-x', 'a b', 'ä', 'x/y', '#', 'x;y', '"', 'x'.repeat(3000), '.', '_'];
 const BAD_ATTRIBUTES = [
-  'occi.compute.cores=', '=5', 'occi..x=1', 'occi.compute.cores=two words', 'occi.compute.cores="2', 'occi.compute.cores=1e5', 'occi.compute.cores=--1',
-  'occi.compute.cores=2; junk', 'occi.compute.cores="2"', 'occi.compute.cores=true', 'occi.compute.state="active"', 'occi.core.id="a/b"', 'occi.core.id=""',
-  'occi.compute.cores=99999999999999999999999', 'occi.compute.speed=-0.0', 'occi.compute.hostname="\\"', '__proto__=1', 'constructor="x"', 'x=y=z',
-  'occi.compute.cores=2, occi.compute.cores=3', 'occi.compute.architecture=arm', `occi.compute.hostname="${'h'.repeat(400)}"`,
+  'occi.compute.cores=',
+  '=5',
+  'occi..x=1',
+  'occi.compute.cores=two words',
+  'occi.compute.cores="2',
+  'occi.compute.cores=1e5',
+  'occi.compute.cores=--1',
+  'occi.compute.cores=2; junk',
+  'occi.compute.cores="2"',
+  'occi.compute.cores=true',
+  'occi.compute.state="active"',
+  'occi.core.id="a/b"',
+  'occi.core.id=""',
+  'occi.compute.cores=99999999999999999999999',
+  'occi.compute.speed=-0.0',
+  'occi.compute.hostname="\\"',
+  '__proto__=1',
+  'constructor="x"',
+  'x=y=z',
+  'occi.compute.cores=2, occi.compute.cores=3',
+  'occi.compute.architecture=arm',
+  `occi.compute.hostname="${'h'.repeat(400)}"`,
 ];
 const BAD_LINKS = [
-  '</storage/disk1', '<>', '</x>; rel', '</storage/disk1>; rel="a"; rel="b"', '<http://evil.example/x>; rel="http://evil.example/#x"', '</storage/disk1>; category="http://example.com/none#x"',
-  `</compute/vm1?action=start>; rel="${COMPUTE_ACTION}start"`, '</storage/ghost>; rel="' + STORAGE + '"; category="' + STORAGELINK + '"', '<//x>; rel="x"', '</storage/disk1>; rel="' + STORAGE + '"; occi.storagelink.deviceid=', '</storage/disk1>;;;;',
+  '</storage/disk1',
+  '<>',
+  '</x>; rel',
+  '</storage/disk1>; rel="a"; rel="b"',
+  '<http://evil.example/x>; rel="http://evil.example/#x"',
+  '</storage/disk1>; category="http://example.com/none#x"',
+  `</compute/vm1?action=start>; rel="${COMPUTE_ACTION}start"`,
+  '</storage/ghost>; rel="' + STORAGE + '"; category="' + STORAGELINK + '"',
+  '<//x>; rel="x"',
+  '</storage/disk1>; rel="' + STORAGE + '"; occi.storagelink.deviceid=',
+  '</storage/disk1>;;;;',
 ];
-const BAD_LOCATIONS = ['not a url', 'http://evil.example/compute/vm1', '/compute/../x', '<>', '/compute/ghost', '/-/', 'compute/vm1', '/compute/vm1, /compute/vm2', '"/compute/vm1"', '/compute//vm1', '%2Fcompute%2Fvm1'];
+const BAD_LOCATIONS = [
+  'not a url',
+  'http://evil.example/compute/vm1',
+  '/compute/../x',
+  '<>',
+  '/compute/ghost',
+  '/-/',
+  'compute/vm1',
+  '/compute/vm1, /compute/vm2',
+  '"/compute/vm1"',
+  '/compute//vm1',
+  '%2Fcompute%2Fvm1',
+];
 
 function corruptLine(rng: Rng, name: string, value: string): [string, string] {
   switch (rng.int(0, 11)) {
@@ -565,7 +784,10 @@ function corruptLine(rng: Rng, name: string, value: string): [string, string] {
     case 9:
       return [rng.pick(['Category', 'Link', 'X-OCCI-Attribute', 'X-OCCI-Location', 'Location', 'category', 'X-OCCI-Attr', 'Bad Name', '']), value];
     case 10:
-      return [name, `${value}; ${rng.pick(['x', '=', 'a=', '=b', 'title="t"; title="u"', 'location="/compute/"', 'location="/-/"', 'rel="http://example.com/none#x"', 'attributes="a{bogus}"', 'attributes="{required}"', 'actions="nothash"'])}`];
+      return [
+        name,
+        `${value}; ${rng.pick(['x', '=', 'a=', '=b', 'title="t"; title="u"', 'location="/compute/"', 'location="/-/"', 'rel="http://example.com/none#x"', 'attributes="a{bogus}"', 'attributes="{required}"', 'actions="nothash"'])}`,
+      ];
     default:
       return [name, value.repeat(rng.int(2, 40))];
   }
@@ -619,17 +841,95 @@ function textRendering(rng: Rng): FuzzCase {
 // ---------------------------------------------------------------------------------------------
 // Paths, methods, headers, query strings
 
-const PATH_PREFIXES = ['/', '/compute/', '/compute/vm1', '/-/', '/.well-known/org/ogf/occi/-/', '/.well-known/', '/template/resource/medium/', '/storage/', '/network/', '/users/x/', '/vm/', '/crtp/small/', '/link/'];
+const PATH_PREFIXES = [
+  '/',
+  '/compute/',
+  '/compute/vm1',
+  '/-/',
+  '/.well-known/org/ogf/occi/-/',
+  '/.well-known/',
+  '/template/resource/medium/',
+  '/storage/',
+  '/network/',
+  '/users/x/',
+  '/vm/',
+  '/crtp/small/',
+  '/link/',
+];
 const PATH_PIECES = [
-  '%00', '%2F', '%2f', '..', '.', '%2e%2e', '%2E', '', '/', '//', '%', '%zz', '%E0%A4%A', '%C3%28', '%F0%9F%98%80', '%FF', '%C0%AF', '~', ';', ';a=b', '@', ':', '*', '!', "'", '(', ')',
-  '\u00e4', '\u00ff', '-', '-/x', '.well-known', 'vm1', 'vm1/', 'ghost', '%20', '+', '%2B', '&', '=', '$', '..%2F..%2F', '%252F', 'x'.repeat(300), '#frag', '?', '?x#y',
+  '%00',
+  '%2F',
+  '%2f',
+  '..',
+  '.',
+  '%2e%2e',
+  '%2E',
+  '',
+  '/',
+  '//',
+  '%',
+  '%zz',
+  '%E0%A4%A',
+  '%C3%28',
+  '%F0%9F%98%80',
+  '%FF',
+  '%C0%AF',
+  '~',
+  ';',
+  ';a=b',
+  '@',
+  ':',
+  '*',
+  '!',
+  "'",
+  '(',
+  ')',
+  '\u00e4',
+  '\u00ff',
+  '-',
+  '-/x',
+  '.well-known',
+  'vm1',
+  'vm1/',
+  'ghost',
+  '%20',
+  '+',
+  '%2B',
+  '&',
+  '=',
+  '$',
+  '..%2F..%2F',
+  '%252F',
+  'x'.repeat(300),
+  '#frag',
+  '?',
+  '?x#y',
 ];
 
 function oddPathTarget(rng: Rng): string {
   const n = rng.int(0, 9);
   if (n === 0) return '/' + 'a'.repeat(rng.pick([1023, 1024, 1025, 2000, 8000]));
   if (n === 1) return '/' + 'a/'.repeat(rng.pick([100, 600, 3000]));
-  if (n === 2) return rng.pick(['*', 'http://127.0.0.1/-/', 'http://evil.example/compute/', '//', '///', '/-', '/-/-/', '/-/x', '/.well-known/x', '/.well-known/org/ogf/occi/-/x', '/./-/', '/compute/./vm1', '/compute/../-/', '/%2D/', '/compute%2F', '/COMPUTE/', '/Compute/vm1']);
+  if (n === 2)
+    return rng.pick([
+      '*',
+      'http://127.0.0.1/-/',
+      'http://evil.example/compute/',
+      '//',
+      '///',
+      '/-',
+      '/-/-/',
+      '/-/x',
+      '/.well-known/x',
+      '/.well-known/org/ogf/occi/-/x',
+      '/./-/',
+      '/compute/./vm1',
+      '/compute/../-/',
+      '/%2D/',
+      '/compute%2F',
+      '/COMPUTE/',
+      '/Compute/vm1',
+    ]);
   let path = rng.pick(PATH_PREFIXES) + rng.pick(PATH_PIECES);
   if (rng.chance(0.4)) path += (rng.chance(0.5) ? '/' : '') + rng.pick(PATH_PIECES);
   return path;
@@ -637,7 +937,13 @@ function oddPathTarget(rng: Rng): string {
 
 function oddPath(rng: Rng): FuzzCase {
   const target = oddPathTarget(rng);
-  const method = rng.weighted<string>([[6, 'GET'], [1, 'HEAD'], [1, 'DELETE'], [1, 'POST'], [1, 'PUT']]);
+  const method = rng.weighted<string>([
+    [6, 'GET'],
+    [1, 'HEAD'],
+    [1, 'DELETE'],
+    [1, 'POST'],
+    [1, 'PUT'],
+  ]);
   const body = method === 'POST' || method === 'PUT' ? Buffer.from(serialize(rng.chance(0.5) ? { kind: COMPUTE } : oddValue(rng))) : undefined;
   const out = jsonRequest(rng, 'odd-path', method, target, body);
   // Raw bytes above 0x7f in a request-target are refused by Node's HTTP parser, before ocni.
@@ -661,9 +967,24 @@ function oddMethod(rng: Rng): FuzzCase {
 }
 
 const CONTENT_TYPES = [
-  'application/occi+json; charset=bogus', 'application/occi+json; charset=utf-16le', 'application/json; charset=latin1', 'APPLICATION/OCCI+JSON', 'application/occi+json;;',
-  'application/vnd.foo+json', 'application/json-patch+json', 'text/html', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', '', '*/*',
-  'application/occi+json, text/plain', 'x'.repeat(2000), 'text/plain', 'text/occi', 'application/xml', 'application/occi+json; profile=pyocni',
+  'application/occi+json; charset=bogus',
+  'application/occi+json; charset=utf-16le',
+  'application/json; charset=latin1',
+  'APPLICATION/OCCI+JSON',
+  'application/occi+json;;',
+  'application/vnd.foo+json',
+  'application/json-patch+json',
+  'text/html',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  '',
+  '*/*',
+  'application/occi+json, text/plain',
+  'x'.repeat(2000),
+  'text/plain',
+  'text/occi',
+  'application/xml',
+  'application/occi+json; profile=pyocni',
 ];
 
 function oddHeaders(rng: Rng): FuzzCase {
@@ -691,11 +1012,18 @@ function oddHeaders(rng: Rng): FuzzCase {
       break;
     }
     case 3:
-      headers.push(['Accept', 'application/occi+json'], ['Content-Type', 'application/occi+json'], [rng.pick(['If-Match', 'If-None-Match']), rng.pick(['*', '"garbage"', 'W/"x"', '"1-a", "2-b"', '', '"', 'W/', '"\u00ff"'])]);
+      headers.push(
+        ['Accept', 'application/occi+json'],
+        ['Content-Type', 'application/occi+json'],
+        [rng.pick(['If-Match', 'If-None-Match']), rng.pick(['*', '"garbage"', 'W/"x"', '"1-a", "2-b"', '', '"', 'W/', '"\u00ff"'])],
+      );
       break;
     case 4: {
       // Host headers a URL cannot hold
-      headers.push(['Host', rng.pick(['[::1', 'a b', 'evil.example', '', 'h:99999', '[::1]:1', 'xn--bcher-kva.example', 'a"b', 'a/b', 'a?b', 'a#b', '%', 'h:x', '\u00ff'])], ['Accept', 'application/occi+json']);
+      headers.push(
+        ['Host', rng.pick(['[::1', 'a b', 'evil.example', '', 'h:99999', '[::1]:1', 'xn--bcher-kva.example', 'a"b', 'a/b', 'a?b', 'a#b', '%', 'h:x', '\u00ff'])],
+        ['Accept', 'application/occi+json'],
+      );
       headers.push(['Content-Type', 'application/occi+json']);
       if (rng.chance(0.5)) {
         // A listing with a next page renders an absolute Link from the Host.
@@ -714,30 +1042,93 @@ function oddHeaders(rng: Rng): FuzzCase {
       break;
     case 8:
       // OCCI filter/structure headers on a JSON request
-      headers.push(['Accept', 'application/occi+json'], ['Content-Type', 'application/occi+json'], [rng.pick(['Category', 'Link', 'X-OCCI-Attribute', 'X-OCCI-Location']), rng.pick([...BAD_ATTRIBUTES, ...BAD_LINKS, ...BAD_LOCATIONS].filter((v) => !/[^\t\x20-\x7e\x80-\xff]/.test(v)))]);
+      headers.push(
+        ['Accept', 'application/occi+json'],
+        ['Content-Type', 'application/occi+json'],
+        [rng.pick(['Category', 'Link', 'X-OCCI-Attribute', 'X-OCCI-Location']), rng.pick([...BAD_ATTRIBUTES, ...BAD_LINKS, ...BAD_LOCATIONS].filter((v) => !/[^\t\x20-\x7e\x80-\xff]/.test(v)))],
+      );
       break;
     default:
-      headers.push(['Accept', 'application/occi+json'], [rng.pick(['X-Request-Id', 'Authorization', 'X-Auth-Token', 'Origin', 'Cookie', 'Range', 'X-Forwarded-Host', 'X-Forwarded-Proto']), rng.pick(['x'.repeat(4000), 'Bearer ', 'Basic !!!', '\u00ff\u00fe', 'bytes=0-1', 'evil.example', 'gopher', '"', ''])]);
+      headers.push(
+        ['Accept', 'application/occi+json'],
+        [
+          rng.pick(['X-Request-Id', 'Authorization', 'X-Auth-Token', 'Origin', 'Cookie', 'Range', 'X-Forwarded-Host', 'X-Forwarded-Proto']),
+          rng.pick(['x'.repeat(4000), 'Bearer ', 'Basic !!!', '\u00ff\u00fe', 'bytes=0-1', 'evil.example', 'gopher', '"', '']),
+        ],
+      );
       body = undefined;
   }
   return { generator: 'odd-headers', method: target.method, target: target.path, headers, ...(body !== undefined ? { body } : {}), jsonClient };
 }
 
 const QUERIES = [
-  'page=-1', 'page=0', 'page=1.5', 'page=', 'page=abc', 'page=99999999999999999999', 'page=1e3', 'number=1e9', 'number=0', 'number=-5', 'number=1001', 'number=99999999999999999999999',
-  'number=1&number=2', 'page=1&page=1', 'action=', 'action=%00', 'action=start&action=stop', 'action=..%2F', `action=${encodeURIComponent(`${COMPUTE_ACTION}start`)}`, 'action=start%0d%0aX-Injected:%201',
-  `action=${'a'.repeat(3000)}`, 'action=stop', 'action=fly', 'action=%E0%A4%A', 'category=', 'category=%ZZ', `category=${encodeURIComponent(COMPUTE)}`, `category=${encodeURIComponent(MEDIUM)}`,
-  `category=${encodeURIComponent(`${COMPUTE_ACTION}start`)}`, 'category=x%23y', 'attribute=occi.compute.cores', 'value=2', 'attribute=a&attribute=b&value=1', 'attribute=occi.compute.cores&value=abc',
-  'attribute=occi.compute.cores&value=1e400', 'attribute=&value=', 'attribute=occi.compute.cores&value=2&attribute=occi.compute.cores&value=3', 'attribute=occi.core.id&value=vm1',
-  'cascade=maybe', 'cascade=true&cascade=false', 'cascade=', 'class=bogus', 'class=kind&class=mixin', 'class=action', 'scheme=%00', 'term=%FF', 'a[b]=c', 'page[]=1', '%=', '&&&', '=',
-  'number=2&page=2', 'number=1', 'term=compute&scheme=http%3A%2F%2Fschemas.ogf.org%2Focci%2Finfrastructure%23', `x=${'q'.repeat(6000)}`,
+  'page=-1',
+  'page=0',
+  'page=1.5',
+  'page=',
+  'page=abc',
+  'page=99999999999999999999',
+  'page=1e3',
+  'number=1e9',
+  'number=0',
+  'number=-5',
+  'number=1001',
+  'number=99999999999999999999999',
+  'number=1&number=2',
+  'page=1&page=1',
+  'action=',
+  'action=%00',
+  'action=start&action=stop',
+  'action=..%2F',
+  `action=${encodeURIComponent(`${COMPUTE_ACTION}start`)}`,
+  'action=start%0d%0aX-Injected:%201',
+  `action=${'a'.repeat(3000)}`,
+  'action=stop',
+  'action=fly',
+  'action=%E0%A4%A',
+  'category=',
+  'category=%ZZ',
+  `category=${encodeURIComponent(COMPUTE)}`,
+  `category=${encodeURIComponent(MEDIUM)}`,
+  `category=${encodeURIComponent(`${COMPUTE_ACTION}start`)}`,
+  'category=x%23y',
+  'attribute=occi.compute.cores',
+  'value=2',
+  'attribute=a&attribute=b&value=1',
+  'attribute=occi.compute.cores&value=abc',
+  'attribute=occi.compute.cores&value=1e400',
+  'attribute=&value=',
+  'attribute=occi.compute.cores&value=2&attribute=occi.compute.cores&value=3',
+  'attribute=occi.core.id&value=vm1',
+  'cascade=maybe',
+  'cascade=true&cascade=false',
+  'cascade=',
+  'class=bogus',
+  'class=kind&class=mixin',
+  'class=action',
+  'scheme=%00',
+  'term=%FF',
+  'a[b]=c',
+  'page[]=1',
+  '%=',
+  '&&&',
+  '=',
+  'number=2&page=2',
+  'number=1',
+  'term=compute&scheme=http%3A%2F%2Fschemas.ogf.org%2Focci%2Finfrastructure%23',
+  `x=${'q'.repeat(6000)}`,
 ];
 
 function badQuery(rng: Rng): FuzzCase {
   const path = rng.pick(['/compute/', '/compute/vm1', '/-/', '/.well-known/org/ogf/occi/-/', '/template/resource/medium/', '/storage/', '/', '/users/x/', '/compute/ghost']);
   let query = rng.pick(QUERIES);
   if (rng.chance(0.3)) query += `&${rng.pick(QUERIES)}`;
-  const method = rng.weighted<string>([[6, 'GET'], [2, 'POST'], [1, 'DELETE'], [1, 'PUT']]);
+  const method = rng.weighted<string>([
+    [6, 'GET'],
+    [2, 'POST'],
+    [1, 'DELETE'],
+    [1, 'PUT'],
+  ]);
   let body: Buffer | undefined;
   if (method === 'POST' && rng.chance(0.5)) body = Buffer.from(serialize(rng.pick<Json>([{ action: `${COMPUTE_ACTION}start` }, {}, { attributes: { method: 'graceful' } }, { kind: COMPUTE }])));
   if (method === 'PUT') body = Buffer.from(serialize(rng.pick<Json>([{ kind: COMPUTE }, ['/compute/vm1'], { mixins: [] }])));
@@ -752,21 +1143,82 @@ function rawBytes(rng: Rng): FuzzCase {
     case 0:
       return { ...base, method: 'GET', target: rng.pick(['/compute/a b', '/compute/\u0000', '/\u007f', '/compute/\ttab']), headers: [['Accept', 'application/occi+json']] };
     case 1:
-      return { ...base, method: 'POST', target: '/compute/', headers: [['Accept', 'application/occi+json'], ['Content-Type', 'text/occi'], ['Category', `compute\u0001; scheme="${INFRA}"; class="kind"`]] };
+      return {
+        ...base,
+        method: 'POST',
+        target: '/compute/',
+        headers: [
+          ['Accept', 'application/occi+json'],
+          ['Content-Type', 'text/occi'],
+          ['Category', `compute\u0001; scheme="${INFRA}"; class="kind"`],
+        ],
+      };
     case 2:
-      return { ...base, method: 'POST', target: '/compute/', headers: [['Content-Type', 'application/occi+json'], ['Content-Length', '2'], ['Transfer-Encoding', 'chunked']], body: Buffer.from('0\r\n\r\n') };
+      return {
+        ...base,
+        method: 'POST',
+        target: '/compute/',
+        headers: [
+          ['Content-Type', 'application/occi+json'],
+          ['Content-Length', '2'],
+          ['Transfer-Encoding', 'chunked'],
+        ],
+        body: Buffer.from('0\r\n\r\n'),
+      };
     case 3:
-      return { ...base, method: 'POST', target: '/compute/', headers: [['Content-Type', 'application/occi+json'], ['Content-Length', rng.pick(['abc', '-1', '1, 2'])]], body: Buffer.from('{}') };
+      return {
+        ...base,
+        method: 'POST',
+        target: '/compute/',
+        headers: [
+          ['Content-Type', 'application/occi+json'],
+          ['Content-Length', rng.pick(['abc', '-1', '1, 2'])],
+        ],
+        body: Buffer.from('{}'),
+      };
     case 4:
-      return { ...base, method: 'GET', target: '/-/', headers: [['Accept', 'application/occi+json'], ['X-Big', 'x'.repeat(20_000)]] };
+      return {
+        ...base,
+        method: 'GET',
+        target: '/-/',
+        headers: [
+          ['Accept', 'application/occi+json'],
+          ['X-Big', 'x'.repeat(20_000)],
+        ],
+      };
     case 5:
-      return { ...base, method: 'GET', target: '/-/', headers: [['Accept', 'application/occi+json'], ['Bad Header', 'x']] };
+      return {
+        ...base,
+        method: 'GET',
+        target: '/-/',
+        headers: [
+          ['Accept', 'application/occi+json'],
+          ['Bad Header', 'x'],
+        ],
+      };
     case 6: {
       // A well-formed request with a body node:http would also send; here with no Host header at all (HTTP/1.1 requires one).
-      return { ...base, method: 'GET', target: '/compute/?number=1', headers: [['Host', ''], ['Accept', 'application/occi+json']] };
+      return {
+        ...base,
+        method: 'GET',
+        target: '/compute/?number=1',
+        headers: [
+          ['Host', ''],
+          ['Accept', 'application/occi+json'],
+        ],
+      };
     }
     default:
-      return { ...base, method: 'POST', target: '/compute/', headers: [['Accept', 'application/occi+json'], ['Content-Type', 'text/plain']], body: Buffer.from(`Category: compute; scheme="${INFRA}"; class="kind"\r\nX-OCCI-Attribute: occi.compute.hostname="a\u0000b"\r\n`) };
+      return {
+        ...base,
+        method: 'POST',
+        target: '/compute/',
+        headers: [
+          ['Accept', 'application/occi+json'],
+          ['Content-Type', 'text/plain'],
+        ],
+        body: Buffer.from(`Category: compute; scheme="${INFRA}"; class="kind"\r\nX-OCCI-Attribute: occi.compute.hostname="a\u0000b"\r\n`),
+      };
   }
 }
 
@@ -801,7 +1253,12 @@ export function baseState(): { method: string; path: string; body: Json; createO
     { method: 'POST', path: '/-/', body: { mixins: post.mixins } },
     { method: 'POST', path: '/-/', body: { kinds: post.kinds } },
     { method: 'PUT', path: '/-/', body: fixtureJson('update_provider.json') },
-    { method: 'PUT', path: '/compute/vm1', body: { kind: COMPUTE, mixins: [MEDIUM], title: 'vm1', attributes: { 'occi.compute.cores': 2, 'occi.compute.memory': 4, 'occi.compute.speed': 2 } }, createOnly: true },
+    {
+      method: 'PUT',
+      path: '/compute/vm1',
+      body: { kind: COMPUTE, mixins: [MEDIUM], title: 'vm1', attributes: { 'occi.compute.cores': 2, 'occi.compute.memory': 4, 'occi.compute.speed': 2 } },
+      createOnly: true,
+    },
     { method: 'PUT', path: '/compute/vm2', body: { kind: COMPUTE, title: 'vm2', attributes: { 'occi.compute.cores': 2, 'occi.compute.memory': 4 } }, createOnly: true },
     { method: 'PUT', path: '/compute/vm3', body: { kind: COMPUTE, title: 'vm3', attributes: { 'occi.compute.cores': 4, 'occi.compute.memory': 8 } }, createOnly: true },
     { method: 'PUT', path: '/storage/disk1', body: { kind: STORAGE, attributes: { 'occi.storage.size': 10 } }, createOnly: true },
@@ -814,4 +1271,3 @@ export function baseState(): { method: string; path: string; body: Json; createO
     },
   ];
 }
-

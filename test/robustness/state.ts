@@ -38,11 +38,13 @@ async function allDocs(couchUrl: string, db: string): Promise<string> {
 
 /** The store's update sequences of both databases: unchanged means nothing was written. */
 export async function updateSeqs(couchUrl: string, prefix: string): Promise<string> {
-  const seqs = await Promise.all(['categories', 'entities'].map(async (name) => {
-    const res = await couchGet(couchUrl, `${prefix}${name}`);
-    const body = (await res.json()) as { update_seq?: unknown };
-    return JSON.stringify(body.update_seq);
-  }));
+  const seqs = await Promise.all(
+    ['categories', 'entities'].map(async (name) => {
+      const res = await couchGet(couchUrl, `${prefix}${name}`);
+      const body = (await res.json()) as { update_seq?: unknown };
+      return JSON.stringify(body.update_seq);
+    }),
+  );
   return seqs.join(' ');
 }
 
@@ -84,12 +86,18 @@ function firstDifference(a: string, b: string): string {
 /** Line-level differences of `_all_docs` (added, removed, re-revisioned documents). */
 function docsDifference(a: string, b: string): string {
   // Ids may hold spaces; the revision and the digest are the last two fields.
-  const parse = (text: string) => new Map(text.split('\n').filter(Boolean).map((l) => {
-    const parts = l.split(' ');
-    const digest = parts.pop()!;
-    const rev = parts.pop()!;
-    return [parts.join(' '), { rev, digest }] as const;
-  }));
+  const parse = (text: string) =>
+    new Map(
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          const parts = l.split(' ');
+          const digest = parts.pop()!;
+          const rev = parts.pop()!;
+          return [parts.join(' '), { rev, digest }] as const;
+        }),
+    );
   const before = parse(a);
   const after = parse(b);
   const lines: string[] = [];

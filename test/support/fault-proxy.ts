@@ -127,7 +127,11 @@ export class FaultProxy {
     const leaf = wins ? 'f'.repeat(32) : '0'.repeat(32);
     const { _rev: _unused, _revisions: _unusedRevisions, ...body } = current;
     const planted: RevisedDoc = { ...change(body), _id: id, _rev: `${revisions.start}-${leaf}`, _revisions: { start: revisions.start, ids: [leaf, ...revisions.ids.slice(1)] } };
-    const written = await this.#store(`${encodeURIComponent(db)}/_bulk_docs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ docs: [planted], new_edits: false }) });
+    const written = await this.#store(`${encodeURIComponent(db)}/_bulk_docs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ docs: [planted], new_edits: false }),
+    });
     if (!written.ok) throw new Error(`plantConflict: writing answered ${written.status} ${await written.text()}`);
     return planted._rev!;
   }
@@ -270,7 +274,11 @@ export class FaultProxy {
       written.push({ ...doc, _rev: rev, _revisions: revisions });
       results.push({ ok: true, id: doc._id, rev });
     }
-    const res = await this.#store(`${encodeURIComponent(db)}/_bulk_docs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ docs: written, new_edits: false }) });
+    const res = await this.#store(`${encodeURIComponent(db)}/_bulk_docs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ docs: written, new_edits: false }),
+    });
     const answer = await res.text();
     if (!res.ok) return { status: res.status, body: JSON.parse(answer) as unknown };
     return { status: 202, body: bulk ? results : results[0] };

@@ -23,13 +23,16 @@ export function freshPrefix(label: string): string {
 
 /** Starts an ocni server on a free loopback port; `prefix` shares databases between servers. */
 export async function startTestServer(options: { prefix: string; overrides?: Record<string, unknown> }): Promise<RunningServer> {
-  const config = loadConfig({}, {
-    port: 0,
-    host: '127.0.0.1',
-    couchdb: { url: couchUrl(), dbPrefix: options.prefix },
-    log: { level: 'silent', pretty: false },
-    ...options.overrides,
-  });
+  const config = loadConfig(
+    {},
+    {
+      port: 0,
+      host: '127.0.0.1',
+      couchdb: { url: couchUrl(), dbPrefix: options.prefix },
+      log: { level: 'silent', pretty: false },
+      ...options.overrides,
+    },
+  );
   return startServer(config, pino({ level: process.env.OCNI_TEST_LOG_LEVEL ?? 'silent' }));
 }
 
@@ -54,12 +57,7 @@ export interface TestResponse {
  * application/occi+json. Uses node:http because fetch refuses bodies on GET, which pyOCNI's
  * filters need.
  */
-export function call(
-  base: string,
-  method: string,
-  path: string,
-  options: { body?: unknown; raw?: string; headers?: Record<string, string> } = {},
-): Promise<TestResponse> {
+export function call(base: string, method: string, path: string, options: { body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<TestResponse> {
   const headers: Record<string, string> = { accept: 'application/occi+json', ...options.headers };
   let body: string | undefined;
   if (options.raw !== undefined) body = options.raw;

@@ -42,7 +42,9 @@ describe('cyclades compute (no default networks)', () => {
     const posts = await h.requests({ method: 'POST', pathRegex: '^/compute/v2\\.0/servers$' });
     expect(posts).toHaveLength(1);
     // Marked with the entity's ocni id and the backend, so a lost answer can be found again.
-    expect(posts[0]!.body).toEqual({ server: { name: 'web-1', imageRef: DEBIAN_IMAGE_ID, flavorRef: 2, project: DEMO_PROJECT_A, metadata: { ocni_entity: '0190f0e0a1b2-new', ocni_backend: 'okeanos', ocni_request: 'test' } } });
+    expect(posts[0]!.body).toEqual({
+      server: { name: 'web-1', imageRef: DEBIAN_IMAGE_ID, flavorRef: 2, project: DEMO_PROJECT_A, metadata: { ocni_entity: '0190f0e0a1b2-new', ocni_backend: 'okeanos', ocni_request: 'test' } },
+    });
     expect(posts[0]!.status).toBe(202);
   });
 
@@ -58,7 +60,10 @@ describe('cyclades compute (no default networks)', () => {
   it('surfaces unknown templates (404) and forbidden flavors (403) with Cyclades’ messages', async () => {
     await expect(h.backend.create(computeEntity([osTpl('no-such-image'), resourceTpl(1)]), h.ctx())).rejects.toMatchObject({ code: 'not-found', message: "Image 'no-such-image' not found" });
     await expect(h.backend.create(computeEntity([osTpl(DEBIAN_IMAGE_ID), resourceTpl(99)]), h.ctx())).rejects.toMatchObject({ code: 'not-found', message: 'Flavor not found.' });
-    await expect(h.backend.create(computeEntity([osTpl(DEBIAN_IMAGE_ID), resourceTpl(6)]), h.ctx(undefined, DEMO_PROJECT_B))).rejects.toMatchObject({ code: 'forbidden', message: 'Insufficient access' });
+    await expect(h.backend.create(computeEntity([osTpl(DEBIAN_IMAGE_ID), resourceTpl(6)]), h.ctx(undefined, DEMO_PROJECT_B))).rejects.toMatchObject({
+      code: 'forbidden',
+      message: 'Insufficient access',
+    });
     await expect(h.backend.create(computeEntity([osTpl(DEBIAN_IMAGE_ID), resourceTpl(5)]), h.ctx())).rejects.toMatchObject({ code: 'forbidden', message: matching(/allow_create/) });
   });
 
@@ -262,7 +267,13 @@ describe('cyclades compute networks', () => {
 
   it('does not loop: when the retry fails too, the allocated floating IP is released and the error surfaces', async () => {
     h = await startHarness();
-    await h.control('POST', '/_sim/fault', { method: 'POST', pathRegex: '^/compute/v2\\.0/servers$', status: 409, body: { conflict: { code: 409, message: 'Cannot find an unused floating IP to connect server to a public network. Please create a floating IP.', details: '' } }, count: 2 });
+    await h.control('POST', '/_sim/fault', {
+      method: 'POST',
+      pathRegex: '^/compute/v2\\.0/servers$',
+      status: 409,
+      body: { conflict: { code: 409, message: 'Cannot find an unused floating IP to connect server to a public network. Please create a floating IP.', details: '' } },
+      count: 2,
+    });
     await expect(h.backend.create(computeEntity([osTpl(DEBIAN_IMAGE_ID), resourceTpl(1)]), h.ctx())).rejects.toMatchObject({ code: 'conflict', message: matching(/Please create a floating IP/) });
     expect((await h.requests({ pathRegex: '^/compute/v2\\.0/servers$' })).length).toBe(2);
     expect((await h.requests({ method: 'DELETE', pathRegex: '/floatingips/' })).map((r) => r.status)).toEqual([204]);

@@ -129,8 +129,16 @@ export class ComputeOps {
   #templatesOf(entity: Pick<Entity, 'mixins'>): { image: string; flavor: string } {
     const { images, flavors } = templateTerms(this.#name, entity.mixins);
     const problems: { pointer: string; message: string }[] = [];
-    if (images.length !== 1) problems.push({ pointer: '/mixins', message: `a compute of backend "${this.#name}" needs exactly one os_tpl mixin of this backend (scheme http://schemas.ocni.dev/cyclades/${this.#name}/os_tpl#), it has ${images.length}` });
-    if (flavors.length !== 1) problems.push({ pointer: '/mixins', message: `a compute of backend "${this.#name}" needs exactly one resource_tpl mixin of this backend (scheme http://schemas.ocni.dev/cyclades/${this.#name}/resource_tpl#), it has ${flavors.length}` });
+    if (images.length !== 1)
+      problems.push({
+        pointer: '/mixins',
+        message: `a compute of backend "${this.#name}" needs exactly one os_tpl mixin of this backend (scheme http://schemas.ocni.dev/cyclades/${this.#name}/os_tpl#), it has ${images.length}`,
+      });
+    if (flavors.length !== 1)
+      problems.push({
+        pointer: '/mixins',
+        message: `a compute of backend "${this.#name}" needs exactly one resource_tpl mixin of this backend (scheme http://schemas.ocni.dev/cyclades/${this.#name}/resource_tpl#), it has ${flavors.length}`,
+      });
     if (flavors.length === 1 && !/^\d+$/.test(flavors[0]!)) problems.push({ pointer: '/mixins', message: `resource_tpl "${flavors[0]!}" is not a Cyclades flavor id` });
     if (problems.length > 0) throw new ValidationError(problems.map((p) => p.message).join('; '), problems);
     return { image: images[0]!, flavor: flavors[0]! };
@@ -280,7 +288,9 @@ export class ComputeOps {
     let server = await serverIdle(id, session);
     if (server !== undefined && text(server, 'status') !== 'BUILD') {
       for (const volumeId of extraVolumes(server)) {
-        await whenIdle(id, session, () => deleteIgnoringGone(() => session.delete('compute', `/servers/${id}/os-volume_attachments/${volumeId}`), /has been deleted|already detached|is not attached|root volume/i));
+        await whenIdle(id, session, () =>
+          deleteIgnoringGone(() => session.delete('compute', `/servers/${id}/os-volume_attachments/${volumeId}`), /has been deleted|already detached|is not attached|root volume/i),
+        );
         server = await serverIdle(id, session);
       }
     }

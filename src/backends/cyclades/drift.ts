@@ -85,7 +85,13 @@ const idsOf = (objects: JsonObject[]) => new Set(objects.map((o) => idField(o, '
 export async function driftOf(entities: readonly Entity[], session: CycladesSession): Promise<DriftReport> {
   const backendName = session.services.backendName;
   const have = await inventory(session);
-  const known = (kind: string) => new Set(entities.filter((e) => e.kind === kind).map((e) => cycladesIdOf(e.location)).filter((id): id is string => id !== undefined));
+  const known = (kind: string) =>
+    new Set(
+      entities
+        .filter((e) => e.kind === kind)
+        .map((e) => cycladesIdOf(e.location))
+        .filter((id): id is string => id !== undefined),
+    );
   const servers = known(COMPUTE_KIND);
   const networks = known(NETWORK_KIND);
   const ports = known(NETWORKINTERFACE_KIND);

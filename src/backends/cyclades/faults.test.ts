@@ -46,7 +46,10 @@ describe('cyclades faults over HTTP', () => {
 
   it('maps non-JSON and empty error bodies without crashing', async () => {
     await h.control('POST', '/_sim/fault', { pathRegex: '/images/detail$', status: 502, body: '<html><body>Bad Gateway</body></html>', contentType: 'text/html' });
-    await expect(h.backend.templates(h.ctx())).rejects.toMatchObject({ code: 'backend-failed', message: 'Cyclades compute answered 502 Bad Gateway with a non-JSON body: <html><body>Bad Gateway</body></html>' });
+    await expect(h.backend.templates(h.ctx())).rejects.toMatchObject({
+      code: 'backend-failed',
+      message: 'Cyclades compute answered 502 Bad Gateway with a non-JSON body: <html><body>Bad Gateway</body></html>',
+    });
     h.tick(10_000);
     await h.control('POST', '/_sim/fault', { pathRegex: '/images/detail$', status: 503, body: 'upstream down' });
     await expect(h.backend.templates(h.ctx())).rejects.toMatchObject({ code: 'backend-unavailable', message: matching(/503 Service Unavailable with a non-JSON body: upstream down/) });
@@ -67,7 +70,10 @@ describe('cyclades faults over HTTP', () => {
     await h.backend.templates(h.ctx());
     await h.control('POST', '/_sim/latency', { ms: 4000, pathRegex: '^/compute/' });
     const started = Date.now();
-    await expect(h.backend.create(computeEntity([osTpl(DEBIAN_IMAGE_ID), resourceTpl(1)]), h.ctx())).rejects.toMatchObject({ code: 'backend-timeout', message: 'Cyclades compute did not answer within 1000 ms' });
+    await expect(h.backend.create(computeEntity([osTpl(DEBIAN_IMAGE_ID), resourceTpl(1)]), h.ctx())).rejects.toMatchObject({
+      code: 'backend-timeout',
+      message: 'Cyclades compute did not answer within 1000 ms',
+    });
     expect(Date.now() - started).toBeLessThan(3500);
     await h.control('POST', '/_sim/latency', { ms: 0 });
   });
@@ -86,14 +92,25 @@ describe('cyclades faults over HTTP', () => {
 
 describe('faultError', () => {
   it('keeps readable details, prefers Astakos’ message inside a wrapped rejection, drops tracebacks', () => {
-    expect(faultError(413, 'Request Entity Too Large', JSON.stringify({ overLimit: { code: 413, message: 'Resource Limit Exceeded for your account.', details: "Limit for resource 'CPU' exceeded" } }), 'compute')).toMatchObject({
+    expect(
+      faultError(
+        413,
+        'Request Entity Too Large',
+        JSON.stringify({ overLimit: { code: 413, message: 'Resource Limit Exceeded for your account.', details: "Limit for resource 'CPU' exceeded" } }),
+        'compute',
+      ),
+    ).toMatchObject({
       code: 'payload-too-large',
       message: "Resource Limit Exceeded for your account. (Limit for resource 'CPU' exceeded)",
     });
     const wrapped = JSON.stringify({ fault: { code: 401, message: 'UNAUTHORIZED', details: JSON.stringify({ unauthorized: { code: 401, message: 'User inactive', details: '' } }) } });
     expect(faultError(401, 'Unauthorized', wrapped, 'compute')).toMatchObject({ code: 'unauthorized', message: 'User inactive' });
-    expect(faultError(500, 'Internal Server Error', JSON.stringify({ internalServerError: { code: 500, message: 'Unexpected error', details: 'Traceback (most recent call last): ...' } }), 'compute')).toMatchObject({ code: 'backend-failed', message: 'Unexpected error' });
-    expect(faultError(404, 'Not Found', JSON.stringify({ featureNotEnabled: { code: 404, message: 'Rescue feature is not enabled', details: '' } }), 'compute')).toMatchObject({ code: 'not-implemented' });
+    expect(
+      faultError(500, 'Internal Server Error', JSON.stringify({ internalServerError: { code: 500, message: 'Unexpected error', details: 'Traceback (most recent call last): ...' } }), 'compute'),
+    ).toMatchObject({ code: 'backend-failed', message: 'Unexpected error' });
+    expect(faultError(404, 'Not Found', JSON.stringify({ featureNotEnabled: { code: 404, message: 'Rescue feature is not enabled', details: '' } }), 'compute')).toMatchObject({
+      code: 'not-implemented',
+    });
     expect(faultError(405, 'Method Not Allowed', JSON.stringify({ notAllowed: { code: 405, message: 'Method not allowed', details: '' } }), 'compute')).toMatchObject({ code: 'backend-failed' });
   });
 });

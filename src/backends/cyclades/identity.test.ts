@@ -45,7 +45,12 @@ describe('cyclades identity: discovery, tokens, projects', () => {
 
     const other = await startHarness();
     try {
-      await other.control('POST', '/_sim/fault', { method: 'POST', pathRegex: '^/identity/v2\\.0/tokens$', status: 200, body: { access: { serviceCatalog: [{ type: 'compute', name: 'cyclades_compute', endpoints: [{ publicURL: `${other.url}/compute/v2.0` }] }] } } });
+      await other.control('POST', '/_sim/fault', {
+        method: 'POST',
+        pathRegex: '^/identity/v2\\.0/tokens$',
+        status: 200,
+        body: { access: { serviceCatalog: [{ type: 'compute', name: 'cyclades_compute', endpoints: [{ publicURL: `${other.url}/compute/v2.0` }] }] } },
+      });
       await expect(other.backend.templates(other.ctx())).rejects.toMatchObject({ code: 'backend-failed', message: matching(/has no "network" service/) });
     } finally {
       await other.close();

@@ -65,7 +65,12 @@ export function serverIdle(id: string, session: CycladesSession): Promise<JsonOb
 
 /** Waits until Cyclades no longer has the server (after a DELETE). */
 export async function serverGone(id: string, session: CycladesSession): Promise<void> {
-  await pollUntil(session, `the deletion of server ${id}`, () => readServer(id, session), (server) => server === undefined);
+  await pollUntil(
+    session,
+    `the deletion of server ${id}`,
+    () => readServer(id, session),
+    (server) => server === undefined,
+  );
 }
 
 /** The volumes attached to a server other than its root volume (device index 0), by id. */

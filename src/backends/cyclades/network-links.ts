@@ -67,7 +67,11 @@ export class NetworkLinkOps {
     const free = mine.find((ip) => ip['port_id'] === null || ip['port_id'] === undefined);
     const freeAddress = free === undefined ? undefined : text(free, 'floating_ip_address');
     if (freeAddress !== undefined) return { address: freeAddress };
-    const created = member(await session.post('network', '/floatingips', { floatingip: { floating_network_id: networkId, project: await session.project() } }), 'floatingip', 'a floating IP allocation');
+    const created = member(
+      await session.post('network', '/floatingips', { floatingip: { floating_network_id: networkId, project: await session.project() } }),
+      'floatingip',
+      'a floating IP allocation',
+    );
     const address = text(created, 'floating_ip_address');
     if (address === undefined) throw new OcciError('backend-failed', 'Cyclades allocated a floating IP without an address');
     return { address, allocatedId: requireId(created, 'id', 'a floating IP allocation') };
@@ -77,8 +81,14 @@ export class NetworkLinkOps {
   async create(entity: Entity, session: CycladesSession): Promise<BackendOutcome> {
     const serverId = cycladesIdOfRef(entity.source);
     const networkId = cycladesIdOfRef(entity.target);
-    if (serverId === undefined) throw new ValidationError(`the source of a networkinterface of backend "${this.services.backendName}" must be a Cyclades compute (/compute/<server id>), not ${entity.source ?? 'nothing'}`, [{ pointer: '/source', message: 'not a Cyclades compute' }]);
-    if (networkId === undefined) throw new ValidationError(`the target of a networkinterface of backend "${this.services.backendName}" must be a Cyclades network (/network/<network id>), not ${entity.target ?? 'nothing'}`, [{ pointer: '/target', message: 'not a Cyclades network' }]);
+    if (serverId === undefined)
+      throw new ValidationError(`the source of a networkinterface of backend "${this.services.backendName}" must be a Cyclades compute (/compute/<server id>), not ${entity.source ?? 'nothing'}`, [
+        { pointer: '/source', message: 'not a Cyclades compute' },
+      ]);
+    if (networkId === undefined)
+      throw new ValidationError(`the target of a networkinterface of backend "${this.services.backendName}" must be a Cyclades network (/network/<network id>), not ${entity.target ?? 'nothing'}`, [
+        { pointer: '/target', message: 'not a Cyclades network' },
+      ]);
     const network = await getNetwork(networkId, session);
     if (network === undefined) throw new OcciError('not-found', `Cyclades has no network ${networkId}`);
     const wanted = requestedAddress(entity);
@@ -111,7 +121,9 @@ export class NetworkLinkOps {
       return member(await whenIdle(serverId, session, () => session.post('network', '/ports', { port })), 'port', 'a port creation');
     } catch (error) {
       if (!isLostAnswer(error)) throw error;
-      const found = await findAfterLoss(session, async () => list(await session.get('network', `/ports?device_id=${encodeURIComponent(serverId)}`), 'ports').find((candidate) => text(candidate, 'name') === port['name']));
+      const found = await findAfterLoss(session, async () =>
+        list(await session.get('network', `/ports?device_id=${encodeURIComponent(serverId)}`), 'ports').find((candidate) => text(candidate, 'name') === port['name']),
+      );
       if (found === undefined) throw error;
       this.services.warn('cyclades: adopted a port whose creation answer was lost', { backend: this.services.backendName, port: idField(found, 'id'), error: String(error) });
       return found;
@@ -155,7 +167,12 @@ export class NetworkLinkOps {
     const ips = readRef(entity).floatingIps ?? [];
     if (ips.length === 0 || this.services.options.keepFloatingIps) return;
     try {
-      await pollUntil(session, `the removal of port ${id}`, () => this.#portExists(id, session), (exists) => !exists);
+      await pollUntil(
+        session,
+        `the removal of port ${id}`,
+        () => this.#portExists(id, session),
+        (exists) => !exists,
+      );
     } catch (error) {
       this.services.warn('cyclades: a deleted port outlived the wait; its floating IP is kept', { backend: this.services.backendName, port: id, floatingIps: ips, error: String(error) });
       return;
@@ -173,4 +190,3 @@ export class NetworkLinkOps {
     }
   }
 }
-

@@ -59,7 +59,10 @@ describe('cyclades networks and networkinterfaces', () => {
 
   it('rolls the network back when the subnet is refused (bad CIDR → validation, too wide → payload-too-large)', async () => {
     await expect(h.backend.create(networkEntity({ 'occi.network.address': '192.168.10.5/24' }), h.ctx())).rejects.toMatchObject({ code: 'validation', message: 'Invalid network IPv4 subnet' });
-    await expect(h.backend.create(networkEntity({ 'occi.network.address': '10.0.0.0/16' }), h.ctx())).rejects.toMatchObject({ code: 'payload-too-large', message: 'Unsupported network size (Netmask must be in range: [22, 29])' });
+    await expect(h.backend.create(networkEntity({ 'occi.network.address': '10.0.0.0/16' }), h.ctx())).rejects.toMatchObject({
+      code: 'payload-too-large',
+      message: 'Unsupported network size (Netmask must be in range: [22, 29])',
+    });
     expect((await h.requests({ method: 'DELETE' })).map((r) => [r.path, r.status])).toEqual([
       ['/network/v2.0/networks/2001', 204],
       ['/network/v2.0/networks/2002', 204],
@@ -70,9 +73,14 @@ describe('cyclades networks and networkinterfaces', () => {
 
   it('reads networks back (public ones flagged), renames, deletes; gone afterwards', async () => {
     const entity = await network();
-    expect(await h.backend.retrieve(entity, h.ctx())).toEqual({ attributes: { 'occi.network.state': 'active', 'occi.network.state.message': null, 'occi.network.address': '192.168.10.0/24', 'occi.network.gateway': '192.168.10.1' }, allowedActions: [] });
+    expect(await h.backend.retrieve(entity, h.ctx())).toEqual({
+      attributes: { 'occi.network.state': 'active', 'occi.network.state.message': null, 'occi.network.address': '192.168.10.0/24', 'occi.network.gateway': '192.168.10.1' },
+      allowedActions: [],
+    });
     const publicNet = { ...networkEntity(), location: '/network/1', mixins: [IPNETWORK_MIXIN] };
-    expect(await h.backend.retrieve(publicNet, h.ctx())).toMatchObject({ attributes: { 'occi.network.state': 'active', 'occi.network.state.message': 'public network (addresses are floating IPs)', 'occi.network.address': '203.0.113.0/24' } });
+    expect(await h.backend.retrieve(publicNet, h.ctx())).toMatchObject({
+      attributes: { 'occi.network.state': 'active', 'occi.network.state.message': 'public network (addresses are floating IPs)', 'occi.network.address': '203.0.113.0/24' },
+    });
     await h.backend.update(entity, { ...entity, title: 'renamed' }, h.ctx());
     expect((await h.requests({ method: 'PUT' })).map((r) => r.body).at(-1)).toEqual({ network: { name: 'renamed' } });
     await expect(h.backend.update(entity, { ...entity, attributes: { ...entity.attributes, 'occi.network.address': '192.168.20.0/24' } }, h.ctx())).rejects.toMatchObject({ code: 'not-implemented' });
@@ -126,7 +134,12 @@ describe('cyclades networks and networkinterfaces', () => {
   it('tries once more when another client started a job on the server in between', async () => {
     const vm = await server();
     const net = await network();
-    await h.control('POST', '/_sim/fault', { method: 'POST', pathRegex: '^/network/v2\\.0/ports$', status: 400, body: { badRequest: { code: 400, message: "Cannot perform 'CONNECT' action while there is a pending 'STOP'.", details: '' } } });
+    await h.control('POST', '/_sim/fault', {
+      method: 'POST',
+      pathRegex: '^/network/v2\\.0/ports$',
+      status: 400,
+      body: { badRequest: { code: 400, message: "Cannot perform 'CONNECT' action while there is a pending 'STOP'.", details: '' } },
+    });
     const outcome = await h.backend.create(linkEntity(vm.location, net.location), h.ctx());
     expect(outcome.id).toBe('4001');
     expect((await h.requests({ method: 'POST', pathRegex: '/ports$' })).map((r) => r.status)).toEqual([400, 201]);

@@ -78,7 +78,9 @@ export class NetworkOps {
     const network = await this.#post({ type: 'MAC_FILTERED', name: marked, project: await session.project() }, session);
     const id = requireId(network, 'id', 'a network creation');
     if (entity.title !== undefined) {
-      await session.put('network', `/networks/${id}`, { network: { name: entity.title } }).catch((e: unknown) => this.services.warn('cyclades: a new network keeps its ocni name, the rename failed', { backend: this.services.backendName, network: id, error: String(e) }));
+      await session
+        .put('network', `/networks/${id}`, { network: { name: entity.title } })
+        .catch((e: unknown) => this.services.warn('cyclades: a new network keeps its ocni name, the rename failed', { backend: this.services.backendName, network: id, error: String(e) }));
     }
     const address = entity.attributes['occi.network.address'];
     const gateway = entity.attributes['occi.network.gateway'];
@@ -92,7 +94,9 @@ export class NetworkOps {
         const made = isLostAnswer(error) ? await getNetwork(id, session).catch(() => undefined) : undefined;
         if (made === undefined || !Array.isArray(made['subnets']) || made['subnets'].length === 0) {
           // No half-made network: the subnet is what the client asked for (its subnets go with it).
-          await session.delete('network', `/networks/${id}`).catch((e: unknown) => this.services.warn('cyclades: could not delete a network after its subnet failed', { backend: this.services.backendName, network: id, error: String(e) }));
+          await session
+            .delete('network', `/networks/${id}`)
+            .catch((e: unknown) => this.services.warn('cyclades: could not delete a network after its subnet failed', { backend: this.services.backendName, network: id, error: String(e) }));
           throw error;
         }
       }
@@ -109,7 +113,9 @@ export class NetworkOps {
       return member(await session.post('network', '/networks', { network }), 'network', 'a network creation');
     } catch (error) {
       if (!isLostAnswer(error)) throw error;
-      const found = await findAfterLoss(session, async () => list(await session.get('network', '/networks'), 'networks').find((n) => n['public'] !== true && n['deleted'] !== true && text(n, 'name') === network['name']));
+      const found = await findAfterLoss(session, async () =>
+        list(await session.get('network', '/networks'), 'networks').find((n) => n['public'] !== true && n['deleted'] !== true && text(n, 'name') === network['name']),
+      );
       if (found === undefined) throw error;
       this.services.warn('cyclades: adopted a network whose creation answer was lost', { backend: this.services.backendName, network: text(found, 'id'), error: String(error) });
       return found;
@@ -130,7 +136,8 @@ export class NetworkOps {
     const id = cycladesIdOf(before.location);
     if (id === undefined) throw new OcciError('not-found', `${before.location} is not a Cyclades network`);
     for (const name of ['occi.network.address', 'occi.network.gateway']) {
-      if (JSON.stringify(before.attributes[name]) !== JSON.stringify(after.attributes[name])) throw notImplemented(this.services.backendName, `changing ${name} of a network (Cyclades subnets cannot be changed)`);
+      if (JSON.stringify(before.attributes[name]) !== JSON.stringify(after.attributes[name]))
+        throw notImplemented(this.services.backendName, `changing ${name} of a network (Cyclades subnets cannot be changed)`);
     }
     if (after.title !== undefined && after.title !== before.title) await session.put('network', `/networks/${id}`, { network: { name: after.title } });
     const outcome = await this.retrieve(after, session);

@@ -22,7 +22,12 @@ describe('cyclades options', () => {
       jobPollMs: 1000,
       keepFloatingIps: false,
     });
-    expect(parseCycladesOptions({ name: 'c', type: 'cyclades', identityUrl: 'http://a/identity/v2.0', timeoutMs: 500, templateTtlMs: 0, volumeType: 2, serverNetworks: 'none' })).toMatchObject({ timeoutMs: 500, templateTtlMs: 0, volumeType: '2', serverNetworks: 'none' });
+    expect(parseCycladesOptions({ name: 'c', type: 'cyclades', identityUrl: 'http://a/identity/v2.0', timeoutMs: 500, templateTtlMs: 0, volumeType: 2, serverNetworks: 'none' })).toMatchObject({
+      timeoutMs: 500,
+      templateTtlMs: 0,
+      volumeType: '2',
+      serverNetworks: 'none',
+    });
   });
 
   it('refuses invalid and unknown options', () => {

@@ -65,7 +65,8 @@ export function parseCycladesOptions(config: BackendConfig): CycladesOptions {
   const positive = (key: string, fallback: number, allowZero: boolean): number => {
     const value = config[key];
     if (value === undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < (allowZero ? 0 : 1)) return fail(`option "${key}" must be ${allowZero ? 'a non-negative' : 'a positive'} integer (ms), not ${JSON.stringify(value)}`);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < (allowZero ? 0 : 1))
+      return fail(`option "${key}" must be ${allowZero ? 'a non-negative' : 'a positive'} integer (ms), not ${JSON.stringify(value)}`);
     return value;
   };
   const timeoutMs = positive('timeoutMs', DEFAULT_TIMEOUT_MS, false);

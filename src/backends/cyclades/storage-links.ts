@@ -48,8 +48,14 @@ export class StorageLinkOps {
   async create(entity: Entity, session: CycladesSession): Promise<BackendOutcome> {
     const serverId = cycladesIdOfRef(entity.source);
     const volumeId = cycladesIdOfRef(entity.target);
-    if (serverId === undefined) throw new ValidationError(`the source of a storagelink of backend "${this.services.backendName}" must be a Cyclades compute (/compute/<server id>), not ${entity.source ?? 'nothing'}`, [{ pointer: '/source', message: 'not a Cyclades compute' }]);
-    if (volumeId === undefined) throw new ValidationError(`the target of a storagelink of backend "${this.services.backendName}" must be a Cyclades storage (/storage/<volume id>), not ${entity.target ?? 'nothing'}`, [{ pointer: '/target', message: 'not a Cyclades storage' }]);
+    if (serverId === undefined)
+      throw new ValidationError(`the source of a storagelink of backend "${this.services.backendName}" must be a Cyclades compute (/compute/<server id>), not ${entity.source ?? 'nothing'}`, [
+        { pointer: '/source', message: 'not a Cyclades compute' },
+      ]);
+    if (volumeId === undefined)
+      throw new ValidationError(`the target of a storagelink of backend "${this.services.backendName}" must be a Cyclades storage (/storage/<volume id>), not ${entity.target ?? 'nothing'}`, [
+        { pointer: '/target', message: 'not a Cyclades storage' },
+      ]);
     // Attaching is a job on the server: the one pending there finishes first.
     try {
       await whenIdle(serverId, session, () => session.post('compute', `/servers/${serverId}/os-volume_attachments`, { volumeAttachment: { volumeId } }));
@@ -89,6 +95,8 @@ export class StorageLinkOps {
     // Detaching is a job on the server: the one pending there (e.g. a DISCONNECT) finishes first.
     const server = await serverIdle(ends.serverId, session);
     if (server === undefined) return;
-    await whenIdle(ends.serverId, session, () => deleteIgnoringGone(() => session.delete('compute', `/servers/${ends.serverId}/os-volume_attachments/${ends.volumeId}`), /has been deleted|already detached|is not attached/i));
+    await whenIdle(ends.serverId, session, () =>
+      deleteIgnoringGone(() => session.delete('compute', `/servers/${ends.serverId}/os-volume_attachments/${ends.volumeId}`), /has been deleted|already detached|is not attached/i),
+    );
   }
 }

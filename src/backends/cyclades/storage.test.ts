@@ -25,7 +25,10 @@ describe('cyclades storage and storagelinks', () => {
     const outcome = await h.backend.create(storageEntity(10), h.ctx());
     expect(outcome).toEqual({ id: '6001', attributes: { 'occi.storage.state': 'online', 'occi.storage.state.message': 'available', 'occi.storage.size': 10 }, allowedActions: [] });
     const [post] = await h.requests({ method: 'POST', pathRegex: '^/volume/' });
-    expect([post!.body, post!.status]).toEqual([{ volume: { size: 10, display_name: 'data', volume_type: 1, project: DEMO_PROJECT_A, metadata: { ocni_entity: expect.any(String) as string, ocni_backend: 'okeanos', ocni_request: 'test' } } }, 202]);
+    expect([post!.body, post!.status]).toEqual([
+      { volume: { size: 10, display_name: 'data', volume_type: 1, project: DEMO_PROJECT_A, metadata: { ocni_entity: expect.any(String) as string, ocni_backend: 'okeanos', ocni_request: 'test' } } },
+      202,
+    ]);
     expect((await h.requests({ method: 'GET', pathRegex: '^/volume/' })).map((r) => r.path)).toEqual(['/volume/v2.0/types', '/volume/v2.0/volumes/6001']);
   });
 
@@ -36,7 +39,10 @@ describe('cyclades storage and storagelinks', () => {
     expect(await h.requests()).toEqual([]);
     const drbd = await startHarness({ volumeType: 2 });
     try {
-      await expect(drbd.backend.create(storageEntity(5), drbd.ctx())).rejects.toMatchObject({ code: 'validation', message: "Cannot create a detached volume of volume type '2': disk template 'drbd' is not detachable" });
+      await expect(drbd.backend.create(storageEntity(5), drbd.ctx())).rejects.toMatchObject({
+        code: 'validation',
+        message: "Cannot create a detached volume of volume type '2': disk template 'drbd' is not detachable",
+      });
     } finally {
       await drbd.close();
     }
@@ -85,7 +91,7 @@ describe('cyclades storage and storagelinks', () => {
     await expect(h.backend.action(disk, 'http://schemas.ogf.org/occi/infrastructure/storage/action#snapshot', {}, h.ctx())).rejects.toMatchObject({ code: 'not-implemented' });
   });
 
-  it('cannot attach a volume of the default type to a compute of another disk template (Cyclades\' 400, kept as said)', async () => {
+  it("cannot attach a volume of the default type to a compute of another disk template (Cyclades' 400, kept as said)", async () => {
     // Flavor 4 is drbd (volume type 2); new volumes get the first detachable type (1, archipelago).
     const vmEntity = computeEntity([osTpl(DEBIAN_IMAGE_ID), resourceTpl(4)], { title: 'drbd-vm' });
     const vm = at(vmEntity, (await h.backend.create(vmEntity, h.ctx())).id);

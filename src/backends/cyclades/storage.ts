@@ -76,7 +76,9 @@ export class StorageOps {
   async create(entity: Entity, session: CycladesSession): Promise<BackendOutcome> {
     const size = entity.attributes['occi.storage.size'];
     if (typeof size !== 'number' || !Number.isInteger(size)) {
-      throw new ValidationError(`occi.storage.size must be a whole number of GiB for Cyclades, not ${JSON.stringify(size)}`, [{ pointer: '/attributes/occi.storage.size', message: 'not a whole number of GiB' }]);
+      throw new ValidationError(`occi.storage.size must be a whole number of GiB for Cyclades, not ${JSON.stringify(size)}`, [
+        { pointer: '/attributes/occi.storage.size', message: 'not a whole number of GiB' },
+      ]);
     }
     const volume = {
       size,
@@ -99,7 +101,9 @@ export class StorageOps {
       return member(await session.post('volume', '/volumes', { volume }), 'volume', 'a volume creation');
     } catch (error) {
       if (!isLostAnswer(error)) throw error;
-      const found = await findAfterLoss(session, async () => list(await session.get('volume', '/volumes/detail'), 'volumes').find((candidate) => candidate['deleted'] !== true && isMarkedFor(candidate, entity, this.services.backendName)));
+      const found = await findAfterLoss(session, async () =>
+        list(await session.get('volume', '/volumes/detail'), 'volumes').find((candidate) => candidate['deleted'] !== true && isMarkedFor(candidate, entity, this.services.backendName)),
+      );
       if (found === undefined) throw error;
       this.services.warn('cyclades: adopted a volume whose creation answer was lost', { backend: this.services.backendName, volume: idField(found, 'id'), error: String(error) });
       return found;
@@ -134,7 +138,12 @@ export class StorageOps {
     const id = cycladesIdOf(entity.location);
     if (id === undefined) return;
     // A volume being attached or detached cannot be deleted yet: its job finishes first.
-    const volume = await pollUntil(session, `the pending job of volume ${id} to finish`, () => getVolume(id, session), (v) => v === undefined || !BUSY_VOLUME.has((text(v, 'status') ?? '').toLowerCase()));
+    const volume = await pollUntil(
+      session,
+      `the pending job of volume ${id} to finish`,
+      () => getVolume(id, session),
+      (v) => v === undefined || !BUSY_VOLUME.has((text(v, 'status') ?? '').toLowerCase()),
+    );
     if (volume === undefined) return;
     await deleteIgnoringGone(() => session.delete('volume', `/volumes/${id}`));
   }

@@ -38,7 +38,12 @@ describe('cyclades templates', () => {
     // Flavor 5 has SNF:allow_create false and is left out.
     expect(resource.map((m) => m.term)).toEqual(['1', '2', '3', '4', '6']);
     const medium = resource.find((m) => m.term === '2')!;
-    expect(medium).toMatchObject({ title: 'C2R2048D20', depends: ['http://schemas.ogf.org/occi/infrastructure#resource_tpl'], applies: ['http://schemas.ogf.org/occi/infrastructure#compute'], location: '/cyclades/okeanos/resource_tpl/2/' });
+    expect(medium).toMatchObject({
+      title: 'C2R2048D20',
+      depends: ['http://schemas.ogf.org/occi/infrastructure#resource_tpl'],
+      applies: ['http://schemas.ogf.org/occi/infrastructure#compute'],
+      location: '/cyclades/okeanos/resource_tpl/2/',
+    });
     expect(Object.fromEntries(Object.entries(medium.attributes).map(([name, definition]) => [name, definition.default]))).toEqual({
       'occi.compute.cores': 2,
       'occi.compute.memory': 2,

@@ -129,7 +129,14 @@ function flavorAttributes(flavor: FlavorInfo): AttributeDefinitions {
   return {
     'occi.compute.cores': { type: 'number', mutable: true, required: false, description: 'Number of virtual CPU cores.', default: flavor.vcpus, pattern: { type: 'integer', minimum: 1 } },
     'occi.compute.memory': { type: 'number', mutable: true, required: false, description: 'Maximum RAM in GiB.', default: memoryGiB(flavor.ram), pattern: { type: 'number', exclusiveMinimum: 0 } },
-    'occi.compute.ephemeral_storage.size': { type: 'number', mutable: true, required: false, description: 'Size of the ephemeral storage in GB.', default: flavor.disk, pattern: { type: 'number', minimum: 0 } },
+    'occi.compute.ephemeral_storage.size': {
+      type: 'number',
+      mutable: true,
+      required: false,
+      description: 'Size of the ephemeral storage in GB.',
+      default: flavor.disk,
+      pattern: { type: 'number', minimum: 0 },
+    },
   };
 }
 
@@ -150,8 +157,12 @@ export class TemplateCatalog {
     return this.#cache.get(tokenKey(session.token), async () => {
       const [images, flavors] = await Promise.all([session.get('compute', '/images/detail'), session.get('compute', '/flavors/detail')]);
       return {
-        images: list(images, 'images').map(readImage).filter((i): i is ImageInfo => i !== undefined),
-        flavors: list(flavors, 'flavors').map(readFlavor).filter((f): f is FlavorInfo => f !== undefined),
+        images: list(images, 'images')
+          .map(readImage)
+          .filter((i): i is ImageInfo => i !== undefined),
+        flavors: list(flavors, 'flavors')
+          .map(readFlavor)
+          .filter((f): f is FlavorInfo => f !== undefined),
       };
     });
   }
@@ -230,8 +241,20 @@ export class TemplateCatalog {
     // The same templates under their snf-occi names, for snf-occi's users and scripts.
     const names = snfNames({ images, flavors });
     const byName: Mixin[] = [
-      ...[...names.images.values()].map((image) => ({ ...os.find((m) => m.term === image.id)!, scheme: INFRA_SCHEME, term: image.name, title: `${image.name} (image ${image.id}; snf-occi name)`, location: `${base}/snf-occi/${image.name}/` })),
-      ...[...names.flavors.values()].map((flavor) => ({ ...resource.find((m) => m.term === flavor.id)!, scheme: INFRA_SCHEME, term: flavor.name, title: `${flavor.name} (flavor ${flavor.id}; snf-occi name)`, location: `${base}/snf-occi/${flavor.name}/` })),
+      ...[...names.images.values()].map((image) => ({
+        ...os.find((m) => m.term === image.id)!,
+        scheme: INFRA_SCHEME,
+        term: image.name,
+        title: `${image.name} (image ${image.id}; snf-occi name)`,
+        location: `${base}/snf-occi/${image.name}/`,
+      })),
+      ...[...names.flavors.values()].map((flavor) => ({
+        ...resource.find((m) => m.term === flavor.id)!,
+        scheme: INFRA_SCHEME,
+        term: flavor.name,
+        title: `${flavor.name} (flavor ${flavor.id}; snf-occi name)`,
+        location: `${base}/snf-occi/${flavor.name}/`,
+      })),
     ];
     return [...os, ...resource, ...byName];
   }

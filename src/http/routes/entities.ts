@@ -165,7 +165,10 @@ export function entityRoutes(router: Router, services: Services): void {
     } else if (content?.format === 'text') patterns = entityFilterFromLines(content.lines);
     const queryGiven = Object.keys(fromQuery).length > 0;
     // Each condition costs the store work: the number a filter may hold is bounded.
-    const terms = names.length + (category ? 1 : 0) + patterns.reduce((n, p) => n + Object.keys(p.attributes ?? {}).length + (p.mixins?.length ?? 0) + ['kind', 'title', 'summary', 'id'].filter((m) => m in p).length, 0);
+    const terms =
+      names.length +
+      (category ? 1 : 0) +
+      patterns.reduce((n, p) => n + Object.keys(p.attributes ?? {}).length + (p.mixins?.length ?? 0) + ['kind', 'title', 'summary', 'id'].filter((m) => m in p).length, 0);
     if (terms > config.limits.filterTerms) {
       throw new ValidationError(`the filter has ${terms} conditions, more than the limit of ${config.limits.filterTerms}`, [{ pointer: '/', message: 'too many filter conditions' }]);
     }
@@ -216,7 +219,10 @@ export function entityRoutes(router: Router, services: Services): void {
     }
     const inline = new Map<string, Entity[]>();
     for (const e of created) if (e.source !== undefined && createdHere.has(e.source)) inline.set(e.source, [...(inline.get(e.source) ?? []), e]);
-    respond(ctx, renderer.created(top, (e) => inline.get(e.location) ?? [], context(ctx)));
+    respond(
+      ctx,
+      renderer.created(top, (e) => inline.get(e.location) ?? [], context(ctx)),
+    );
   };
 
   /** An HTML form is answered with a redirect to the page of what it changed (POST-redirect-GET). */
@@ -350,7 +356,8 @@ export function entityRoutes(router: Router, services: Services): void {
     const content = readContent(ctx);
     // The answer's page size is checked before anything changes (a bad ?number is refused whole).
     const { number } = paging(ctx, config);
-    const listsLocations = (content.format === 'json' && !('resources' in content.json) && !('links' in content.json)) || (content.format === 'text' && content.lines.some((l) => l.name === 'X-OCCI-Location'));
+    const listsLocations =
+      (content.format === 'json' && !('resources' in content.json) && !('links' in content.json)) || (content.format === 'text' && content.lines.some((l) => l.name === 'X-OCCI-Location'));
     if (collection.type === 'mixin' && listsLocations) {
       await entities.dissociate(collection.mixin, locations(content, registry), requestOrigin(ctx, config), backendContext(ctx, config));
       await sendMembers(ctx, collection, number);

@@ -155,7 +155,8 @@ export function queryInterfaceRoutes(router: Router, services: Services): void {
       const renderer = negotiate(ctx);
       const filter = readFilter(ctx);
       const origin = queryValue(ctx, 'origin');
-      if (origin !== undefined && origin !== 'runtime' && origin !== 'builtin') throw new ValidationError('?origin must be runtime or builtin', [{ pointer: '?origin', message: 'must be runtime or builtin' }]);
+      if (origin !== undefined && origin !== 'runtime' && origin !== 'builtin')
+        throw new ValidationError('?origin must be runtime or builtin', [{ pointer: '?origin', message: 'must be runtime or builtin' }]);
       const registry = categories.registry;
       const build = () => {
         // ?origin=runtime is the operator's model, ready to save and apply (PUT /-/?apply=true).

@@ -140,7 +140,11 @@ export function renderCategoryCollection(categories: Category[], options: Catego
 export function parseCategoryFilter(body: Json): Partial<Record<CategoryClass, CategoryPattern[]>> {
   const problems: FieldProblem[] = [];
   const out: Partial<Record<CategoryClass, CategoryPattern[]>> = {};
-  const classes = [['kinds', 'kind'], ['mixins', 'mixin'], ['actions', 'action']] as const;
+  const classes = [
+    ['kinds', 'kind'],
+    ['mixins', 'mixin'],
+    ['actions', 'action'],
+  ] as const;
   for (const [key, cls] of classes) {
     if (!Array.isArray(body[key])) continue;
     out[cls] = (body[key] as Json[]).map((raw, i) => {

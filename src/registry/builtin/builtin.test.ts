@@ -53,8 +53,7 @@ const collections = Object.fromEntries(FILES.map((f) => [f, load(f)])) as Record
 
 const entries: Entry[] = FILES.flatMap((file) => {
   const c = collections[file];
-  const list = (cls: Cls, cats: RawCategory[]): Entry[] =>
-    cats.map((cat) => ({ file, cls, id: cat.scheme + cat.term, cat }));
+  const list = (cls: Cls, cats: RawCategory[]): Entry[] => cats.map((cat) => ({ file, cls, id: cat.scheme + cat.term, cat }));
   return [...list('kind', c.kinds), ...list('mixin', c.mixins), ...list('action', c.actions)];
 });
 const byId = new Map(entries.map((e) => [e.id, e]));
@@ -83,9 +82,7 @@ function typeOf(value: unknown): string {
   return typeof value;
 }
 
-const allAttributes: [string, string, AttrDef][] = entries.flatMap((e) =>
-  Object.entries(e.cat.attributes).map(([name, def]): [string, string, AttrDef] => [e.id, name, def]),
-);
+const allAttributes: [string, string, AttrDef][] = entries.flatMap((e) => Object.entries(e.cat.attributes).map(([name, def]): [string, string, AttrDef] => [e.id, name, def]));
 
 describe('built-in category files: structure', () => {
   it.each(FILES)('%s is a collection with exactly kinds, mixins and actions arrays', (file) => {
@@ -179,7 +176,10 @@ describe('built-in category files: references', () => {
     for (const { id, cls } of entries) {
       if (cls !== 'action') continue;
       const owners = entries.filter((e) => e.cat.actions?.includes(id));
-      expect(owners.map((o) => o.id), id).toHaveLength(1);
+      expect(
+        owners.map((o) => o.id),
+        id,
+      ).toHaveLength(1);
     }
   });
 });
@@ -272,12 +272,7 @@ describe('built-in categories: OCCI Core facts', () => {
   it('core kinds have exactly their own attributes', () => {
     expect(Object.keys(get(`${CORE}entity`).attributes).sort()).toEqual(['occi.core.id', 'occi.core.title']);
     expect(Object.keys(get(`${CORE}resource`).attributes)).toEqual(['occi.core.summary']);
-    expect(Object.keys(get(`${CORE}link`).attributes).sort()).toEqual([
-      'occi.core.source',
-      'occi.core.source.kind',
-      'occi.core.target',
-      'occi.core.target.kind',
-    ]);
+    expect(Object.keys(get(`${CORE}link`).attributes).sort()).toEqual(['occi.core.source', 'occi.core.source.kind', 'occi.core.target', 'occi.core.target.kind']);
   });
 });
 
@@ -383,8 +378,20 @@ describe('built-in categories: OCCI Infrastructure facts', () => {
 
   const IPNET = 'http://schemas.ogf.org/occi/infrastructure/network#ipnetwork';
   const IPNIC = 'http://schemas.ogf.org/occi/infrastructure/networkinterface#ipnetworkinterface';
-  const ipGood = ['192.168.0.1', '10.0.0.254', '0.0.0.0', '255.255.255.255', '::1', '::', 'fe80::1', '2001:db8:85a3::8a2e:370:7334',
-    '1:2:3:4:5:6:7:8', '1::', '::ffff:192.0.2.1', '64:ff9b::192.0.2.33'];
+  const ipGood = [
+    '192.168.0.1',
+    '10.0.0.254',
+    '0.0.0.0',
+    '255.255.255.255',
+    '::1',
+    '::',
+    'fe80::1',
+    '2001:db8:85a3::8a2e:370:7334',
+    '1:2:3:4:5:6:7:8',
+    '1::',
+    '::ffff:192.0.2.1',
+    '64:ff9b::192.0.2.33',
+  ];
   const ipBad = ['256.1.1.1', '1.2.3', '1.2.3.4.5', '01.2.3.4x', '1:2:3:4:5:6:7:8:9', ':::', '1::2::3', 'gggg::1', '', 'example.org', '10.0.0.1 '];
 
   it.each([

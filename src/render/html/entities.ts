@@ -132,9 +132,12 @@ export function entityPage(entity: Entity, links: Entity[], ctx: RenderContext):
 ${rows}</dl>
 <h2>Attributes</h2>
 ${attributeTable(entity.attributes)}
-${!isLink && html`<h2>Links</h2>
+${
+  !isLink &&
+  html`<h2>Links</h2>
 ${linksTable(links, ctx)}
-`}<h2>Actions</h2>
+`
+}<h2>Actions</h2>
 ${actions.length === 0 ? html`<p class="muted">No action applies now.</p>` : actions.map((a) => actionForm(entity, a, ctx))}`;
   return page({ title: entity.title ?? id, path: ctx.path, main });
 }

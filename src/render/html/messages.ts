@@ -20,12 +20,15 @@ export function problemPage(problem: ProblemView, ctx: Pick<RenderContext, 'base
 <h1>${problem.status} ${problem.title}</h1>
 <p>${problem.detail}</p>
 <p class="muted">Code <code>${problem.code}</code>${problem.type !== 'about:blank' && html`; type ${link(problem.type, html`<code>${problem.type}</code>`)}`}</p>
-${errors.length > 0 && html`<h2>Errors</h2>
+${
+  errors.length > 0 &&
+  html`<h2>Errors</h2>
 <table>
 <thead><tr><th scope="col">Where</th><th scope="col">Problem</th></tr></thead>
 <tbody>
 ${errors.map((e) => html`<tr><td><code>${e.pointer}</code></td><td>${e.detail}</td></tr>\n`)}</tbody>
-</table>`}
+</table>`
+}
 </div>`;
   return page({ title: `${problem.status} ${problem.title}`, path: ctx.path, main });
 }

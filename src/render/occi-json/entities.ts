@@ -80,10 +80,7 @@ export function parseEntities(body: Json): EntityItem[] {
   if (typeof body.kind !== 'string' && (Array.isArray(body.resources) || Array.isArray(body.links))) {
     const resources = Array.isArray(body.resources) ? body.resources : [];
     const links = Array.isArray(body.links) ? body.links : [];
-    return [
-      ...resources.filter(isObject).map((r, i) => readItem(r, `/resources/${i}`, 'resources')),
-      ...links.filter(isObject).map((l, i) => readItem(l, `/links/${i}`, 'links')),
-    ];
+    return [...resources.filter(isObject).map((r, i) => readItem(r, `/resources/${i}`, 'resources')), ...links.filter(isObject).map((l, i) => readItem(l, `/links/${i}`, 'links'))];
   }
   return [readItem(body, '')];
 }

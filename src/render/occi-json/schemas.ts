@@ -10,16 +10,7 @@ const SCHEMA_DIR = new URL('../../../schemas/', import.meta.url);
 const SCHEMA_BASE = 'https://ocni.example/schemas/';
 
 /** The request-body schemas, by file name without `.json`. */
-export type SchemaName =
-  | 'category-collection'
-  | 'category-update'
-  | 'category-delete'
-  | 'category-filter'
-  | 'entity'
-  | 'entity-collection'
-  | 'action-invocation'
-  | 'entity-filter'
-  | 'location-list';
+export type SchemaName = 'category-collection' | 'category-update' | 'category-delete' | 'category-filter' | 'entity' | 'entity-collection' | 'action-invocation' | 'entity-filter' | 'location-list';
 
 /**
  * Two compilations of every schema. `first` stops at the first problem and costs time linear in
@@ -118,9 +109,7 @@ export function problemsFromAjv(errors: ErrorObject[] | null | undefined): Field
   }
   // When a more specific problem exists at or below a pointer, the generic oneOf/anyOf line adds nothing.
   const generic = /must match (exactly one|a) schema/;
-  return problems
-    .filter((p) => !generic.test(p.message) || !(covered.has(p.raw) || (at.get(p.raw) ?? 0) > 1))
-    .map(({ pointer, message }) => ({ pointer, message }));
+  return problems.filter((p) => !generic.test(p.message) || !(covered.has(p.raw) || (at.get(p.raw) ?? 0) > 1)).map(({ pointer, message }) => ({ pointer, message }));
 }
 
 /**
@@ -140,9 +129,6 @@ export function assertSchema(name: SchemaName, body: unknown): void {
     }
     const problems = problemsFromAjv(errors);
     const top = problems[0];
-    throw new ValidationError(
-      top ? `the request body does not fit ${name}: ${top.pointer} ${top.message}` : `the request body does not fit ${name}`,
-      problems,
-    );
+    throw new ValidationError(top ? `the request body does not fit ${name}: ${top.pointer} ${top.message}` : `the request body does not fit ${name}`, problems);
   }
 }

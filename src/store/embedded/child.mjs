@@ -29,10 +29,7 @@ const port = Number(process.env.OCNI_EMBEDDED_PORT ?? '0');
 const synced = !inMemory && process.env.OCNI_EMBEDDED_DURABILITY !== 'relaxed';
 if (synced) syncEveryWrite({ db: require('leveldown'), batch: require('leveldown/chained-batch') });
 
-let PouchDB = require('pouchdb-core')
-  .plugin(require('pouchdb-adapter-http'))
-  .plugin(require('pouchdb-mapreduce'))
-  .plugin(require('pouchdb-replication'));
+let PouchDB = require('pouchdb-core').plugin(require('pouchdb-adapter-http')).plugin(require('pouchdb-mapreduce')).plugin(require('pouchdb-replication'));
 PouchDB = inMemory ? PouchDB.plugin(require('pouchdb-adapter-memory')) : PouchDB.plugin(require('pouchdb-adapter-leveldb'));
 
 if (inMemory) {
@@ -44,18 +41,7 @@ if (inMemory) {
 }
 
 /** The parts of express-pouchdb mounted (its "custom" mode starts from none). */
-const PARTS = [
-  'routes/root',
-  'routes/all-dbs',
-  'routes/db',
-  'routes/bulk-docs',
-  'routes/all-docs',
-  'routes/changes',
-  'routes/views',
-  'routes/find',
-  'routes/documents',
-  'routes/404',
-];
+const PARTS = ['routes/root', 'routes/all-dbs', 'routes/db', 'routes/bulk-docs', 'routes/all-docs', 'routes/changes', 'routes/views', 'routes/find', 'routes/documents', 'routes/404'];
 
 const expressPouchDB = require('express-pouchdb');
 const express = require('express');
