@@ -1,5 +1,5 @@
 // ESLint (flat config) with typescript-eslint's type-checked rules. Run with `npm run lint`,
-// which preloads tools/eslint-typescript.mjs: the type-aware rules need TypeScript's JavaScript
+// which preloads config/eslint-typescript.mjs: the type-aware rules need TypeScript's JavaScript
 // API, which the project's compiler (TypeScript 7) does not ship.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';

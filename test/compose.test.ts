@@ -109,19 +109,19 @@ describe('docker-compose.cluster.yml (three CouchDB nodes, two ocni replicas, HA
     expect(envs.map((e) => e.NODENAME)).toEqual(['couchdb1.ocni', 'couchdb2.ocni', 'couchdb3.ocni']);
     for (const n of nodes) {
       expect(file.services[n]!.image).toBe('couchdb:3.4');
-      expect(file.services[n]!.volumes).toContain('./deploy/couchdb/cluster.ini:/opt/couchdb/etc/local.d/10-cluster.ini:ro');
+      expect(file.services[n]!.volumes).toContain('./config/cluster/couchdb/cluster.ini:/opt/couchdb/etc/local.d/10-cluster.ini:ro');
     }
-    const ini = text('deploy/couchdb/cluster.ini');
+    const ini = text('config/cluster/couchdb/cluster.ini');
     expect(ini).toMatch(/^\[cluster\]\nn = 3\nq = 2$/m);
   });
 
   it('joins the nodes with a one-shot job the ocni replicas wait for', () => {
     const setup = file.services['couchdb-setup']!;
     expect(Object.keys(setup.depends_on!).sort()).toEqual(nodes);
-    const script = text('deploy/couchdb/setup-cluster.sh');
+    const script = text('config/cluster/couchdb/setup-cluster.sh');
     expect(script).toContain('/_node/_local/_nodes/couchdb@$host');
     expect(script).toContain('{"action":"finish_cluster"}');
-    expect(spawnSync('sh', ['-n', new URL('deploy/couchdb/setup-cluster.sh', root).pathname]).status).toBe(0);
+    expect(spawnSync('sh', ['-n', new URL('config/cluster/couchdb/setup-cluster.sh', root).pathname]).status).toBe(0);
     for (const replica of ['ocni1', 'ocni2']) expect(file.services[replica]!.depends_on).toEqual({ 'couchdb-setup': { condition: 'service_completed_successfully' } });
   });
 
@@ -139,7 +139,7 @@ describe('docker-compose.cluster.yml (three CouchDB nodes, two ocni replicas, HA
     const lb = file.services.loadbalancer!;
     expect(lb.image).toMatch(/^haproxy:\d/);
     expect(lb.ports).toEqual(['${OCNI_BIND:-127.0.0.1}:${OCNI_HOST_PORT:-8090}:8090']);
-    const cfg = text('deploy/haproxy/haproxy.cfg');
+    const cfg = text('config/cluster/haproxy/haproxy.cfg');
     expect(cfg).toMatch(/^\s+balance uri path-only$/m);
     expect(cfg).toMatch(/^\s+option httpchk GET \/readyz$/m);
     expect(cfg).toMatch(/^\s+http-request disable-l7-retry unless METH_GET \|\| METH_HEAD \|\| METH_OPTIONS$/m);
@@ -149,7 +149,7 @@ describe('docker-compose.cluster.yml (three CouchDB nodes, two ocni replicas, HA
 
   const haproxy = spawnSync('haproxy', ['-v']).status === 0;
   it.skipIf(!haproxy)('has a configuration HAProxy accepts (haproxy -c; skipped where HAProxy is not installed)', () => {
-    const out = execFileSync('haproxy', ['-c', '-f', new URL('deploy/haproxy/haproxy.cfg', root).pathname], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync('haproxy', ['-c', '-f', new URL('config/cluster/haproxy/haproxy.cfg', root).pathname], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     expect(out).toContain('Configuration file is valid');
   });
 });
