@@ -67,6 +67,20 @@ describe('the default JSON output validates against the GFD.226 appendix schema'
     expect((extendedLabels.attributes as Record<string, Json>)['com.example.labels']!.default).toEqual(['a', 'b']);
     // The mirror and a filtered listing too.
     expectValid(await ok(call(base, 'GET', '/.well-known/org/ogf/occi/-/?class=kind', { headers: OCCI })), 'model');
+    // A runtime kind changed (its generation moves) and removed: the answers and the model stay GFD.226.
+    const router = {
+      term: 'router',
+      scheme: 'http://example.com/net#',
+      title: 'Router',
+      parent: 'http://schemas.ogf.org/occi/core#resource',
+      location: '/router/',
+      attributes: { 'com.example.asn': { type: 'number', mutable: true } },
+    };
+    expectValid(await ok(call(base, 'POST', '/-/', { headers: OCCI, body: { kinds: [router] } })), 'model');
+    expectValid(await ok(call(base, 'PUT', '/-/', { headers: OCCI, body: { kinds: [{ ...router, title: 'Edge router' }] } })), 'model');
+    const changed = expectValid(await ok(call(base, 'GET', '/-/?class=kind', { headers: OCCI })), 'model');
+    expect((changed.kinds as Json[]).find((k) => k.term === 'router')?.title).toBe('Edge router');
+    expectValid(await ok(call(base, 'DELETE', '/-/', { headers: OCCI, body: { kinds: [{ term: 'router', scheme: 'http://example.com/net#' }] } })), 'model');
   });
 
   it('resources, links, their collections, creations, actions and updates', async () => {
