@@ -58,6 +58,30 @@ async function eventually<T>(read: () => Promise<T>, want: T): Promise<number> {
   }
 }
 
+let barriers = 0;
+
+/**
+ * Waits until `server`'s changes feed has delivered every write made so far (its own included):
+ * the echo of a write invalidates what the cache holds, so an assertion that a read came from
+ * memory must not race with the echo of the write before it. The feed is ordered: once a fresh
+ * sentinel write comes through, every earlier change has.
+ */
+async function feedSettled(server: RunningServer): Promise<void> {
+  barriers += 1;
+  const location = `/compute/barrier${barriers}`;
+  let seen!: () => void;
+  const arrived = new Promise<void>((resolve) => (seen = resolve));
+  const unsubscribe = await server.services.watch.entities.subscribe((change) => {
+    if (change.id === location) seen();
+  });
+  try {
+    await put(server, location, 1);
+    await Promise.race([arrived, new Promise((_, reject) => setTimeout(() => reject(new Error(`the feed did not deliver ${location} within ${CONVERGE_MS} ms`)), CONVERGE_MS))]);
+  } finally {
+    unsubscribe();
+  }
+}
+
 async function put(server: RunningServer, location: string, n: number): Promise<void> {
   const res = await call(server.url, 'PUT', location, { body: { kind: COMPUTE, attributes: { 'occi.compute.cores': n } }, headers: JSON_ACCEPT });
   expect([200, 201]).toContain(res.status);
@@ -66,6 +90,7 @@ async function put(server: RunningServer, location: string, n: number): Promise<
 describe('read cache of GET of one entity', () => {
   it('serves a repeated GET from memory, and reads the store on Cache-Control: no-cache', async () => {
     await put(a, '/compute/rc1', 1);
+    await feedSettled(a);
     expect(await cores(a, '/compute/rc1')).toBe(1);
     expect(await storeReadsOf(a, '/compute/rc1', () => cores(a, '/compute/rc1'))).toBe(0);
     expect(await storeReadsOf(a, '/compute/rc1', () => cores(a, '/compute/rc1', { 'cache-control': 'no-cache' }))).toBeGreaterThanOrEqual(1);
@@ -128,6 +153,8 @@ describe('read cache of GET of one entity', () => {
     const tiny = await startTestServer({ prefix, overrides: { readCache: { entities: 1000, bytes: 2_000 } } });
     try {
       for (let i = 0; i < 8; i += 1) await put(small, `/compute/rm${i}`, i + 1);
+      await feedSettled(small);
+      await feedSettled(tiny);
       for (let i = 0; i < 8; i += 1) {
         expect(await cores(small, `/compute/rm${i}`)).toBe(i + 1);
         expect(await cores(tiny, `/compute/rm${i}`)).toBe(i + 1);
