@@ -122,9 +122,13 @@ export class EntityReadCache {
   /** Forgets the entities at these locations, and any fill of them now in flight. */
   invalidate(locations: string[]): void {
     this.#epoch += 1;
+    // Only a fill in flight can race with this invalidation: with none, every later fill starts
+    // after it (at this epoch or a later one), so there is nothing to remember (a bulk write
+    // invalidates thousands of locations, twice, and the feed each of them once more).
+    const remember = this.#inFlight > 0;
     for (const location of locations) {
       this.#drop(location);
-      this.#recent.set(location, this.#epoch);
+      if (remember) this.#recent.set(location, this.#epoch);
     }
     if (this.#recent.size > RECENT_MAX) {
       this.#recent.clear();
