@@ -214,7 +214,8 @@ export function entityRoutes(router: Router, services: Services): void {
     // clients commonly accept (Node's own limit is 16 KiB); beyond it the body names them all
     // (text: the URLs; JSON: kind and id, and `location` in the ocni profile).
     if (top.length > 1) {
-      const listed = top.map((e) => baseUrl(ctx, config) + e.location).join(', ');
+      const base = baseUrl(ctx, config);
+      const listed = top.map((e) => base + e.location).join(', ');
       if (listed.length <= MAX_LISTED_LOCATIONS_BYTES) ctx.set('X-OCCI-Location', listed);
     }
     const inline = new Map<string, Entity[]>();
