@@ -19,6 +19,7 @@ import {
   liftCoreAttributes,
   resolveAction,
   type ActionInvocation,
+  type CategoryLookup,
   type Entity,
   type EntityInput,
   type EntityPattern,
@@ -26,6 +27,7 @@ import {
 import { isReservedPath, parentPath, toPath } from '../model/location.ts';
 import { normaliseLinkEnd, ownUrlTest, type OwnUrlTest } from '../model/link-ends.ts';
 import { currentView } from '../model/entity-view.ts';
+import { BatchLookup } from '../model/batch-lookup.ts';
 import { ConflictError, ForbiddenError, NotFoundError, OcciError, ValidationError, type FieldProblem } from '../errors.ts';
 import type { EntityItem } from '../render/occi-json/entities.ts';
 import type { CategoryRegistry } from '../registry/registry.ts';
@@ -65,8 +67,25 @@ export interface RequestOrigin {
  * end cannot pass for external by naming this server differently from the request.
  */
 export function ownTestOf(origin: RequestOrigin): OwnUrlTest {
-  const byBase = ownUrlTest(origin.origins);
-  return (url) => byBase(url) ?? (origin.isOwn?.(url) ? url.pathname : undefined);
+  let test = ownTests.get(origin);
+  if (!test) {
+    const byBase = ownUrlTest(origin.origins);
+    test = (url) => byBase(url) ?? (origin.isOwn?.(url) ? url.pathname : undefined);
+    ownTests.set(origin, test);
+  }
+  return test;
+}
+
+/**
+ * The test of each request origin, built once: every item of a request with link ends asks for
+ * it, and building it parses the base URLs.
+ */
+const ownTests = new WeakMap<RequestOrigin, OwnUrlTest>();
+
+/** A link end as written (path, URL of this server, external URL) normalised, or undefined when it is none of them. */
+function normalEnd(ref: string, origin: RequestOrigin): string | undefined {
+  const end = normaliseLinkEnd(ref, ownTestOf(origin));
+  return 'path' in end ? end.path : 'url' in end ? end.url : undefined;
 }
 
 /**
@@ -75,11 +94,6 @@ export function ownTestOf(origin: RequestOrigin): OwnUrlTest {
  * like JSON's `source`), then link ends that name this server become paths.
  */
 export function normaliseInput(item: EntityItem, origin: RequestOrigin, problems: FieldProblem[]): { input: EntityInput; id?: string } {
-  const isOwn = ownTestOf(origin);
-  const normal = (ref: string) => {
-    const end = normaliseLinkEnd(ref, isOwn);
-    return 'path' in end ? end.path : 'url' in end ? end.url : undefined;
-  };
   // Both ways of giving an end are normalised before they are compared: `/compute/1` inside
   // attributes and this server's URL for it as `source` are one end.
   const given: EntityInput = { ...item.input };
@@ -88,16 +102,17 @@ export function normaliseInput(item: EntityItem, origin: RequestOrigin, problems
     const copy: Record<string, unknown> = Object.assign(Object.create(null) as Record<string, unknown>, attributes);
     for (const name of ['occi.core.source', 'occi.core.target']) {
       const value = copy[name];
-      if (typeof value === 'string') copy[name] = normal(value) ?? value;
+      if (typeof value === 'string') copy[name] = normalEnd(value, origin) ?? value;
     }
     given.attributes = copy;
   }
-  for (const end of ['source', 'target'] as const) if (given[end] !== undefined) given[end] = normal(given[end]) ?? given[end];
+  if (given.source !== undefined) given.source = normalEnd(given.source, origin) ?? given.source;
+  if (given.target !== undefined) given.target = normalEnd(given.target, origin) ?? given.target;
   const lifted = liftCoreAttributes(given, item.id, item.pointer, problems);
   for (const end of ['source', 'target'] as const) {
     const ref = lifted.input[end];
     if (ref === undefined) continue;
-    const resolved = normaliseLinkEnd(ref, isOwn);
+    const resolved = normaliseLinkEnd(ref, ownTestOf(origin));
     if ('error' in resolved) {
       problems.push({ pointer: `${item.pointer}/${end}`, message: resolved.error });
       delete lifted.input[end];
@@ -133,10 +148,11 @@ function checkValueSizes(items: EntityItem[], limit: number): void {
   const visit = (item: EntityItem) => {
     const walk = (node: Record<string, unknown>, at: string) => {
       for (const [key, value] of Object.entries(node)) {
-        const here = `${at}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-        // Numbers and booleans are short; only text and structures can be long.
-        const size = typeof value === 'string' ? Buffer.byteLength(value) : typeof value === 'object' && value !== null ? Buffer.byteLength(JSON.stringify(value)) : 0;
-        if (size > limit) problems.push({ pointer: here, message: `is longer than the limit of ${limit} bytes` });
+        // Numbers and booleans are short; only text and structures can be long. Text of at most
+        // limit / 3 characters fits whatever it holds (UTF-8 takes at most 3 bytes per UTF-16 unit).
+        const size =
+          typeof value === 'string' ? (value.length * 3 <= limit ? 0 : Buffer.byteLength(value)) : typeof value === 'object' && value !== null ? Buffer.byteLength(JSON.stringify(value)) : 0;
+        if (size > limit) problems.push({ pointer: `${at}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`, message: `is longer than the limit of ${limit} bytes` });
       }
     };
     walk(item.input.attributes ?? {}, `${item.pointer}/attributes`);
@@ -466,11 +482,13 @@ export class EntityService {
       throw new OcciError('payload-too-large', `a request may create at most ${this.limits.itemsPerRequest} entities, this one has ${total}`);
     }
     const unnamed: Entity[] = [];
+    // The items are built without awaiting anything: one lookup remembers what they ask of the registry.
+    const lookup = new BatchLookup(this.registry);
     const build = (item: EntityItem, location: string, source?: string) => {
       const { input } = normaliseInput(source ? { ...item, input: { ...item.input, source } } : item, origin, problems);
-      const assigned = this.#serverAssigned(input);
+      const assigned = this.#serverAssigned(input, lookup);
       try {
-        const entity = buildEntity(this.registry, location, assigned.input, item.pointer);
+        const entity = buildEntity(lookup, location, assigned.input, item.pointer);
         if (owner !== undefined) entity.owner = owner;
         if (assigned.unnamed) unnamed.push(entity);
         out.push(entity);
@@ -481,7 +499,7 @@ export class EntityService {
     };
     for (const given of items) {
       let item = given;
-      const kind = item.input.kind ? this.registry.kind(item.input.kind) : undefined;
+      const kind = item.input.kind ? lookup.kind(item.input.kind) : undefined;
       if (!kind) {
         problems.push({ pointer: `${item.pointer}/kind`, message: item.input.kind ? `kind "${item.input.kind}" does not exist` : 'is required' });
         continue;
@@ -504,8 +522,8 @@ export class EntityService {
       const location = placed.path;
       build(item, location);
       for (const link of item.links) {
-        const linkKind = link.input.kind ? this.registry.kind(link.input.kind) : undefined;
-        if (!linkKind || !isLinkKind(this.registry, categoryId(linkKind))) {
+        const linkKind = link.input.kind ? lookup.kind(link.input.kind) : undefined;
+        if (!linkKind || !isLinkKind(lookup, categoryId(linkKind))) {
           problems.push({ pointer: `${link.pointer}/kind`, message: `an inline link needs a link kind, not "${link.input.kind ?? ''}"` });
           continue;
         }
@@ -535,8 +553,8 @@ export class EntityService {
    * Fills in what the server assigns when the client leaves it out: a network interface's MAC
    * (random, locally administered) and, once its resource is known, its name (see #nameInterfaces).
    */
-  #serverAssigned(input: EntityInput): { input: EntityInput; unnamed: boolean } {
-    if (!input.kind || !this.registry.kind(input.kind) || !this.registry.lineage(input.kind).some((k) => categoryId(k) === NETWORKINTERFACE_KIND)) return { input, unnamed: false };
+  #serverAssigned(input: EntityInput, lookup: CategoryLookup): { input: EntityInput; unnamed: boolean } {
+    if (!input.kind || !lookup.kind(input.kind) || !lookup.lineage(input.kind).some((k) => categoryId(k) === NETWORKINTERFACE_KIND)) return { input, unnamed: false };
     const attributes: Record<string, unknown> = Object.assign(Object.create(null) as Record<string, unknown>, input.attributes);
     if (attributes[MAC_ATTRIBUTE] === undefined || attributes[MAC_ATTRIBUTE] === null) attributes[MAC_ATTRIBUTE] = localMac(randomBytes(6));
     const unnamed = attributes[INTERFACE_ATTRIBUTE] === undefined || attributes[INTERFACE_ATTRIBUTE] === null;
