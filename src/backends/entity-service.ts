@@ -142,20 +142,32 @@ function checkStoredBytes(bytes: number, limit: number | undefined, what: string
   }
 }
 
+/**
+ * The bytes entities take as JSON, each on its own (as each is stored): exact whenever they could
+ * exceed `limit`, else an upper bound below it (UTF-8 takes at most 3 bytes per UTF-16 unit).
+ * One serialisation of the list: an array's JSON is its items' JSON between brackets, with commas.
+ */
+function entitiesBytes(entities: Entity[], limit: number | undefined): number {
+  if (limit === undefined || entities.length === 0) return 0;
+  const text = JSON.stringify(entities);
+  const framing = entities.length + 1;
+  const units = text.length - framing;
+  return units * 3 <= limit ? units * 3 : Buffer.byteLength(text) - framing;
+}
+
 /** Refuses attribute values longer than the limit, naming each (before anything else is checked). */
 function checkValueSizes(items: EntityItem[], limit: number): void {
   const problems: FieldProblem[] = [];
+  // Numbers and booleans are short; only text and structures can be long. Text of at most limit / 3
+  // characters fits whatever it holds (UTF-8 takes at most 3 bytes per UTF-16 unit).
+  const tooLong = (value: unknown) =>
+    typeof value === 'string' ? value.length * 3 > limit && Buffer.byteLength(value) > limit : typeof value === 'object' && value !== null && Buffer.byteLength(JSON.stringify(value)) > limit;
   const visit = (item: EntityItem) => {
-    const walk = (node: Record<string, unknown>, at: string) => {
-      for (const [key, value] of Object.entries(node)) {
-        // Numbers and booleans are short; only text and structures can be long. Text of at most
-        // limit / 3 characters fits whatever it holds (UTF-8 takes at most 3 bytes per UTF-16 unit).
-        const size =
-          typeof value === 'string' ? (value.length * 3 <= limit ? 0 : Buffer.byteLength(value)) : typeof value === 'object' && value !== null ? Buffer.byteLength(JSON.stringify(value)) : 0;
-        if (size > limit) problems.push({ pointer: `${at}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`, message: `is longer than the limit of ${limit} bytes` });
-      }
-    };
-    walk(item.input.attributes ?? {}, `${item.pointer}/attributes`);
+    const attributes = item.input.attributes ?? {};
+    for (const key in attributes) {
+      if (!Object.hasOwn(attributes, key) || !tooLong(attributes[key])) continue;
+      problems.push({ pointer: `${item.pointer}/attributes/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`, message: `is longer than the limit of ${limit} bytes` });
+    }
     for (const member of ['title', 'summary'] as const) {
       const value = item.input[member];
       if (typeof value === 'string' && Buffer.byteLength(value) > limit) problems.push({ pointer: `${item.pointer}/${member}`, message: `is longer than the limit of ${limit} bytes` });
@@ -539,11 +551,7 @@ export class EntityService {
       seen.set(e.location, i);
     });
     if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer}: ${problems[0]!.message}`, problems);
-    checkStoredBytes(
-      out.reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e)), 0),
-      this.limits.storedBytesPerRequest,
-      'the entities of this request',
-    );
+    checkStoredBytes(entitiesBytes(out, this.limits.storedBytesPerRequest), this.limits.storedBytesPerRequest, 'the entities of this request');
     await this.#checkLinkEnds(out, ctx);
     await this.#nameInterfaces(unnamed, out);
     return out;

@@ -162,7 +162,9 @@ export class AttributePointers {
 }
 
 function flattenInto(values: Record<string, unknown>, pointers: AttributePointers, definitions: AttributeDefinitions, node: Record<string, unknown>, prefix: string, at: string): void {
-  for (const [key, value] of Object.entries(node)) {
+  for (const key in node) {
+    if (!Object.hasOwn(node, key)) continue;
+    const value = node[key];
     const name = prefix ? `${prefix}.${key}` : key;
     if (isPlainObject(value) && !ownDefinition(definitions, name) && !CORE_ATTRIBUTES.includes(name)) flattenInto(values, pointers, definitions, value, name, `${at}/${token(key)}`);
     else {
@@ -248,7 +250,9 @@ function checkValues(
   current?: Record<string, AttributeValue>,
 ): { immutable: FieldProblem[] } {
   const immutable: FieldProblem[] = [];
-  for (const [name, value] of Object.entries(values)) {
+  // `values` has no prototype: every key is its own.
+  for (const name in values) {
+    const value = values[name];
     const definition = ownDefinition(definitions, name);
     if (!definition) {
       problems.push({ pointer: pointerOf(pointers, name), message: `attribute "${name}" is not defined by the kind or its mixins` });
@@ -279,7 +283,9 @@ function completeAttributes(
   problems: FieldProblem[],
   judged: (name: string) => boolean = EVERY_ATTRIBUTE,
 ): void {
-  for (const [name, definition] of Object.entries(definitions)) {
+  for (const name in definitions) {
+    if (!Object.hasOwn(definitions, name)) continue;
+    const definition = definitions[name]!;
     // A structured default is copied: each entity gets its own, and the definition stays as it is.
     if (attributes[name] === undefined && definition.default !== undefined) attributes[name] = typeof definition.default === 'object' ? structuredClone(definition.default) : definition.default;
     if (attributes[name] === undefined && definition.required && judged(name)) problems.push({ pointer: `${pointer}/attributes`, message: `attribute "${name}" is required` });
@@ -396,7 +402,7 @@ export function buildEntity(lookup: CategoryLookup, location: string, input: Ent
   for (const name of SERVER_STATE_ATTRIBUTES) delete values[name];
   checkValues(values, pointers, definitions, problems);
   const attributes = clientMap<AttributeValue>();
-  for (const [name, value] of Object.entries(values)) if (value !== null) attributes[name] = value as AttributeValue;
+  for (const name in values) if (values[name] !== null) attributes[name] = values[name] as AttributeValue;
   completeAttributes(attributes, definitions, pointer, problems);
   const isLink = lookup.lineage(input.kind).some((k) => categoryId(k) === LINK_KIND);
   if (isLink) {
