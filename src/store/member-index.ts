@@ -165,21 +165,23 @@ export class MemberIndex {
     const method = req.method ?? 'get';
     const path = req.path ?? '';
     if (method === 'post' && path === '_bulk_docs') {
-      const docs = (req.body as { docs?: (EntityDoc & { _deleted?: boolean })[] } | undefined)?.docs ?? [];
+      const docs = (req.body as { docs?: EntityDoc[] } | undefined)?.docs ?? [];
       const results = Array.isArray(answer.body) ? (answer.body as { id?: string; rev?: string; error?: string }[]) : [];
       // CouchDB answers one result per document, in order.
       results.forEach((result, i) => {
         const doc = docs[i];
         if (!doc || result.error !== undefined || result.rev === undefined || result.id !== doc._id) return;
+        // An entity's deletion writes a tombstone that says what it was (`tombstone()`); a bare
+        // deletion is one leaf of a conflict going, while the entity stays: the feed tells its state.
+        if (doc._deleted === true && doc.type !== 'entity') return;
         this.#apply(doc._id, result.rev, doc._deleted ? undefined : doc);
       });
       return;
     }
     const rev = (answer.body as { rev?: string } | undefined)?.rev;
     if (rev === undefined || path === '' || path.startsWith('_')) return;
-    const id = decodeURIComponent(path);
-    if (method === 'put') this.#apply(id, rev, req.body as EntityDoc & { _deleted?: boolean });
-    else if (method === 'delete') this.#apply(id, rev, undefined);
+    // A DELETE by revision takes one leaf back (a lost race), and the entity may stay: the feed tells its state.
+    if (method === 'put') this.#apply(decodeURIComponent(path), rev, req.body as EntityDoc);
   }
 
   #serving(): boolean {
