@@ -244,6 +244,8 @@ export class MemberIndex {
   async #extend(name: string, collection: Collection, count: number): Promise<void> {
     const prefix = [name, MEMBER_FIELD, null];
     const qs = collection.boundary === undefined ? { startkey: prefix } : { startkey: [...prefix, collection.boundary], skip: 1 };
+    // Only what changes while this read is under way is kept for it.
+    collection.delta = new Map();
     const page = await this.client.request<{ rows: { id: string }[] }>({ db: this.db, path: VIEWS.entities, qs: { ...qs, endkey: [...prefix, {}], limit: count, reduce: false } });
     // Forgotten meanwhile (the feed failed): nothing read may be kept.
     if (this.#collections.get(name) !== collection || collection.unusable) return;
