@@ -31,8 +31,10 @@ import { BatchLookup } from '../model/batch-lookup.ts';
 import { ConflictError, ForbiddenError, NotFoundError, OcciError, ValidationError, type FieldProblem } from '../errors.ts';
 import type { EntityItem } from '../render/occi-json/entities.ts';
 import type { CategoryRegistry } from '../registry/registry.ts';
-import { backoff, type EntityStore, type ListPage, type ListScope } from '../store/entity-store.ts';
+import { backoff, type EntityStore, type ListPage, type ListQuery, type ListScope } from '../store/entity-store.ts';
 import type { EntityReadCache } from '../store/entity-read-cache.ts';
+import type { MemberIndex } from '../store/member-index.ts';
+import { listFromMemory } from '../store/memory-listing.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { withOutcome, type Backend, type BackendContext, type BackendOutcome } from './backend.ts';
 import { ANONYMOUS_OPERATOR, canChange, type Principal } from '../auth/principal.ts';
@@ -221,6 +223,8 @@ export class EntityService {
     private readonly backends: BackendRouter,
     /** Where GET of one entity reads (the read cache); the store itself when absent. Writes always read the store. */
     private readonly reader?: EntityReadCache,
+    /** The members of collections, for listings answered from memory (with `reader`). */
+    private readonly members?: MemberIndex,
   ) {}
 
   /** The backends that carry out operations on entities of this kind (its provider). */
@@ -465,7 +469,8 @@ export class EntityService {
   /** A page of a collection, as the caller may see it; `after` resumes where a `next` link left off. */
   async list(collection: Collection, patterns: EntityPattern[], skip: number, limit: number, ctx: BackendContext, after?: string): Promise<ListPage> {
     const owner = ownerScope(ctx);
-    const page = await this.store.list({ scope: this.scope(collection), patterns, skip, limit, ...(owner !== undefined ? { owner } : {}), ...(after !== undefined ? { after } : {}) });
+    const query: ListQuery = { scope: this.scope(collection), patterns, skip, limit, ...(owner !== undefined ? { owner } : {}), ...(after !== undefined ? { after } : {}) };
+    const page = (this.reader && this.members ? await listFromMemory(this.members, this.reader, query) : undefined) ?? (await this.store.list(query));
     return { ...page, entities: page.entities.map((e) => currentView(this.registry, this.#known(e))) };
   }
 
