@@ -211,6 +211,20 @@ function idempotentIds(tenant: string | undefined, key: string, items: EntityIte
   return () => `ik-${createHash('sha256').update(`${seed}:${n++}`).digest('hex').slice(0, 32)}`;
 }
 
+/**
+ * Runs `work` while a request just sent is under way: after one turn of the event loop, so that
+ * the request's bytes are handed to the socket before `work` holds the thread. A failure of `work`
+ * is left for the caller to meet again in its own time (it prepares what it can also do later).
+ */
+async function meanwhile(work: () => void): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  try {
+    work();
+  } catch {
+    // Prepared again, and failing again, where the caller does it without this head start.
+  }
+}
+
 /** Entity operations on the local store. */
 export class EntityService {
   /** Writes to one entity, one at a time in this process. */
@@ -284,8 +298,11 @@ export class EntityService {
     return { entities: out, undo };
   }
 
-  /** Creates at the backends, then stores; a failed store write undoes the backends' work. */
-  async #createEverywhere(entities: Entity[], ctx: BackendContext): Promise<Entity[]> {
+  /**
+   * Creates at the backends, then stores; a failed store write undoes the backends' work.
+   * `whileStoring` is given the entities once their write is on its way (see {@link createInCollection}).
+   */
+  async #createEverywhere(entities: Entity[], ctx: BackendContext, whileStoring?: (entities: Entity[]) => void): Promise<Entity[]> {
     await this.#assertQuota(entities.length, ctx);
     const created = await this.#createAtBackends(entities, ctx);
     // Resources keep their outgoing links' locations: those created with them are known now...
@@ -299,7 +316,13 @@ export class EntityService {
     }
     let stored: Entity[];
     try {
-      stored = await this.store.createMany(created.entities);
+      const writing = this.store.createMany(created.entities);
+      if (whileStoring) {
+        // Observed at once: a write that fails while the caller works must not pass for unhandled.
+        writing.catch(() => undefined);
+        await meanwhile(() => whileStoring(created.entities));
+      }
+      stored = await writing;
     } catch (err) {
       await created.undo();
       throw err;
@@ -634,8 +657,14 @@ export class EntityService {
    * (or a sub-kind); ids are generated when absent. With an idempotency key, the ids come from the
    * key and the request, and the same request sent again (after a 503 or a timeout) answers with
    * what the first attempt created instead of creating it again.
+   *
+   * `whileStoring` lets the caller prepare its answer while the store writes: it is called once the
+   * write is on its way, with the entities as they are being stored. When the creation succeeds,
+   * it returns those very entities, each with its revision (nothing else differs); when it fails,
+   * whatever was prepared is to be dropped. It is not called for a request with an idempotency key,
+   * whose answer may be what an earlier attempt stored.
    */
-  async createInCollection(kind: Kind, items: EntityItem[], origin: RequestOrigin, ctx: BackendContext, idempotencyKey?: string): Promise<Entity[]> {
+  async createInCollection(kind: Kind, items: EntityItem[], origin: RequestOrigin, ctx: BackendContext, idempotencyKey?: string, whileStoring?: (entities: Entity[]) => void): Promise<Entity[]> {
     const kindId = categoryId(kind);
     const problems: FieldProblem[] = [];
     const allowed = new Set(this.registry.descendants(kindId));
@@ -653,7 +682,7 @@ export class EntityService {
     const nextId = idempotencyKey !== undefined ? idempotentIds(principalOf(ctx).tenant, idempotencyKey, items) : newId;
     const entities = await this.#prepare(items, (item, k) => `${k.location}${item.id ?? nextId()}`, origin, ctx, nextId);
     try {
-      return await this.#createEverywhere(entities, ctx);
+      return await this.#createEverywhere(entities, ctx, idempotencyKey === undefined ? whileStoring : undefined);
     } catch (err) {
       if (idempotencyKey === undefined || !(err instanceof ConflictError)) throw err;
       // The same request made these already: answer with them.
