@@ -6,6 +6,7 @@
  * once and B's within the feed's latency; the store reads what clients list, page by page, once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashToken } from '../src/auth/authenticate.ts';
 import type { RunningServer } from '../src/server.ts';
 import type { CouchRequestRecord } from '../src/store/couch.ts';
 import { databaseNames } from '../src/store/databases.ts';
@@ -256,5 +257,77 @@ describe('the member index on a store that collates by the Unicode Collation Alg
     } finally {
       small.stop();
     }
+  });
+});
+
+describe('tenants’ listings from memory', () => {
+  const tenantPrefix = freshPrefix('memlist-tenants');
+  const users = [
+    { name: 'alice', tenant: 'tenant-a', token: hashToken('alice-token') },
+    { name: 'bob', tenant: 'tenant-b', token: hashToken('bob-token') },
+    { name: 'olga', operator: true, token: hashToken('olga-token') },
+  ];
+  const as = (token: string) => ({ ...JSON_ACCEPT, 'x-auth-token': token });
+  let t: RunningServer;
+  let viewOnly: RunningServer;
+
+  beforeAll(async () => {
+    t = await startTestServer({ prefix: tenantPrefix, overrides: { auth: { mode: 'static', users } } });
+    viewOnly = await startTestServer({ prefix: tenantPrefix, overrides: { auth: { mode: 'static', users }, listCache: { ids: 0 } } });
+    for (const [token, tag] of [
+      ['alice-token', 'a'],
+      ['bob-token', 'b'],
+    ] as const) {
+      const res = await call(t.url, 'POST', '/compute/', {
+        body: { resources: Array.from({ length: 12 }, (_, i) => ({ kind: COMPUTE, id: `${tag}${String(i).padStart(2, '0')}` })) },
+        headers: as(token),
+      });
+      expect(res.status, res.text).toBe(201);
+    }
+  });
+  afterAll(async () => {
+    await t?.close();
+    await viewOnly?.close();
+    await dropDatabases(tenantPrefix);
+  });
+
+  const walkAs = async (servers: RunningServer[], token: string, path: string) => {
+    const seen: string[] = [];
+    let pages = 0;
+    for (let at: string | undefined = path; at !== undefined; pages += 1) {
+      const res = await call(servers[pages % servers.length]!.url, 'GET', at, { headers: as(token) });
+      expect(res.status, res.text).toBe(200);
+      seen.push(...ids(res));
+      at = nextOf(res);
+    }
+    return seen;
+  };
+
+  it('list only the tenant’s own entities, as the view does, with next links both can follow', async () => {
+    for (const [token, tag] of [
+      ['alice-token', 'a'],
+      ['bob-token', 'b'],
+    ] as const) {
+      const fromView = await walkAs([viewOnly], token, '/compute/?number=5');
+      expect(fromView).toEqual(Array.from({ length: 12 }, (_, i) => `${tag}${String(i).padStart(2, '0')}`));
+      expect(await walkAs([t], token, '/compute/?number=5')).toEqual(fromView);
+      expect(await walkAs([t, viewOnly], token, '/compute/?number=5')).toEqual(fromView);
+      expect(await walkAs([viewOnly, t], token, '/compute/?number=5')).toEqual(fromView);
+    }
+    // The operator sees both tenants'.
+    expect(await walkAs([t], 'olga-token', '/compute/?number=7')).toHaveLength(24);
+    // From memory: a repeated listing asks the store nothing.
+    const again = await storeRequests(t, () => call(t.url, 'GET', '/compute/?number=5', { headers: as('alice-token') }));
+    expect(again).toEqual([]);
+  });
+
+  it('list a tenant’s own writes at once, and never another tenant’s', async () => {
+    const mine = async (token: string) => walkAs([t], token, '/compute/?number=50');
+    expect((await call(t.url, 'POST', '/compute/', { body: { resources: [{ kind: COMPUTE, id: 'a05x' }] }, headers: as('alice-token') })).status).toBe(201);
+    expect(await mine('alice-token')).toContain('a05x');
+    expect(await mine('bob-token')).not.toContain('a05x');
+    expect((await call(t.url, 'DELETE', '/compute/a05x', { headers: as('alice-token') })).status).toBe(204);
+    expect(await mine('alice-token')).not.toContain('a05x');
+    expect(await mine('alice-token')).toEqual(await walkAs([viewOnly], 'alice-token', '/compute/?number=50'));
   });
 });

@@ -1,6 +1,6 @@
 /**
- * @module The first members of each listed collection (kind, root kind, mixin), in the store's key
- * order, held in memory and kept current like the read cache: from this process's own writes as
+ * @module The first members of each listed collection (kind, root kind, mixin; everyone's, or one
+ * tenant's), in the store's key order, held in memory and kept current like the read cache: from this process's own writes as
  * soon as they settle, and from the entities changes feed for everyone else's.
  *
  * Each collection holds a window: every member up to a boundary id, read from its membership rows
@@ -49,6 +49,9 @@ const EXTEND_MAX = 10_000;
 const UCA_SAFE = /^[a-z0-9./-]*$/;
 
 interface Collection {
+  /** The collection's category id, and the tenant whose members it holds (undefined: every tenant's). */
+  name: string;
+  owner: string | undefined;
   /** Every member up to `boundary`, in key order. */
   ids: string[];
   /** The last id read from the view; undefined before the first read. */
@@ -67,6 +70,11 @@ interface Collection {
 export function membershipOf(doc: Pick<EntityDoc, 'kind' | 'source' | 'mixins'>): Set<string> {
   const root = doc.source !== undefined ? LINK_KIND : RESOURCE_KIND;
   return new Set([doc.kind, root, ...(doc.mixins ?? [])]);
+}
+
+/** The key of a collection (of one tenant's members, or of everyone's) in the index. */
+function keyOf(collection: string, owner: string | undefined): string {
+  return JSON.stringify([owner ?? null, collection]);
 }
 
 /** The revision generation (`3` in `3-abc…`). */
@@ -129,18 +137,19 @@ export class MemberIndex {
    * listing must read the store: the feed fails, memory cannot order the collection, or the bound
    * on ids held is reached. The array is the index's own: read it before awaiting anything.
    */
-  async members(collection: string, count: number): Promise<{ ids: readonly string[]; complete: boolean } | undefined> {
+  async members(collection: string, count: number, owner?: string): Promise<{ ids: readonly string[]; complete: boolean } | undefined> {
+    const key = keyOf(collection, owner);
     for (;;) {
       if (!this.#serving()) return undefined;
-      let found = this.#collections.get(collection);
+      let found = this.#collections.get(key);
       if (!found) {
-        found = { ids: [], boundary: undefined, complete: false, unusable: false, extending: undefined, delta: new Map() };
-        this.#collections.set(collection, found);
+        found = { name: collection, owner, ids: [], boundary: undefined, complete: false, unusable: false, extending: undefined, delta: new Map() };
+        this.#collections.set(key, found);
       }
       if (found.unusable) return undefined;
       if (found.complete || found.ids.length >= count) return { ids: found.ids, complete: found.complete };
       if (this.#held + (count - found.ids.length) > this.options.ids) return undefined;
-      found.extending ??= this.#extend(collection, found, Math.min(count - found.ids.length, EXTEND_MAX)).finally(() => (found.extending = undefined));
+      found.extending ??= this.#extend(key, found, Math.min(count - found.ids.length, EXTEND_MAX)).finally(() => (found.extending = undefined));
       try {
         await found.extending;
       } catch (err) {
@@ -151,8 +160,8 @@ export class MemberIndex {
   }
 
   /** Whether `id` lies within the collection's window (a continuation from it can be served). */
-  holds(collection: string, id: string): boolean {
-    const found = this.#collections.get(collection);
+  holds(collection: string, id: string, owner?: string): boolean {
+    const found = this.#collections.get(keyOf(collection, owner));
     return found !== undefined && !found.unusable && (found.complete || (found.boundary !== undefined && id <= found.boundary));
   }
 
@@ -208,9 +217,10 @@ export class MemberIndex {
     if (this.#generations.size >= this.options.ids) this.#generations.clear();
     this.#generations.set(id, gen);
     const member = doc !== undefined && doc._deleted !== true && doc.type === 'entity' ? membershipOf(doc) : new Set<string>();
-    for (const [name, collection] of this.#collections) {
+    const owner = doc?.owner;
+    for (const collection of this.#collections.values()) {
       if (collection.unusable) continue;
-      const wanted = member.has(name);
+      const wanted = member.has(collection.name) && (collection.owner === undefined || collection.owner === owner);
       if (collection.complete || (collection.boundary !== undefined && id <= collection.boundary)) this.#place(collection, id, wanted);
       else if (collection.extending) collection.delta.set(id, wanted);
     }
@@ -241,14 +251,18 @@ export class MemberIndex {
   }
 
   /** Reads up to `count` more membership rows after the boundary (keys only), then applies what changed meanwhile past it. */
-  async #extend(name: string, collection: Collection, count: number): Promise<void> {
-    const prefix = [name, MEMBER_FIELD, null];
+  async #extend(key: string, collection: Collection, count: number): Promise<void> {
+    const prefix = collection.owner === undefined ? [collection.name, MEMBER_FIELD, null] : [collection.owner, collection.name, MEMBER_FIELD, null];
     const qs = collection.boundary === undefined ? { startkey: prefix } : { startkey: [...prefix, collection.boundary], skip: 1 };
     // Only what changes while this read is under way is kept for it.
     collection.delta = new Map();
-    const page = await this.client.request<{ rows: { id: string }[] }>({ db: this.db, path: VIEWS.entities, qs: { ...qs, endkey: [...prefix, {}], limit: count, reduce: false } });
+    const page = await this.client.request<{ rows: { id: string }[] }>({
+      db: this.db,
+      path: collection.owner === undefined ? VIEWS.entities : VIEWS.owned,
+      qs: { ...qs, endkey: [...prefix, {}], limit: count, reduce: false },
+    });
     // Forgotten meanwhile (the feed failed): nothing read may be kept.
-    if (this.#collections.get(name) !== collection || collection.unusable) return;
+    if (this.#collections.get(key) !== collection || collection.unusable) return;
     const delta = collection.delta;
     collection.delta = new Map();
     let previous = collection.boundary;
