@@ -40,6 +40,11 @@ export interface Config {
      * (faster, but the last writes before a crash of the machine may be lost).
      */
     embeddedDurability?: 'synced' | 'relaxed';
+    /**
+     * The embedded store only: the bound of its process's JavaScript heap in MiB (256 by default).
+     * A store that needs more than that dies out of memory and is restarted (logged); raise it then.
+     */
+    embeddedHeapMb?: number;
   };
   limits: {
     bodyBytes: number;
@@ -140,6 +145,7 @@ const CONFIG_SCHEMA = {
         dbPrefix: { type: 'string', pattern: '^[a-z][a-z0-9_$()+/-]*$' },
         requestTimeoutMs: { type: 'integer', minimum: 100 },
         embeddedDurability: { enum: ['synced', 'relaxed'] },
+        embeddedHeapMb: { type: 'integer', minimum: 64 },
       },
     },
     limits: {

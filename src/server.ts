@@ -100,6 +100,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     embedded = await startEmbeddedStore({
       dataDir: join(dataDir, 'store'),
       durability: config.couchdb.embeddedDurability ?? 'synced',
+      ...(config.couchdb.embeddedHeapMb ? { heapMb: config.couchdb.embeddedHeapMb } : {}),
       onEvent: (event) => {
         if (event.type === 'died') logger.error({ code: event.code, signal: event.signal, stderr: event.stderr }, 'the embedded store died; restarting it');
         else if (event.type === 'restarted') {
@@ -109,7 +110,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       },
     });
     couchUrl = embedded.url;
-    logger.info({ dataDir, durability: embedded.durability }, 'embedded CouchDB-compatible store started');
+    logger.info({ dataDir, durability: embedded.durability, heapLimitMb: embedded.heapLimitMb }, 'embedded CouchDB-compatible store started');
   }
   try {
     const couch = new CouchClient({ url: couchUrl, requestTimeoutMs: config.couchdb.requestTimeoutMs });

@@ -1,12 +1,14 @@
 /**
  * The embedded store runs only what ocni needs (issue 10 item 6): bare Node (no TypeScript loader),
- * no sessions or `_users` database, no gzip, no per-request log, no configuration files.
+ * no sessions or `_users` database, no gzip, no per-request log, no configuration files; and its
+ * heap is bounded (item 7: the store's process under 500 MB).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedStore, type EmbeddedStore } from '../src/store/embedded/server.ts';
+import { loadConfig } from '../src/config.ts';
+import { EMBEDDED_HEAP_MB, startEmbeddedStore, type EmbeddedStore } from '../src/store/embedded/server.ts';
 
 let store: EmbeddedStore;
 let dir: string;
@@ -55,5 +57,21 @@ describe('the embedded store', () => {
     expect(dbs).not.toContain('_users');
     // Nothing but the databases in the data folder: no configuration or log file.
     expect(readdirSync(dir)).toEqual(['db']);
+  });
+
+  it('bounds its heap, by default and as configured', async () => {
+    // V8's limit is the old space asked for plus its young generation (a few tens of MiB).
+    expect(store.heapLimitMb).toBeGreaterThanOrEqual(EMBEDDED_HEAP_MB);
+    expect(store.heapLimitMb).toBeLessThan(EMBEDDED_HEAP_MB + 64);
+    const smallDir = mkdtempSync(join(tmpdir(), 'ocni-embedded-heap-'));
+    const small = await startEmbeddedStore({ dataDir: smallDir, heapMb: 128, supervise: false });
+    try {
+      expect(small.heapLimitMb).toBeGreaterThanOrEqual(128);
+      expect(small.heapLimitMb).toBeLessThan(128 + 64);
+    } finally {
+      await small.close();
+      rmSync(smallDir, { recursive: true, force: true });
+    }
+    expect(() => loadConfig({}, { couchdb: { url: null, dbPrefix: 'x_', requestTimeoutMs: 5000, embeddedHeapMb: 16 } })).toThrow(/embeddedHeapMb/);
   });
 });

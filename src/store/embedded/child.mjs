@@ -16,6 +16,7 @@
  * a log line per request, gzip, and design-document validation on every write.
  */
 import { createRequire } from 'node:module';
+import { getHeapStatistics } from 'node:v8';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { syncEveryWrite } from './durability.mjs';
@@ -53,7 +54,8 @@ app.use(expressPouchDB(PouchDB, { mode: 'custom', overrideMode: { include: PARTS
 const server = app.listen(port, '127.0.0.1', () => {
   const address = server.address();
   const actual = typeof address === 'object' && address ? address.port : port;
-  process.send?.({ ready: true, port: actual, durability: inMemory ? 'memory' : synced ? 'synced' : 'relaxed' });
+  const heapLimitMb = Math.round(getHeapStatistics().heap_size_limit / 1024 / 1024);
+  process.send?.({ ready: true, port: actual, durability: inMemory ? 'memory' : synced ? 'synced' : 'relaxed', heapLimitMb });
 });
 // Keep-alive connections outlive one request: ocni's agent reuses them.
 server.keepAliveTimeout = 60_000;
