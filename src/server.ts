@@ -124,7 +124,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     const backends = BackendRouter.fromConfig(config.backends, { warn: (message, detail) => logger.warn(detail ?? {}, message) });
     const registry = new CategoryRegistry(loadBuiltinCategories(), config.defaultProvider);
     // GET of one entity reads from a cache that this process's writes and the changes feed keep current.
-    const entityFollower = createEntityFollower(couch, names.entities);
+    // A feed answer may take as long as any store request may (the bench's overloaded store took over 10 s).
+    const answerMarginMs = Math.max(10_000, config.couchdb.requestTimeoutMs);
+    const entityFollower = createEntityFollower(couch, names.entities, { answerMarginMs });
     // Read (by the write observer) before it is assigned: `let` makes an early write see undefined, not a TDZ error.
     // eslint-disable-next-line prefer-const
     let readCache: EntityReadCache | undefined;
@@ -194,7 +196,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       logger.warn('authentication is OFF (auth.mode "none"): every caller is an operator; for local development only');
     }
     const serverNames = serverNamesFor(config.publicUrl, config.host);
-    const watch = new WatchHub(entityFollower, new ChangesFollower<CategoryDoc>(couch, names.categories, { name: 'categories' }), config.watch.maxStreamsPerCaller);
+    const watch = new WatchHub(entityFollower, new ChangesFollower<CategoryDoc>(couch, names.categories, { name: 'categories', answerMarginMs }), config.watch.maxStreamsPerCaller);
     const lagMax = config.health.feedLagMaxMs;
     const embeddedStore = embedded;
     const readiness = new Readiness([

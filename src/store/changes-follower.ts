@@ -36,6 +36,12 @@ export interface ChangesFollowerOptions {
   pollMs?: number;
   /** Changes per request. */
   batch?: number;
+  /**
+   * How much longer than the poll an answer may take before the feed counts as failing (default
+   * 10 s). A store slower than this at answering is taken for unavailable, as any request slower
+   * than the store timeout is: the server passes its `couchdb.requestTimeoutMs`.
+   */
+  answerMarginMs?: number;
 }
 
 /** A sequence from a client (`Last-Event-ID`): CouchDB's forms only, bounded, before it reaches CouchDB. */
@@ -68,6 +74,7 @@ export class ChangesFollower<D> {
   readonly #db: string;
   readonly #pollMs: number;
   readonly #batch: number;
+  readonly #marginMs: number;
   readonly #listeners = new Set<ChangeListener<D>>();
   #holders = 0;
   #running: { abort: AbortController; started: Promise<void>; done: Promise<void> } | undefined;
@@ -78,6 +85,7 @@ export class ChangesFollower<D> {
     this.#db = db;
     this.#pollMs = options.pollMs ?? 25_000;
     this.#batch = options.batch ?? 500;
+    this.#marginMs = options.answerMarginMs ?? 10_000;
     this.state = new FeedState(options.name);
   }
 
@@ -198,7 +206,7 @@ export class ChangesFollower<D> {
             db: this.#db,
             path: '_changes',
             qs: { feed: 'longpoll', since: this.#seq, include_docs: true, timeout: this.#pollMs, limit: this.#batch },
-            timeoutMs: this.#pollMs + 10_000,
+            timeoutMs: this.#pollMs + this.#marginMs,
             signal: abort.signal,
           });
           for (const row of page.results) {

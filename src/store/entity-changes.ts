@@ -69,6 +69,6 @@ export function concerns(change: EntityChange, scope: ListScope | { exact: strin
 }
 
 /** The entities database's shared follower. */
-export function createEntityFollower(client: CouchClient, db: string, pollMs?: number): ChangesFollower<EntityDoc> {
-  return new ChangesFollower<EntityDoc>(client, db, { name: 'entities', ...(pollMs !== undefined ? { pollMs } : {}) });
+export function createEntityFollower(client: CouchClient, db: string, options: { pollMs?: number; answerMarginMs?: number } = {}): ChangesFollower<EntityDoc> {
+  return new ChangesFollower<EntityDoc>(client, db, { name: 'entities', ...options });
 }

@@ -253,14 +253,18 @@ export class MemberIndex {
   /** Reads up to `count` more membership rows after the boundary (keys only), then applies what changed meanwhile past it. */
   async #extend(key: string, collection: Collection, count: number): Promise<void> {
     const prefix = collection.owner === undefined ? [collection.name, MEMBER_FIELD, null] : [collection.owner, collection.name, MEMBER_FIELD, null];
-    const qs = collection.boundary === undefined ? { startkey: prefix } : { startkey: [...prefix, collection.boundary], skip: 1 };
+    // From the boundary itself, not `skip=1` past it: the boundary's member may be gone meanwhile,
+    // and skipping would then pass over the next one.
+    const from = collection.boundary;
     // Only what changes while this read is under way is kept for it.
     collection.delta = new Map();
-    const page = await this.client.request<{ rows: { id: string }[] }>({
+    const answer = await this.client.request<{ rows: { id: string }[] }>({
       db: this.db,
       path: collection.owner === undefined ? VIEWS.entities : VIEWS.owned,
-      qs: { ...qs, endkey: [...prefix, {}], limit: count, reduce: false },
+      qs: { startkey: from === undefined ? prefix : [...prefix, from], endkey: [...prefix, {}], limit: from === undefined ? count : count + 1, reduce: false },
     });
+    const rows = from !== undefined && answer.rows[0]?.id === from ? answer.rows.slice(1) : answer.rows.slice(0, count);
+    const page = { rows };
     // Forgotten meanwhile (the feed failed): nothing read may be kept.
     if (this.#collections.get(key) !== collection || collection.unusable) return;
     const delta = collection.delta;
