@@ -11,6 +11,7 @@ import type { RunningServer } from '../src/server.ts';
 import type { CouchRequestRecord } from '../src/store/couch.ts';
 import { databaseNames } from '../src/store/databases.ts';
 import { MemberIndex } from '../src/store/member-index.ts';
+import { feedDelivered } from './support/feed-barrier.ts';
 import { call, dropDatabases, freshPrefix, startTestServer, type TestResponse } from './support/harness.ts';
 
 const COMPUTE = 'http://schemas.ogf.org/occi/infrastructure#compute';
@@ -85,17 +86,12 @@ let barriers = 0;
 async function feedSettled(server: RunningServer): Promise<void> {
   barriers += 1;
   const location = `/storage/barrier${barriers}`;
-  let seen!: () => void;
-  const arrived = new Promise<void>((resolve) => (seen = resolve));
-  const unsubscribe = await server.services.watch.entities.subscribe((change) => {
-    if (change.id === location) seen();
-  });
-  try {
-    await create(server, '/storage/', [{ kind: 'http://schemas.ogf.org/occi/infrastructure#storage', id: `barrier${barriers}`, attributes: { 'occi.storage.size': 1 } }]);
-    await Promise.race([arrived, new Promise((_, reject) => setTimeout(() => reject(new Error(`the feed did not deliver ${location} within ${CONVERGE_MS} ms`)), CONVERGE_MS))]);
-  } finally {
-    unsubscribe();
-  }
+  await feedDelivered(
+    server,
+    location,
+    () => create(server, '/storage/', [{ kind: 'http://schemas.ogf.org/occi/infrastructure#storage', id: `barrier${barriers}`, attributes: { 'occi.storage.size': 1 } }]),
+    CONVERGE_MS,
+  );
 }
 
 async function create(server: RunningServer, path: string, resources: unknown[]): Promise<void> {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server.ts';
 import type { CouchRequestRecord } from '../src/store/couch.ts';
 import { writtenIds } from '../src/store/entity-read-cache.ts';
+import { feedDelivered } from './support/feed-barrier.ts';
 import { call, dropDatabases, freshPrefix, startTestServer } from './support/harness.ts';
 
 const COMPUTE = 'http://schemas.ogf.org/occi/infrastructure#compute';
@@ -69,17 +70,7 @@ let barriers = 0;
 async function feedSettled(server: RunningServer): Promise<void> {
   barriers += 1;
   const location = `/compute/barrier${barriers}`;
-  let seen!: () => void;
-  const arrived = new Promise<void>((resolve) => (seen = resolve));
-  const unsubscribe = await server.services.watch.entities.subscribe((change) => {
-    if (change.id === location) seen();
-  });
-  try {
-    await put(server, location, 1);
-    await Promise.race([arrived, new Promise((_, reject) => setTimeout(() => reject(new Error(`the feed did not deliver ${location} within ${CONVERGE_MS} ms`)), CONVERGE_MS))]);
-  } finally {
-    unsubscribe();
-  }
+  await feedDelivered(server, location, () => put(server, location, 1), CONVERGE_MS);
 }
 
 async function put(server: RunningServer, location: string, n: number): Promise<void> {
