@@ -59,6 +59,26 @@ describe('the embedded store', () => {
     expect(readdirSync(dir)).toEqual(['db']);
   });
 
+  it('outlives a long-poll of the changes feed whose database is deleted meanwhile', async () => {
+    // express-pouchdb's long-poll route failed on the cancelled changes call and took the whole
+    // store down (a test deleting its databases while a follower polled them; seen in CI).
+    const pid = store.pid();
+    const db = `${store.url}/ocni_embedded_dropped`;
+    expect((await fetch(db, { method: 'PUT' })).status).toBe(201);
+    const docs = Array.from({ length: 300 }, (_, i) => ({ _id: `d${i}`, n: i }));
+    expect((await fetch(`${db}/_bulk_docs`, { method: 'POST', body: JSON.stringify({ docs }), headers: { 'content-type': 'application/json' } })).status).toBe(201);
+    // The client gives up on its own; the database is gone, so it gets no answer.
+    const poll = fetch(`${db}/_changes?feed=longpoll&since=0&include_docs=true&timeout=2000`, { signal: AbortSignal.timeout(3000) }).then(
+      (r) => r.status,
+      () => 'gave up',
+    );
+    expect((await fetch(db, { method: 'DELETE' })).status).toBe(200);
+    await poll;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(store.pid()).toBe(pid);
+    expect((await fetch(store.url)).status).toBe(200);
+  });
+
   it('bounds its heap, by default and as configured', async () => {
     // V8's limit is the old space asked for plus its young generation (a few tens of MiB).
     expect(store.heapLimitMb).toBeGreaterThanOrEqual(EMBEDDED_HEAP_MB);

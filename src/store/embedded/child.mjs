@@ -49,6 +49,20 @@ const express = require('express');
 const app = express();
 app.disable('x-powered-by');
 app.disable('etag');
+// A client that goes away while an answer is being prepared leaves express-pouchdb writing to a
+// closed response, which emits 'error' on it; with no listener that error would end the whole
+// store. The client is gone: nothing is lost by ignoring it.
+app.use((req, res, next) => {
+  res.on('error', () => undefined);
+  next();
+});
+// express-pouchdb's long-poll route reads `results` of a changes call that PouchDB ends with only
+// `{status: "cancelled"}` when its database is deleted meanwhile (tests delete theirs while a
+// follower polls): the TypeError is an unhandled rejection, which would end the whole store and
+// every other database's requests with it. One request is lost (its database is gone); say so.
+process.on('unhandledRejection', (reason) => {
+  process.stderr.write(`embedded store: a request failed: ${reason instanceof Error ? reason.message : String(reason)}\n`);
+});
 app.use(expressPouchDB(PouchDB, { mode: 'custom', overrideMode: { include: PARTS } }));
 
 const server = app.listen(port, '127.0.0.1', () => {
