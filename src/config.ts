@@ -102,6 +102,11 @@ export interface Config {
     /** Most bytes held (the cached documents as JSON). */
     bytes: number;
   };
+  /** The members of listed collections, held in memory (see src/store/member-index.ts); needs the read cache. */
+  listCache: {
+    /** Most member ids held over every collection; 0 turns it off. */
+    ids: number;
+  };
   log: {
     level: string;
     /** null = pretty in a terminal, JSON otherwise. */
@@ -234,6 +239,11 @@ const CONFIG_SCHEMA = {
       type: 'object',
       required: ['entities', 'bytes'],
       properties: { entities: { type: 'integer', minimum: 0 }, bytes: { type: 'integer', minimum: 0 } },
+    },
+    listCache: {
+      type: 'object',
+      required: ['ids'],
+      properties: { ids: { type: 'integer', minimum: 0 } },
     },
     log: {
       type: 'object',

@@ -29,6 +29,7 @@ import { Readiness } from './health.ts';
 import { ChangesFollower } from './store/changes-follower.ts';
 import { createEntityFollower } from './store/entity-changes.ts';
 import { EntityReadCache, observeWrites } from './store/entity-read-cache.ts';
+import { MemberIndex, storeCollation } from './store/member-index.ts';
 import { WatchHub, type CategoryDoc } from './http/watch-hub.ts';
 import { embeddedStoreRestarts } from './metrics.ts';
 
@@ -127,7 +128,20 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     // Read (by the write observer) before it is assigned: `let` makes an early write see undefined, not a TDZ error.
     // eslint-disable-next-line prefer-const
     let readCache: EntityReadCache | undefined;
-    const entities = new EntityStore(config.readCache.entities > 0 ? observeWrites(couch, names.entities, (ids) => readCache?.invalidate(ids)) : couch, names.entities);
+    // Listings without a filter come from memory too: the members of each collection, in the store's order.
+    const members =
+      config.readCache.entities > 0 && config.listCache.ids > 0
+        ? new MemberIndex(couch, names.entities, entityFollower, {
+            ids: config.listCache.ids,
+            collation: await storeCollation(couch),
+            onLoadError: (collection, err) => logger.warn({ collection, err: (err as Error).message }, 'loading the members of a collection failed; listings read the store'),
+          })
+        : undefined;
+    const observed =
+      config.readCache.entities > 0
+        ? observeWrites(couch, names.entities, { touched: (ids) => readCache?.invalidate(ids), ...(members ? { answered: (req, answer) => members.applyWrite(req, answer) } : {}) })
+        : couch;
+    const entities = new EntityStore(observed, names.entities);
     readCache = config.readCache.entities > 0 ? new EntityReadCache(entities, entityFollower, config.readCache) : undefined;
     const categoryStore = new CategoryStore(couch, names.categories);
     const categories = new CategoryManager({
@@ -162,6 +176,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     }
 
     await readCache?.start();
+    await members?.start();
     const entityService = new EntityService(
       registry,
       entities,
@@ -173,6 +188,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       },
       backends,
       readCache,
+      members,
     );
     if (config.auth.mode === 'none') {
       logger.warn('authentication is OFF (auth.mode "none"): every caller is an operator; for local development only');
@@ -242,6 +258,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
           // Change streams never end by themselves: end them, or the listener would wait for them.
           watch.close();
           readCache?.stop();
+          members?.stop();
           await new Promise<void>((done) => {
             server.close(() => done());
             server.closeIdleConnections();

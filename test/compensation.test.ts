@@ -90,6 +90,48 @@ describe('create', () => {
     expect(await store.get('/compute/c2')).toBeUndefined();
   });
 
+  it('lets the caller prepare its answer while the store writes: with the entities it then returns, each with its revision', async () => {
+    reset();
+    let seen: Entity[] | undefined;
+    let storedWhenSeen: Entity | undefined;
+    const created = await service.createInCollection(service.registry.kind(COMPUTE)!, [item('w1'), item('w2', 'second')], origin, ctx, undefined, (entities) => {
+      seen = entities.map((e) => structuredClone(e));
+      // Made while the write is under way: nothing is known of its outcome yet.
+      storedWhenSeen = entities[0];
+    });
+    expect(storedWhenSeen?.rev).toBeUndefined();
+    expect(seen?.map((e) => e.location)).toEqual(['/compute/w1', '/compute/w2']);
+    expect(created.map((e) => e.rev)).toEqual([expect.stringMatching(/^1-/), expect.stringMatching(/^1-/)]);
+    expect(created.map(({ rev: _rev, ...rest }) => JSON.parse(JSON.stringify(rest)) as unknown)).toEqual(seen!.map((e) => JSON.parse(JSON.stringify(e)) as unknown));
+  });
+
+  it('a failing write drops what was prepared (the creation fails, nothing is stored), and a failing preparation does not fail the creation', async () => {
+    reset();
+    let prepared = 0;
+    await expect(
+      service.createInCollection(service.registry.kind(COMPUTE)!, [item('w3'), item('w1')], origin, ctx, undefined, () => {
+        prepared += 1;
+      }),
+    ).rejects.toThrow(/already exists/);
+    expect(prepared).toBe(1);
+    expect(await store.get('/compute/w3')).toBeUndefined();
+    const created = await service.createInCollection(service.registry.kind(COMPUTE)!, [item('w4')], origin, ctx, undefined, () => {
+      throw new Error('rendering failed');
+    });
+    expect(created.map((e) => e.location)).toEqual(['/compute/w4']);
+    expect(await store.get('/compute/w4')).toBeDefined();
+  });
+
+  it('with an idempotency key, nothing is prepared early: a retry answers with what the first attempt stored', async () => {
+    reset();
+    let prepared = 0;
+    const once = () => (prepared += 1);
+    const original = await service.createInCollection(service.registry.kind(COMPUTE)!, [item('k1')], origin, ctx, 'key-1', once);
+    const again = await service.createInCollection(service.registry.kind(COMPUTE)!, [item('k1')], origin, ctx, 'key-1', once);
+    expect(prepared).toBe(0);
+    expect(again.map((e) => e.rev)).toEqual(original.map((e) => e.rev));
+  });
+
   it("undoes both backends' creations when the store write fails", async () => {
     reset();
     await expect(service.createInCollection(service.registry.kind(COMPUTE)!, [item('c1')], origin, ctx)).rejects.toThrow(/already exists/);

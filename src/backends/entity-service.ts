@@ -19,6 +19,7 @@ import {
   liftCoreAttributes,
   resolveAction,
   type ActionInvocation,
+  type CategoryLookup,
   type Entity,
   type EntityInput,
   type EntityPattern,
@@ -26,11 +27,14 @@ import {
 import { isReservedPath, parentPath, toPath } from '../model/location.ts';
 import { normaliseLinkEnd, ownUrlTest, type OwnUrlTest } from '../model/link-ends.ts';
 import { currentView } from '../model/entity-view.ts';
+import { BatchLookup } from '../model/batch-lookup.ts';
 import { ConflictError, ForbiddenError, NotFoundError, OcciError, ValidationError, type FieldProblem } from '../errors.ts';
 import type { EntityItem } from '../render/occi-json/entities.ts';
 import type { CategoryRegistry } from '../registry/registry.ts';
-import { backoff, type EntityStore, type ListPage, type ListScope } from '../store/entity-store.ts';
+import { backoff, type EntityStore, type ListPage, type ListQuery, type ListScope } from '../store/entity-store.ts';
 import type { EntityReadCache } from '../store/entity-read-cache.ts';
+import type { MemberIndex } from '../store/member-index.ts';
+import { listFromMemory } from '../store/memory-listing.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { withOutcome, type Backend, type BackendContext, type BackendOutcome } from './backend.ts';
 import { ANONYMOUS_OPERATOR, canChange, type Principal } from '../auth/principal.ts';
@@ -65,8 +69,25 @@ export interface RequestOrigin {
  * end cannot pass for external by naming this server differently from the request.
  */
 export function ownTestOf(origin: RequestOrigin): OwnUrlTest {
-  const byBase = ownUrlTest(origin.origins);
-  return (url) => byBase(url) ?? (origin.isOwn?.(url) ? url.pathname : undefined);
+  let test = ownTests.get(origin);
+  if (!test) {
+    const byBase = ownUrlTest(origin.origins);
+    test = (url) => byBase(url) ?? (origin.isOwn?.(url) ? url.pathname : undefined);
+    ownTests.set(origin, test);
+  }
+  return test;
+}
+
+/**
+ * The test of each request origin, built once: every item of a request with link ends asks for
+ * it, and building it parses the base URLs.
+ */
+const ownTests = new WeakMap<RequestOrigin, OwnUrlTest>();
+
+/** A link end as written (path, URL of this server, external URL) normalised, or undefined when it is none of them. */
+function normalEnd(ref: string, origin: RequestOrigin): string | undefined {
+  const end = normaliseLinkEnd(ref, ownTestOf(origin));
+  return 'path' in end ? end.path : 'url' in end ? end.url : undefined;
 }
 
 /**
@@ -75,11 +96,6 @@ export function ownTestOf(origin: RequestOrigin): OwnUrlTest {
  * like JSON's `source`), then link ends that name this server become paths.
  */
 export function normaliseInput(item: EntityItem, origin: RequestOrigin, problems: FieldProblem[]): { input: EntityInput; id?: string } {
-  const isOwn = ownTestOf(origin);
-  const normal = (ref: string) => {
-    const end = normaliseLinkEnd(ref, isOwn);
-    return 'path' in end ? end.path : 'url' in end ? end.url : undefined;
-  };
   // Both ways of giving an end are normalised before they are compared: `/compute/1` inside
   // attributes and this server's URL for it as `source` are one end.
   const given: EntityInput = { ...item.input };
@@ -88,16 +104,17 @@ export function normaliseInput(item: EntityItem, origin: RequestOrigin, problems
     const copy: Record<string, unknown> = Object.assign(Object.create(null) as Record<string, unknown>, attributes);
     for (const name of ['occi.core.source', 'occi.core.target']) {
       const value = copy[name];
-      if (typeof value === 'string') copy[name] = normal(value) ?? value;
+      if (typeof value === 'string') copy[name] = normalEnd(value, origin) ?? value;
     }
     given.attributes = copy;
   }
-  for (const end of ['source', 'target'] as const) if (given[end] !== undefined) given[end] = normal(given[end]) ?? given[end];
+  if (given.source !== undefined) given.source = normalEnd(given.source, origin) ?? given.source;
+  if (given.target !== undefined) given.target = normalEnd(given.target, origin) ?? given.target;
   const lifted = liftCoreAttributes(given, item.id, item.pointer, problems);
   for (const end of ['source', 'target'] as const) {
     const ref = lifted.input[end];
     if (ref === undefined) continue;
-    const resolved = normaliseLinkEnd(ref, isOwn);
+    const resolved = normaliseLinkEnd(ref, ownTestOf(origin));
     if ('error' in resolved) {
       problems.push({ pointer: `${item.pointer}/${end}`, message: resolved.error });
       delete lifted.input[end];
@@ -127,19 +144,32 @@ function checkStoredBytes(bytes: number, limit: number | undefined, what: string
   }
 }
 
+/**
+ * The bytes entities take as JSON, each on its own (as each is stored): exact whenever they could
+ * exceed `limit`, else an upper bound below it (UTF-8 takes at most 3 bytes per UTF-16 unit).
+ * One serialisation of the list: an array's JSON is its items' JSON between brackets, with commas.
+ */
+function entitiesBytes(entities: Entity[], limit: number | undefined): number {
+  if (limit === undefined || entities.length === 0) return 0;
+  const text = JSON.stringify(entities);
+  const framing = entities.length + 1;
+  const units = text.length - framing;
+  return units * 3 <= limit ? units * 3 : Buffer.byteLength(text) - framing;
+}
+
 /** Refuses attribute values longer than the limit, naming each (before anything else is checked). */
 function checkValueSizes(items: EntityItem[], limit: number): void {
   const problems: FieldProblem[] = [];
+  // Numbers and booleans are short; only text and structures can be long. Text of at most limit / 3
+  // characters fits whatever it holds (UTF-8 takes at most 3 bytes per UTF-16 unit).
+  const tooLong = (value: unknown) =>
+    typeof value === 'string' ? value.length * 3 > limit && Buffer.byteLength(value) > limit : typeof value === 'object' && value !== null && Buffer.byteLength(JSON.stringify(value)) > limit;
   const visit = (item: EntityItem) => {
-    const walk = (node: Record<string, unknown>, at: string) => {
-      for (const [key, value] of Object.entries(node)) {
-        const here = `${at}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-        // Numbers and booleans are short; only text and structures can be long.
-        const size = typeof value === 'string' ? Buffer.byteLength(value) : typeof value === 'object' && value !== null ? Buffer.byteLength(JSON.stringify(value)) : 0;
-        if (size > limit) problems.push({ pointer: here, message: `is longer than the limit of ${limit} bytes` });
-      }
-    };
-    walk(item.input.attributes ?? {}, `${item.pointer}/attributes`);
+    const attributes = item.input.attributes ?? {};
+    for (const key in attributes) {
+      if (!Object.hasOwn(attributes, key) || !tooLong(attributes[key])) continue;
+      problems.push({ pointer: `${item.pointer}/attributes/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`, message: `is longer than the limit of ${limit} bytes` });
+    }
     for (const member of ['title', 'summary'] as const) {
       const value = item.input[member];
       if (typeof value === 'string' && Buffer.byteLength(value) > limit) problems.push({ pointer: `${item.pointer}/${member}`, message: `is longer than the limit of ${limit} bytes` });
@@ -181,6 +211,20 @@ function idempotentIds(tenant: string | undefined, key: string, items: EntityIte
   return () => `ik-${createHash('sha256').update(`${seed}:${n++}`).digest('hex').slice(0, 32)}`;
 }
 
+/**
+ * Runs `work` while a request just sent is under way: after one turn of the event loop, so that
+ * the request's bytes are handed to the socket before `work` holds the thread. A failure of `work`
+ * is left for the caller to meet again in its own time (it prepares what it can also do later).
+ */
+async function meanwhile(work: () => void): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  try {
+    work();
+  } catch {
+    // Prepared again, and failing again, where the caller does it without this head start.
+  }
+}
+
 /** Entity operations on the local store. */
 export class EntityService {
   /** Writes to one entity, one at a time in this process. */
@@ -193,6 +237,8 @@ export class EntityService {
     private readonly backends: BackendRouter,
     /** Where GET of one entity reads (the read cache); the store itself when absent. Writes always read the store. */
     private readonly reader?: EntityReadCache,
+    /** The members of collections, for listings answered from memory (with `reader`). */
+    private readonly members?: MemberIndex,
   ) {}
 
   /** The backends that carry out operations on entities of this kind (its provider). */
@@ -252,8 +298,11 @@ export class EntityService {
     return { entities: out, undo };
   }
 
-  /** Creates at the backends, then stores; a failed store write undoes the backends' work. */
-  async #createEverywhere(entities: Entity[], ctx: BackendContext): Promise<Entity[]> {
+  /**
+   * Creates at the backends, then stores; a failed store write undoes the backends' work.
+   * `whileStoring` is given the entities once their write is on its way (see {@link createInCollection}).
+   */
+  async #createEverywhere(entities: Entity[], ctx: BackendContext, whileStoring?: (entities: Entity[]) => void): Promise<Entity[]> {
     await this.#assertQuota(entities.length, ctx);
     const created = await this.#createAtBackends(entities, ctx);
     // Resources keep their outgoing links' locations: those created with them are known now...
@@ -267,7 +316,13 @@ export class EntityService {
     }
     let stored: Entity[];
     try {
-      stored = await this.store.createMany(created.entities);
+      const writing = this.store.createMany(created.entities);
+      if (whileStoring) {
+        // Observed at once: a write that fails while the caller works must not pass for unhandled.
+        writing.catch(() => undefined);
+        await meanwhile(() => whileStoring(created.entities));
+      }
+      stored = await writing;
     } catch (err) {
       await created.undo();
       throw err;
@@ -437,7 +492,8 @@ export class EntityService {
   /** A page of a collection, as the caller may see it; `after` resumes where a `next` link left off. */
   async list(collection: Collection, patterns: EntityPattern[], skip: number, limit: number, ctx: BackendContext, after?: string): Promise<ListPage> {
     const owner = ownerScope(ctx);
-    const page = await this.store.list({ scope: this.scope(collection), patterns, skip, limit, ...(owner !== undefined ? { owner } : {}), ...(after !== undefined ? { after } : {}) });
+    const query: ListQuery = { scope: this.scope(collection), patterns, skip, limit, ...(owner !== undefined ? { owner } : {}), ...(after !== undefined ? { after } : {}) };
+    const page = (this.reader && this.members ? await listFromMemory(this.members, this.reader, query) : undefined) ?? (await this.store.list(query));
     return { ...page, entities: page.entities.map((e) => currentView(this.registry, this.#known(e))) };
   }
 
@@ -466,11 +522,13 @@ export class EntityService {
       throw new OcciError('payload-too-large', `a request may create at most ${this.limits.itemsPerRequest} entities, this one has ${total}`);
     }
     const unnamed: Entity[] = [];
+    // The items are built without awaiting anything: one lookup remembers what they ask of the registry.
+    const lookup = new BatchLookup(this.registry);
     const build = (item: EntityItem, location: string, source?: string) => {
       const { input } = normaliseInput(source ? { ...item, input: { ...item.input, source } } : item, origin, problems);
-      const assigned = this.#serverAssigned(input);
+      const assigned = this.#serverAssigned(input, lookup);
       try {
-        const entity = buildEntity(this.registry, location, assigned.input, item.pointer);
+        const entity = buildEntity(lookup, location, assigned.input, item.pointer);
         if (owner !== undefined) entity.owner = owner;
         if (assigned.unnamed) unnamed.push(entity);
         out.push(entity);
@@ -481,7 +539,7 @@ export class EntityService {
     };
     for (const given of items) {
       let item = given;
-      const kind = item.input.kind ? this.registry.kind(item.input.kind) : undefined;
+      const kind = item.input.kind ? lookup.kind(item.input.kind) : undefined;
       if (!kind) {
         problems.push({ pointer: `${item.pointer}/kind`, message: item.input.kind ? `kind "${item.input.kind}" does not exist` : 'is required' });
         continue;
@@ -504,8 +562,8 @@ export class EntityService {
       const location = placed.path;
       build(item, location);
       for (const link of item.links) {
-        const linkKind = link.input.kind ? this.registry.kind(link.input.kind) : undefined;
-        if (!linkKind || !isLinkKind(this.registry, categoryId(linkKind))) {
+        const linkKind = link.input.kind ? lookup.kind(link.input.kind) : undefined;
+        if (!linkKind || !isLinkKind(lookup, categoryId(linkKind))) {
           problems.push({ pointer: `${link.pointer}/kind`, message: `an inline link needs a link kind, not "${link.input.kind ?? ''}"` });
           continue;
         }
@@ -521,11 +579,7 @@ export class EntityService {
       seen.set(e.location, i);
     });
     if (problems.length > 0) throw new ValidationError(`${problems[0]!.pointer}: ${problems[0]!.message}`, problems);
-    checkStoredBytes(
-      out.reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e)), 0),
-      this.limits.storedBytesPerRequest,
-      'the entities of this request',
-    );
+    checkStoredBytes(entitiesBytes(out, this.limits.storedBytesPerRequest), this.limits.storedBytesPerRequest, 'the entities of this request');
     await this.#checkLinkEnds(out, ctx);
     await this.#nameInterfaces(unnamed, out);
     return out;
@@ -535,8 +589,8 @@ export class EntityService {
    * Fills in what the server assigns when the client leaves it out: a network interface's MAC
    * (random, locally administered) and, once its resource is known, its name (see #nameInterfaces).
    */
-  #serverAssigned(input: EntityInput): { input: EntityInput; unnamed: boolean } {
-    if (!input.kind || !this.registry.kind(input.kind) || !this.registry.lineage(input.kind).some((k) => categoryId(k) === NETWORKINTERFACE_KIND)) return { input, unnamed: false };
+  #serverAssigned(input: EntityInput, lookup: CategoryLookup): { input: EntityInput; unnamed: boolean } {
+    if (!input.kind || !lookup.kind(input.kind) || !lookup.lineage(input.kind).some((k) => categoryId(k) === NETWORKINTERFACE_KIND)) return { input, unnamed: false };
     const attributes: Record<string, unknown> = Object.assign(Object.create(null) as Record<string, unknown>, input.attributes);
     if (attributes[MAC_ATTRIBUTE] === undefined || attributes[MAC_ATTRIBUTE] === null) attributes[MAC_ATTRIBUTE] = localMac(randomBytes(6));
     const unnamed = attributes[INTERFACE_ATTRIBUTE] === undefined || attributes[INTERFACE_ATTRIBUTE] === null;
@@ -603,8 +657,14 @@ export class EntityService {
    * (or a sub-kind); ids are generated when absent. With an idempotency key, the ids come from the
    * key and the request, and the same request sent again (after a 503 or a timeout) answers with
    * what the first attempt created instead of creating it again.
+   *
+   * `whileStoring` lets the caller prepare its answer while the store writes: it is called once the
+   * write is on its way, with the entities as they are being stored. When the creation succeeds,
+   * it returns those very entities, each with its revision (nothing else differs); when it fails,
+   * whatever was prepared is to be dropped. It is not called for a request with an idempotency key,
+   * whose answer may be what an earlier attempt stored.
    */
-  async createInCollection(kind: Kind, items: EntityItem[], origin: RequestOrigin, ctx: BackendContext, idempotencyKey?: string): Promise<Entity[]> {
+  async createInCollection(kind: Kind, items: EntityItem[], origin: RequestOrigin, ctx: BackendContext, idempotencyKey?: string, whileStoring?: (entities: Entity[]) => void): Promise<Entity[]> {
     const kindId = categoryId(kind);
     const problems: FieldProblem[] = [];
     const allowed = new Set(this.registry.descendants(kindId));
@@ -622,7 +682,7 @@ export class EntityService {
     const nextId = idempotencyKey !== undefined ? idempotentIds(principalOf(ctx).tenant, idempotencyKey, items) : newId;
     const entities = await this.#prepare(items, (item, k) => `${k.location}${item.id ?? nextId()}`, origin, ctx, nextId);
     try {
-      return await this.#createEverywhere(entities, ctx);
+      return await this.#createEverywhere(entities, ctx, idempotencyKey === undefined ? whileStoring : undefined);
     } catch (err) {
       if (idempotencyKey === undefined || !(err instanceof ConflictError)) throw err;
       // The same request made these already: answer with them.

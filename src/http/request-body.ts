@@ -36,14 +36,27 @@ const MAX_JSON_DEPTH = 64;
  * that a hostile body cannot exhaust the stack of anything that reads it afterwards.
  */
 function assertShallow(body: unknown): void {
-  const stack: { value: unknown; depth: number; pointer: string }[] = [{ value: body, depth: 0, pointer: '' }];
+  // Each node knows its parent and key: the pointer is spelled out only for the node refused.
+  interface Node {
+    value: unknown;
+    depth: number;
+    parent?: Node;
+    key?: string;
+  }
+  const pointerOf = (node: Node): string => (node.parent ? `${pointerOf(node.parent)}/${node.key!.replaceAll('~', '~0').replaceAll('/', '~1')}` : '');
+  const stack: Node[] = [{ value: body, depth: 0 }];
   while (stack.length > 0) {
-    const { value, depth, pointer } = stack.pop()!;
+    const node = stack.pop()!;
+    const { value, depth } = node;
     if (typeof value !== 'object' || value === null) continue;
     if (depth >= MAX_JSON_DEPTH) {
-      throw new ValidationError(`the request body is nested more than ${MAX_JSON_DEPTH} levels deep`, [{ pointer: pointer || '/', message: 'nested too deeply' }]);
+      throw new ValidationError(`the request body is nested more than ${MAX_JSON_DEPTH} levels deep`, [{ pointer: pointerOf(node) || '/', message: 'nested too deeply' }]);
     }
-    for (const [key, child] of Object.entries(value)) stack.push({ value: child, depth: depth + 1, pointer: `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}` });
+    for (const key of Object.keys(value)) {
+      const child = (value as Record<string, unknown>)[key];
+      // Only containers can nest further; scalars need no visit.
+      if (typeof child === 'object' && child !== null) stack.push({ value: child, depth: depth + 1, parent: node, key });
+    }
   }
 }
 

@@ -16,6 +16,13 @@ export interface CategoryLookup {
   lineage(kindId: string): Kind[];
   kindAttributes(kindId: string): AttributeDefinitions;
   mixinClosure(mixinId: string): Mixin[];
+  /**
+   * {@link definitionsFor}'s answer, from a lookup that remembers it (a batch's, see
+   * `batch-lookup.ts`); callers do not mutate it.
+   */
+  definitions?(kindId: string, mixins: string[]): AttributeDefinitions;
+  /** {@link definedActions}' answer, from a lookup that remembers it; callers do not mutate it. */
+  definedActions?(entity: Pick<Entity, 'kind' | 'mixins'>): string[];
 }
 
 /** An entity in model terms: its identity is its location path. */
@@ -129,25 +136,54 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** A JSON pointer token (RFC 6901): `~` and `/` escaped. */
+function token(key: string): string {
+  return key.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+/**
+ * Where each flattened attribute came from in the request, for problems only: a flat name's JSON
+ * pointer is spelled out when asked for, a nested one's is kept as it is walked.
+ */
+export class AttributePointers {
+  /** Pointers of the names that came from inside a namespace; the others are `base/<name>`. */
+  nested: Record<string, string> | undefined;
+
+  constructor(
+    private readonly base: string,
+    private readonly values: Record<string, unknown>,
+  ) {}
+
+  /** The pointer of a flattened name's value, or undefined for a name that was not given. */
+  of(name: string): string | undefined {
+    if (this.nested && Object.hasOwn(this.nested, name)) return this.nested[name];
+    return Object.hasOwn(this.values, name) ? `${this.base}/${token(name)}` : undefined;
+  }
+}
+
+function flattenInto(values: Record<string, unknown>, pointers: AttributePointers, definitions: AttributeDefinitions, node: Record<string, unknown>, prefix: string, at: string): void {
+  for (const key in node) {
+    if (!Object.hasOwn(node, key)) continue;
+    const value = node[key];
+    const name = prefix ? `${prefix}.${key}` : key;
+    if (isPlainObject(value) && !ownDefinition(definitions, name) && !CORE_ATTRIBUTES.includes(name)) flattenInto(values, pointers, definitions, value, name, `${at}/${token(key)}`);
+    else {
+      values[name] = value;
+      // The last value given for a name is the one kept, and so is its pointer.
+      if (prefix) (pointers.nested ??= clientMap<string>())[name] = `${at}/${token(key)}`;
+      else if (pointers.nested) delete pointers.nested[name];
+    }
+  }
+}
+
 /**
  * Flattens attributes given flat (OCCI 1.2) or nested (pyOCNI) into dotted names. A defined name
  * takes its value as is (an object-typed attribute keeps its object); other objects are namespaces.
  */
-export function flattenAttributes(raw: Record<string, unknown>, definitions: AttributeDefinitions, pointer: string): { values: Record<string, unknown>; pointers: Record<string, string> } {
+export function flattenAttributes(raw: Record<string, unknown>, definitions: AttributeDefinitions, pointer: string): { values: Record<string, unknown>; pointers: AttributePointers } {
   const values = clientMap<unknown>();
-  const pointers = clientMap<string>();
-  const walk = (node: Record<string, unknown>, prefix: string, at: string) => {
-    for (const [key, value] of Object.entries(node)) {
-      const name = prefix ? `${prefix}.${key}` : key;
-      const here = `${at}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-      if (isPlainObject(value) && !ownDefinition(definitions, name) && !CORE_ATTRIBUTES.includes(name)) walk(value, name, here);
-      else {
-        values[name] = value;
-        pointers[name] = here;
-      }
-    }
-  };
-  walk(raw, '', pointer);
+  const pointers = new AttributePointers(pointer, values);
+  flattenInto(values, pointers, definitions, raw, '', pointer);
   return { values, pointers };
 }
 
@@ -185,7 +221,8 @@ export function checkCategories(lookup: CategoryLookup, kindId: string, mixins: 
     return undefined;
   }
   if (kindId === ENTITY_KIND || !kind.location) problems.push({ pointer: `${pointer}/kind`, message: `kind "${kindId}" is abstract and has no instances` });
-  const lineage = lookup.lineage(kindId).map(categoryId);
+  // Most entities have no mixins: the lineage's identifiers are built only for those that do.
+  const lineage = mixins.length > 0 ? lookup.lineage(kindId).map(categoryId) : [];
   mixins.forEach((mixinId, i) => {
     const mixin = lookup.mixin(mixinId);
     if (!mixin) {
@@ -199,35 +236,44 @@ export function checkCategories(lookup: CategoryLookup, kindId: string, mixins: 
   return kind;
 }
 
+/** Where a value came from, spelled out only for a value that has a problem. */
+function pointerOf(pointers: AttributePointers, name: string): string {
+  return pointers.of(name) ?? `/attributes/${name}`;
+}
+
 /** Checks given attribute values against their definitions; `mode` decides the immutability rule. */
 function checkValues(
   values: Record<string, unknown>,
-  pointers: Record<string, string>,
+  pointers: AttributePointers,
   definitions: AttributeDefinitions,
   problems: FieldProblem[],
   current?: Record<string, AttributeValue>,
 ): { immutable: FieldProblem[] } {
   const immutable: FieldProblem[] = [];
-  for (const [name, value] of Object.entries(values)) {
-    const pointer = pointers[name] ?? `/attributes/${name}`;
+  // `values` has no prototype: every key is its own.
+  for (const name in values) {
+    const value = values[name];
     const definition = ownDefinition(definitions, name);
     if (!definition) {
-      problems.push({ pointer, message: `attribute "${name}" is not defined by the kind or its mixins` });
+      problems.push({ pointer: pointerOf(pointers, name), message: `attribute "${name}" is not defined by the kind or its mixins` });
       continue;
     }
     if (value === null) {
-      if (definition.required) problems.push({ pointer, message: `attribute "${name}" is required and cannot be removed` });
-      else if (current && !definition.mutable && name in current) immutable.push({ pointer, message: `attribute "${name}" is immutable` });
+      if (definition.required) problems.push({ pointer: pointerOf(pointers, name), message: `attribute "${name}" is required and cannot be removed` });
+      else if (current && !definition.mutable && name in current) immutable.push({ pointer: pointerOf(pointers, name), message: `attribute "${name}" is immutable` });
       continue;
     }
     const why = checkAttributeValue(value as AttributeValue, definition);
-    if (why) problems.push({ pointer, message: `attribute "${name}" ${why}` });
+    if (why) problems.push({ pointer: pointerOf(pointers, name), message: `attribute "${name}" ${why}` });
     else if (current && !definition.mutable && JSON.stringify(current[name]) !== JSON.stringify(value)) {
-      immutable.push({ pointer, message: `attribute "${name}" is immutable and cannot be changed` });
+      immutable.push({ pointer: pointerOf(pointers, name), message: `attribute "${name}" is immutable and cannot be changed` });
     }
   }
   return { immutable };
 }
+
+/** Every attribute is judged (a creation, a full replacement). */
+const EVERY_ATTRIBUTE = (): boolean => true;
 
 /** Applies defaults to missing attributes, then checks that every required one has a value. */
 function completeAttributes(
@@ -235,10 +281,13 @@ function completeAttributes(
   definitions: AttributeDefinitions,
   pointer: string,
   problems: FieldProblem[],
-  judged: (name: string) => boolean = () => true,
+  judged: (name: string) => boolean = EVERY_ATTRIBUTE,
 ): void {
-  for (const [name, definition] of Object.entries(definitions)) {
-    if (attributes[name] === undefined && definition.default !== undefined) attributes[name] = structuredClone(definition.default);
+  for (const name in definitions) {
+    if (!Object.hasOwn(definitions, name)) continue;
+    const definition = definitions[name]!;
+    // A structured default is copied: each entity gets its own, and the definition stays as it is.
+    if (attributes[name] === undefined && definition.default !== undefined) attributes[name] = typeof definition.default === 'object' ? structuredClone(definition.default) : definition.default;
     if (attributes[name] === undefined && definition.required && judged(name)) problems.push({ pointer: `${pointer}/attributes`, message: `attribute "${name}" is required` });
   }
 }
@@ -345,7 +394,7 @@ export function buildEntity(lookup: CategoryLookup, location: string, input: Ent
   if (!input.kind) fail([{ pointer: `${pointer}/kind`, message: 'is required' }]);
   const kind = checkCategories(lookup, input.kind, mixins, pointer, problems);
   if (!kind) fail(problems);
-  const definitions = definitionsFor(lookup, input.kind, mixins);
+  const definitions = lookup.definitions?.(input.kind, mixins) ?? definitionsFor(lookup, input.kind, mixins);
   const { values, pointers } = flattenAttributes(input.attributes ?? {}, definitions, `${pointer}/attributes`);
   liftCore(values, input);
   if (input.textual) readTextValues(values, definitions);
@@ -353,7 +402,7 @@ export function buildEntity(lookup: CategoryLookup, location: string, input: Ent
   for (const name of SERVER_STATE_ATTRIBUTES) delete values[name];
   checkValues(values, pointers, definitions, problems);
   const attributes = clientMap<AttributeValue>();
-  for (const [name, value] of Object.entries(values)) if (value !== null) attributes[name] = value as AttributeValue;
+  for (const name in values) if (values[name] !== null) attributes[name] = values[name] as AttributeValue;
   completeAttributes(attributes, definitions, pointer, problems);
   const isLink = lookup.lineage(input.kind).some((k) => categoryId(k) === LINK_KIND);
   if (isLink) {
@@ -474,7 +523,7 @@ export function definedActions(lookup: CategoryLookup, entity: Pick<Entity, 'kin
 
 /** The actions that apply now: defined for the entity, and allowed by its state machine. */
 export function applicableActions(lookup: CategoryLookup, entity: Entity): string[] {
-  return definedActions(lookup, entity).filter((id) => {
+  return (lookup.definedActions?.(entity) ?? definedActions(lookup, entity)).filter((id) => {
     if (entity.allowedActions !== undefined && !entity.allowedActions.includes(id)) return false;
     const transition = TRANSITIONS.get(id);
     if (!transition) return true;
@@ -543,11 +592,11 @@ export function resolveAction(lookup: CategoryLookup, entity: Pick<Entity, 'kind
     const definition = ownDefinition(action.attributes, name);
     const value = invocation.fromForm ? fromFormValue(given, definition) : given;
     if (!definition) {
-      problems.push({ pointer: pointers[name]!, message: `"${name}" is not a parameter of ${actionId}` });
+      problems.push({ pointer: pointers.of(name)!, message: `"${name}" is not a parameter of ${actionId}` });
       continue;
     }
     const why = checkAttributeValue(value as AttributeValue, definition);
-    if (why) problems.push({ pointer: pointers[name]!, message: `parameter "${name}" ${why}` });
+    if (why) problems.push({ pointer: pointers.of(name)!, message: `parameter "${name}" ${why}` });
     else parameters[name] = value as AttributeValue;
   }
   completeAttributes(parameters, action.attributes, '', problems);

@@ -12,7 +12,7 @@
  */
 import type { Entity } from '../model/entity.ts';
 import type { ChangesFollower } from './changes-follower.ts';
-import type { CouchClient, CouchRequest } from './couch.ts';
+import type { CouchAnswer, CouchClient, CouchRequest } from './couch.ts';
 import { fromDoc, toDoc, type EntityDoc, type EntityStore } from './entity-store.ts';
 
 /** Bounds of the cache: entries and bytes (each entry's stored JSON, in UTF-16 code units × 2). */
@@ -47,19 +47,26 @@ export function writtenIds(req: CouchRequest, db: string): string[] | undefined 
   return undefined;
 }
 
-/**
- * A client for the entity store that reports the documents every write touches, before it is sent
- * and once it settled (whatever the outcome: a write that timed out may still have happened).
- */
-export function observeWrites(client: CouchClient, db: string, onWritten: (ids: string[]) => void): CouchClient {
-  const exchange: CouchClient['exchange'] = async (req) => {
+/** What a write observer is told. */
+export interface WriteObserver {
+  /** The documents a write touches, before it is sent and once it settled (whatever the outcome: a write that timed out may still have happened). */
+  touched(ids: string[]): void;
+  /** A write the store answered (successfully or not, document by document). */
+  answered?(req: CouchRequest, answer: CouchAnswer<unknown>): void;
+}
+
+/** A client for the entity store that tells `observer` of every write to `db`. */
+export function observeWrites(client: CouchClient, db: string, observer: WriteObserver): CouchClient {
+  const exchange: CouchClient['exchange'] = async <T>(req: CouchRequest) => {
     const ids = writtenIds(req, db);
-    if (!ids || ids.length === 0) return client.exchange(req);
-    onWritten(ids);
+    if (!ids || ids.length === 0) return client.exchange<T>(req);
+    observer.touched(ids);
     try {
-      return await client.exchange(req);
+      const answer = await client.exchange<T>(req);
+      observer.answered?.(req, answer);
+      return answer;
     } finally {
-      onWritten(ids);
+      observer.touched(ids);
     }
   };
   const request: CouchClient['request'] = async (req) => (await exchange(req)).body as never;
@@ -122,9 +129,13 @@ export class EntityReadCache {
   /** Forgets the entities at these locations, and any fill of them now in flight. */
   invalidate(locations: string[]): void {
     this.#epoch += 1;
+    // Only a fill in flight can race with this invalidation: with none, every later fill starts
+    // after it (at this epoch or a later one), so there is nothing to remember (a bulk write
+    // invalidates thousands of locations, twice, and the feed each of them once more).
+    const remember = this.#inFlight > 0;
     for (const location of locations) {
       this.#drop(location);
-      this.#recent.set(location, this.#epoch);
+      if (remember) this.#recent.set(location, this.#epoch);
     }
     if (this.#recent.size > RECENT_MAX) {
       this.#recent.clear();
@@ -168,6 +179,49 @@ export class EntityReadCache {
     } finally {
       this.#inFlight -= 1;
       // Nothing in flight: no fill can race with what was invalidated so far.
+      if (this.#inFlight === 0) this.#recent.clear();
+    }
+  }
+
+  /**
+   * Entities by location (absent ones left out), from memory where held; the others in one store
+   * request, filling the cache (an entity with conflicting revisions is read alone, which resolves them).
+   */
+  async getMany(locations: string[]): Promise<Map<string, Entity>> {
+    if (!this.#serving()) return this.store.getMany(locations);
+    const out = new Map<string, Entity>();
+    const misses: string[] = [];
+    for (const location of locations) {
+      const entry = this.#entries.get(location);
+      if (!entry) {
+        misses.push(location);
+        continue;
+      }
+      this.#hits += 1;
+      this.#entries.delete(location);
+      this.#entries.set(location, entry);
+      out.set(location, fromDoc(JSON.parse(entry.json) as EntityDoc));
+    }
+    if (misses.length === 0) return out;
+    this.#misses += misses.length;
+    const started = this.#epoch;
+    this.#inFlight += 1;
+    try {
+      const docs = await this.store.docsWithConflicts(misses);
+      for (const [location, doc] of docs) {
+        if (doc._conflicts && doc._conflicts.length > 0) {
+          const resolved = await this.store.get(location);
+          if (resolved) out.set(location, resolved);
+          continue;
+        }
+        delete doc._conflicts;
+        const entity = fromDoc(doc);
+        if (this.#mayFill(location, started)) this.#fill(location, JSON.stringify(toDoc(entity)));
+        out.set(location, entity);
+      }
+      return out;
+    } finally {
+      this.#inFlight -= 1;
       if (this.#inFlight === 0) this.#recent.clear();
     }
   }

@@ -117,7 +117,7 @@ export function fromDoc(doc: EntityDoc): Entity {
 }
 
 /** True when a document is an entity of the scope (and of the tenant, when one is given). */
-function inScope(doc: EntityDoc, scope: ListScope, owner: string | undefined): boolean {
+export function inScope(doc: EntityDoc, scope: ListScope, owner: string | undefined): boolean {
   if (owner !== undefined && doc.owner !== owner) return false;
   if ('mixin' in scope) return (doc.mixins ?? []).includes(scope.mixin);
   if ('below' in scope) return doc._id.startsWith(scope.below);
@@ -226,6 +226,24 @@ export class EntityStore {
       body: { keys: [...new Set(locations)] },
     });
     for (const row of page.rows) if (row.doc && row.doc.type === 'entity') out.set(row.key, fromDoc(row.doc));
+    return out;
+  }
+
+  /**
+   * Documents by location as stored, each with its conflicting revisions listed (`conflicts=true`),
+   * for a reader that resolves them (the read cache); absent locations are left out.
+   */
+  async docsWithConflicts(locations: string[]): Promise<Map<string, EntityDoc & { _conflicts?: string[] }>> {
+    const out = new Map<string, EntityDoc & { _conflicts?: string[] }>();
+    if (locations.length === 0) return out;
+    const page = await this.client.request<{ rows: { key: string; doc?: (EntityDoc & { _conflicts?: string[] }) | null }[] }>({
+      db: this.db,
+      method: 'post',
+      path: '_all_docs',
+      qs: { include_docs: true, conflicts: true },
+      body: { keys: [...new Set(locations)] },
+    });
+    for (const row of page.rows) if (row.doc && row.doc.type === 'entity') out.set(row.key, row.doc);
     return out;
   }
 

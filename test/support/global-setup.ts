@@ -57,7 +57,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return container.stop;
   }
   const dir = mkdtempSync(join(tmpdir(), 'ocni-test-store-'));
-  const store = await startEmbeddedStore({ dataDir: dir });
+  // The supervisor restarts the store if it dies; a death must still show in the run's output
+  // (with the store's last words), or a test that failed meanwhile would not say why.
+  const store = await startEmbeddedStore({ dataDir: dir, onEvent: (event) => process.stderr.write(`[test store] ${JSON.stringify(event)}\n`) });
   project.provide('couchUrl', store.url);
   project.provide('couchKind', 'embedded');
   return async () => {

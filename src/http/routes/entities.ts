@@ -18,7 +18,7 @@ import { assertQueryable } from '../../store/entity-query.ts';
 import { negotiate } from '../negotiate.ts';
 import { backendContext, baseUrl, idempotencyKey, ifMatch, paging, queryValue, queryValues, requestOrigin } from '../request-context.ts';
 import { readContent, type RequestContent } from '../request-body.ts';
-import { renderContext, respond } from '../respond.ts';
+import { encode, renderContext, respond, type Encoded } from '../respond.ts';
 import type { Services } from '../services.ts';
 
 /** Longest `X-OCCI-Location` list set on a creation's answer. */
@@ -200,29 +200,41 @@ export function entityRoutes(router: Router, services: Services): void {
     await sendCollection(ctx, list);
   };
 
-  const sendCreated = (ctx: Context, created: Entity[]): void => {
+  /** Inline links show inside their resource, not beside it: the entities a creation's answer lists at its top. */
+  const topOfCreated = (created: Entity[]): Entity[] => {
+    const createdHere = new Set(created.map((e) => e.location));
+    return created.filter((e) => e.source === undefined || !createdHere.has(e.source));
+  };
+
+  /**
+   * The body of a creation's answer, encoded. Nothing in it depends on the store's revisions, so
+   * it can be made while the store writes. New resources can only have the links created with
+   * them, so there is nothing to look up.
+   */
+  const createdAnswer = (ctx: Context, created: Entity[]): Encoded => {
     const renderer = negotiate(ctx, true);
+    const createdHere = new Set(created.map((e) => e.location));
+    const inline = new Map<string, Entity[]>();
+    for (const e of created) if (e.source !== undefined && createdHere.has(e.source)) inline.set(e.source, [...(inline.get(e.source) ?? []), e]);
+    return encode(renderer.created(topOfCreated(created), (e) => inline.get(e.location) ?? [], context(ctx)));
+  };
+
+  /** Answers a creation with 201; `ready` is its body when made already (from these entities, without their revisions). */
+  const sendCreated = (ctx: Context, created: Entity[], ready?: Encoded): void => {
     ctx.status = 201;
     ctx.set('Location', baseUrl(ctx, config) + created[0]!.location);
     if (created.length === 1 && created[0]!.rev) ctx.set('ETag', `"${created[0]!.rev}"`);
-    // Inline links show inside their resource, not beside it. New resources can only have the
-    // links created with them, so there is nothing to look up.
-    const createdHere = new Set(created.map((e) => e.location));
-    const top = created.filter((e) => e.source === undefined || !createdHere.has(e.source));
+    const top = topOfCreated(created);
     // `Location` holds one URL; every new location is listed (GFD.223: "location(s)") as text
     // renderings list them, in `X-OCCI-Location` — while that fits the 8 KiB of response head
     // clients commonly accept (Node's own limit is 16 KiB); beyond it the body names them all
     // (text: the URLs; JSON: kind and id, and `location` in the ocni profile).
     if (top.length > 1) {
-      const listed = top.map((e) => baseUrl(ctx, config) + e.location).join(', ');
+      const base = baseUrl(ctx, config);
+      const listed = top.map((e) => base + e.location).join(', ');
       if (listed.length <= MAX_LISTED_LOCATIONS_BYTES) ctx.set('X-OCCI-Location', listed);
     }
-    const inline = new Map<string, Entity[]>();
-    for (const e of created) if (e.source !== undefined && createdHere.has(e.source)) inline.set(e.source, [...(inline.get(e.source) ?? []), e]);
-    respond(
-      ctx,
-      renderer.created(top, (e) => inline.get(e.location) ?? [], context(ctx)),
-    );
+    respond(ctx, ready ?? createdAnswer(ctx, created));
   };
 
   /** An HTML form is answered with a redirect to the page of what it changed (POST-redirect-GET). */
@@ -290,8 +302,18 @@ export function entityRoutes(router: Router, services: Services): void {
         await sendMembers(ctx, collection, number);
         return;
       }
-      const created = await entities.createInCollection(collection.kind, entityItems(content, classOfIn(registry)), requestOrigin(ctx, config), backendContext(ctx, config), idempotencyKey(ctx));
-      sendCreated(ctx, created);
+      // The answer is made while the store writes (a creation with an idempotency key may answer
+      // with what an earlier attempt stored: its answer waits for the store).
+      let ready: Encoded | undefined;
+      const created = await entities.createInCollection(
+        collection.kind,
+        entityItems(content, classOfIn(registry)),
+        requestOrigin(ctx, config),
+        backendContext(ctx, config),
+        idempotencyKey(ctx),
+        (storing) => (ready = createdAnswer(ctx, storing)),
+      );
+      sendCreated(ctx, created, ready);
       return;
     }
     negotiate(ctx);

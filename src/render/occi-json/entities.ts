@@ -6,6 +6,7 @@
  */
 import type { AttributeDefinitions, AttributeValue } from '../../model/category.ts';
 import { applicableActions, flattenFilterAttributes, idOf, type CategoryLookup, type Entity, type EntityInput, type EntityPattern } from '../../model/entity.ts';
+import { BatchLookup } from '../../model/batch-lookup.ts';
 import { ValidationError } from '../../errors.ts';
 
 type Json = { [key: string]: unknown };
@@ -240,5 +241,6 @@ export function renderEntityCollection(entities: Entity[], ctx: EntityRenderCont
 export function renderCreated(entities: Entity[], ctx: EntityRenderContext, linksOf: (e: Entity) => Entity[] = () => []): Json {
   if (ctx.profile === 'pyocni') return { Location: entities.map((e) => absolute(ctx, e.location)) };
   if (entities.length === 1) return renderEntity(entities[0]!, ctx, linksOf(entities[0]!));
-  return renderEntityCollection(entities, ctx, linksOf);
+  // Rendered together without awaiting anything: one lookup remembers what they ask of the registry.
+  return renderEntityCollection(entities, { ...ctx, lookup: new BatchLookup(ctx.lookup) }, linksOf);
 }
