@@ -5,7 +5,8 @@
  * Cyclades names an attachment by its volume.
  */
 import { INFRA_SCHEME } from '../../model/category.ts';
-import { idOf } from '../../model/entity.ts';
+import { idOf, type Entity } from '../../model/entity.ts';
+import { ValidationError } from '../../errors.ts';
 
 /** The compute kind (→ Cyclades server). */
 export const COMPUTE_KIND = `${INFRA_SCHEME}compute`;
@@ -52,6 +53,31 @@ export function cycladesIdOfRef(ref: string | undefined): string | undefined {
   }
   const segment = path.replace(/\/+$/, '').split('/').pop() ?? '';
   return DIGITS.test(segment) ? segment : undefined;
+}
+
+/**
+ * The Cyclades ids at the ends of a link to create: the server at its source, the network or volume
+ * (`target.kind`, whose Cyclades id names a `target.object`) at its target.
+ *
+ * @throws ValidationError (400) naming the end that is not a Cyclades object of its kind
+ */
+export function linkEndIds(
+  entity: Pick<Entity, 'source' | 'target'>,
+  link: string,
+  target: { kind: 'network' | 'storage'; object: string },
+  backendName: string,
+): { serverId: string; targetId: string } {
+  const serverId = cycladesIdOfRef(entity.source);
+  const targetId = cycladesIdOfRef(entity.target);
+  if (serverId === undefined)
+    throw new ValidationError(`the source of a ${link} of backend "${backendName}" must be a Cyclades compute (/compute/<server id>), not ${entity.source ?? 'nothing'}`, [
+      { pointer: '/source', message: 'not a Cyclades compute' },
+    ]);
+  if (targetId === undefined)
+    throw new ValidationError(`the target of a ${link} of backend "${backendName}" must be a Cyclades ${target.kind} (/${target.kind}/<${target.object} id>), not ${entity.target ?? 'nothing'}`, [
+      { pointer: '/target', message: `not a Cyclades ${target.kind}` },
+    ]);
+  return { serverId, targetId };
 }
 
 /** The id of a storagelink: `<server id>_<volume id>`. */

@@ -11,12 +11,12 @@
  * Cyclades attaches a port to a server through a job on the server, so a server still building
  * refuses it (409, `conflict`): links to a new compute are added once it is active.
  */
-import { OcciError, ValidationError } from '../../errors.ts';
+import { OcciError } from '../../errors.ts';
 import type { AttributeValue } from '../../model/category.ts';
 import type { Entity } from '../../model/entity.ts';
 import type { BackendOutcome } from '../backend.ts';
 import { deleteIgnoringGone, isError, notImplemented } from './errors.ts';
-import { cycladesIdOf, cycladesIdOfRef, IPNETWORKINTERFACE_MIXIN } from './ids.ts';
+import { cycladesIdOf, cycladesIdOfRef, IPNETWORKINTERFACE_MIXIN, linkEndIds } from './ids.ts';
 import { pollUntil, whenIdle } from './jobs.ts';
 import { idField, list, member, requireId, text, type JsonObject } from './json.ts';
 import { findAfterLoss, isLostAnswer, portName, readRef, releaseFloatingIps, writeRef } from './marks.ts';
@@ -79,16 +79,7 @@ export class NetworkLinkOps {
 
   /** Creates the port (see the module comment). */
   async create(entity: Entity, session: CycladesSession): Promise<BackendOutcome> {
-    const serverId = cycladesIdOfRef(entity.source);
-    const networkId = cycladesIdOfRef(entity.target);
-    if (serverId === undefined)
-      throw new ValidationError(`the source of a networkinterface of backend "${this.services.backendName}" must be a Cyclades compute (/compute/<server id>), not ${entity.source ?? 'nothing'}`, [
-        { pointer: '/source', message: 'not a Cyclades compute' },
-      ]);
-    if (networkId === undefined)
-      throw new ValidationError(`the target of a networkinterface of backend "${this.services.backendName}" must be a Cyclades network (/network/<network id>), not ${entity.target ?? 'nothing'}`, [
-        { pointer: '/target', message: 'not a Cyclades network' },
-      ]);
+    const { serverId, targetId: networkId } = linkEndIds(entity, 'networkinterface', { kind: 'network', object: 'network' }, this.services.backendName);
     const network = await getNetwork(networkId, session);
     if (network === undefined) throw new OcciError('not-found', `Cyclades has no network ${networkId}`);
     const wanted = requestedAddress(entity);

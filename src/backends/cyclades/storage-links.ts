@@ -6,12 +6,12 @@
  * link's id is `<server id>_<volume id>`; its state follows the volume (`attaching` → inactive,
  * `in_use` → active).
  */
-import { OcciError, ValidationError } from '../../errors.ts';
+import { OcciError } from '../../errors.ts';
 import type { AttributeValue } from '../../model/category.ts';
 import type { Entity } from '../../model/entity.ts';
 import type { BackendOutcome } from '../backend.ts';
 import { deleteIgnoringGone, notImplemented } from './errors.ts';
-import { cycladesIdOfRef, parseStorageLinkId, storageLinkId } from './ids.ts';
+import { cycladesIdOfRef, linkEndIds, parseStorageLinkId, storageLinkId } from './ids.ts';
 import { serverIdle, whenIdle } from './jobs.ts';
 import { idField, list, text, type JsonObject } from './json.ts';
 import { isLostAnswer } from './marks.ts';
@@ -46,16 +46,7 @@ export class StorageLinkOps {
 
   /** Attaches the volume to the server. */
   async create(entity: Entity, session: CycladesSession): Promise<BackendOutcome> {
-    const serverId = cycladesIdOfRef(entity.source);
-    const volumeId = cycladesIdOfRef(entity.target);
-    if (serverId === undefined)
-      throw new ValidationError(`the source of a storagelink of backend "${this.services.backendName}" must be a Cyclades compute (/compute/<server id>), not ${entity.source ?? 'nothing'}`, [
-        { pointer: '/source', message: 'not a Cyclades compute' },
-      ]);
-    if (volumeId === undefined)
-      throw new ValidationError(`the target of a storagelink of backend "${this.services.backendName}" must be a Cyclades storage (/storage/<volume id>), not ${entity.target ?? 'nothing'}`, [
-        { pointer: '/target', message: 'not a Cyclades storage' },
-      ]);
+    const { serverId, targetId: volumeId } = linkEndIds(entity, 'storagelink', { kind: 'storage', object: 'volume' }, this.services.backendName);
     // Attaching is a job on the server: the one pending there finishes first.
     try {
       await whenIdle(serverId, session, () => session.post('compute', `/servers/${serverId}/os-volume_attachments`, { volumeAttachment: { volumeId } }));
