@@ -7,24 +7,24 @@
 import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import type { Rendered } from '../render/renderer.ts';
-import { respond } from './respond.ts';
+import { encode, respond, type Encoded } from './respond.ts';
 
-/** A rendering frozen for serving: the body serialised once, its tag computed once. */
+/** A rendering frozen for serving: the body encoded once, its tag computed once. */
 export interface ServedView {
-  rendered: Rendered;
+  answer: Encoded;
   etag: string;
 }
 
-/** Freezes a rendering: objects are serialised here rather than by Koa on every response. */
+/** Freezes a rendering: serialised and encoded here rather than on every response. */
 export function freeze(rendered: Rendered): ServedView {
-  const body = rendered.body === undefined ? '' : typeof rendered.body === 'string' ? rendered.body : JSON.stringify(rendered.body);
+  const answer = encode(rendered);
   const hash = createHash('sha256')
-    .update(rendered.type)
+    .update(answer.type)
     .update('\0')
-    .update(JSON.stringify(rendered.headers ?? {}))
+    .update(JSON.stringify(answer.headers ?? {}))
     .update('\0')
-    .update(body);
-  return { rendered: { ...rendered, body }, etag: `"${hash.digest('base64url').slice(0, 27)}"` };
+    .update(answer.bytes);
+  return { answer, etag: `"${hash.digest('base64url').slice(0, 27)}"` };
 }
 
 /** True when `If-None-Match` names this tag (or `*`), weak or strong (RFC 9110 §13.1.2 uses the weak comparison). */
@@ -44,7 +44,7 @@ export function serve(ctx: Context, view: ServedView): void {
     ctx.status = 304;
     return;
   }
-  respond(ctx, view.rendered);
+  respond(ctx, view.answer);
 }
 
 /**

@@ -20,6 +20,7 @@ interface ProfileNode {
 }
 
 const what = process.argv[2] ?? 'get';
+// Longer runs (PROFILE_SECONDS) dilute start-up's module loading and schema compiling in the profile.
 const dir = mkdtempSync(join(tmpdir(), 'ocni-profile-'));
 const out = process.env.PROFILE_DIR ?? join(dir, 'profiles');
 const store = await startStore(undefined, join(dir, 'store'));
@@ -43,7 +44,7 @@ try {
     process.stdout.write(`bulk: ${n} creates of 1,000, ${((performance.now() - started) / n).toFixed(0)} ms each\n`);
   } else {
     const paths = what === 'list' ? ['/compute/?number=1000'] : what === 'query' ? ['/-/'] : ['/compute/c1', '/compute/c500', '/compute/c999'];
-    const result = await throughput({ base: ocni.url, paths, headers: { accept: JSON_TYPE }, connections: 10, seconds: 5 });
+    const result = await throughput({ base: ocni.url, paths, headers: { accept: JSON_TYPE }, connections: 10, seconds: Number(process.env.PROFILE_SECONDS ?? 5) });
     process.stdout.write(`${what}: ${result.rps.toFixed(1)} req/s, mean ${result.latencyMeanMs.toFixed(1)} ms\n`);
   }
 } finally {
