@@ -58,7 +58,7 @@ export function createApp(services: Services): Koa {
   });
   // Most requests (GET, DELETE) carry no body: koa-bodyparser would still try each of its types on them.
   app.use((ctx, next) => {
-    if (hasBody(ctx)) return parseBody(ctx, next);
+    if (hasBody(ctx)) return parseBody(ctx, next) as Promise<void>;
     ctx.request.body = {};
     return next();
   });
