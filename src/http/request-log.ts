@@ -51,7 +51,8 @@ export function requestLog(logger: Logger, serverHeader: string) {
     ctx.set('Server', serverHeader);
     // Every response, errors included: browsers must not guess a type (a JSON error as HTML).
     ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.vary('Accept');
+    // The first header of the response (ctx.vary would parse what is there, to add to it).
+    ctx.set('Vary', 'Accept');
     try {
       await next();
     } finally {

@@ -13,6 +13,9 @@ const PLAIN = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]+$/;
 // eslint-disable-next-line no-control-regex -- control characters are what it matches
 const NOT_IN_URIS = /[\u0000-\u0020"<>\\^`{|}\u007f]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** `/`, or `/`-led plain segments, with or without a final `/` (no empty segment). */
+const PLAIN_PATH = /^\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]+(?:\/[A-Za-z0-9\-._~!$&'()*+,;=:@]+)*\/?)?$/;
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
 const HEX = '0123456789ABCDEF';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
@@ -75,6 +78,8 @@ export function normaliseSegment(raw: string): { segment: string } | { error: st
  * @returns `{ path }` or `{ error }` (a sentence fit for a problem document)
  */
 export function toPath(input: string): { path: string } | { error: string } {
+  // A path of plain segments (nearly every request's) is its own normal form.
+  if (input.length <= MAX_PATH_LENGTH && PLAIN_PATH.test(input) && !DOT_SEGMENT.test(input)) return { path: input };
   let path = input.trim();
   const absolute = /^https?:\/\/([^/?#]*)([^?#]*)/i.exec(path);
   if (absolute) {

@@ -69,6 +69,11 @@ export class CategoryRegistry {
    * and, for a non-operator `viewer`, other tenants' tags disappear.
    */
   withRequestView<T>(view: { mixins: Mixin[]; viewer?: Principal }, fn: () => T): T {
+    // An operator without templates sees the registry as it is, which is what code outside any
+    // view sees: no scope is entered. (Entering one turns on Node's promise hooks for the
+    // process, a cost on every promise of every request afterwards.) Inside another view, the
+    // operator's view must still replace it.
+    if (view.mixins.length === 0 && (!view.viewer || view.viewer.operator) && requestView.getStore() === undefined) return fn();
     const store: RequestView = { extras: new Map(view.mixins.map((m) => [categoryId(m), m])) };
     if (view.viewer) store.viewer = view.viewer;
     return requestView.run(store, fn);
