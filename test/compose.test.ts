@@ -164,6 +164,14 @@ describe('Dockerfile', () => {
     expect(dockerfile.indexOf('VOLUME ["/data"]')).toBeLessThan(dockerfile.indexOf('USER node'));
     expect(dockerfile).toMatch(/^HEALTHCHECK .*\n\s+CMD \["node", "-e", ".*\/readyz/m);
   });
+
+  it('runs the compiled server on bare Node, beside the files it reads', () => {
+    const [build, run] = dockerfile.split(/^FROM /m).slice(1);
+    expect(build).toMatch(/^RUN npm run build$/m);
+    expect(run).toMatch(/^CMD \["node", "dist\/main\.js"\]$/m);
+    expect(run).not.toContain('tsx');
+    for (const copied of ['COPY config ./config', 'COPY schemas ./schemas', 'COPY --from=build /app/dist ./dist', 'COPY package.json']) expect(run).toContain(copied);
+  });
 });
 
 describe('the compose health check, run by hand against a real server', () => {
