@@ -1,9 +1,9 @@
 /**
  * `npm run build` (and `prestart`): compiles the server to JavaScript in dist/, so that production
  * runs on bare Node instead of under tsx. tsx registers module hooks that run in a loader thread of
- * their own (a second V8 isolate) and keeps every transformed source and its source map: measured,
- * 40–50 MB of ocni's RSS and most of its start-up CPU. Tests and tools keep running TypeScript
- * through tsx and vitest.
+ * their own (a second V8 isolate) and keeps every transformed source and its source map: about 25 MB
+ * of ocni's RSS and a third of its start-up CPU. Tests and tools keep running TypeScript through tsx
+ * and vitest.
  *
  * dist/ mirrors src/ (tsconfig.build.json: rootDir src, only what src/main.ts imports), so paths
  * built from `import.meta.url` to ../config, ../package.json and ../schemas resolve alike from

@@ -17,10 +17,13 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs the server from its TypeScript sources (tsx src/main.ts), or, with `compiled`, as `npm start` does: `node dist/main.js`. */
+/** `npm start`'s node arguments: the heap bound and dist/main.js. */
+const START = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ').slice(1);
+
+/** Runs the server from its TypeScript sources (tsx src/main.ts), or, with `compiled`, as `npm start` does: `node dist/main.js` with a heap bound. */
 function ocni(env: Record<string, string>, compiled = false): ChildProcessWithoutNullStreams {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OCNI_') && k !== 'COUCHDB_URL'));
-  return spawn(process.execPath, compiled ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...clean, ...env } });
+  return spawn(process.execPath, compiled ? START : ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...clean, ...env } });
 }
 
 function exitOf(child: ChildProcessWithoutNullStreams): Promise<{ code: number | null; stdout: string; stderr: string }> {

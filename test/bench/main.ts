@@ -26,7 +26,7 @@ import { childPids, commandOf, waitIdle } from './procs.ts';
 import { num, renderReport, type Row } from './report.ts';
 import { readRss, RssSampler } from './rss.ts';
 import { builtinRegistry, computeDoc, MATCH_CORES, seedComputes } from './seed.ts';
-import { buildOcni, OCNI_COMMAND, startOcniChild, startStore, type BenchStore } from './stack.ts';
+import { buildOcni, ocniCommand, startOcniChild, startStore, type BenchStore } from './stack.ts';
 import { describeStarts, timeStart, type StartTimes } from './startup.ts';
 
 const LARGE = process.argv.includes('--large') || process.env.BENCH_LARGE === '1';
@@ -315,7 +315,7 @@ async function main(cleanup: Cleanup): Promise<{ rows: Row[]; notes: string[]; s
   }
 
   const notes = [
-    `ocni ran as \`node ${OCNI_COMMAND.join(' ')}\` in its own process (log level silent); RSS is VmRSS from /proc/<pid>/status, sampled every 100 ms.`,
+    `ocni ran as \`node ${ocniCommand().join(' ')}\` in its own process (log level silent); RSS is VmRSS from /proc/<pid>/status, sampled every 100 ms.`,
     `The store ran in its own process; autocannon, nano and fetch (the load generators) ran in the benchmark process. All share the machine's ${cpus().length} cores, so ocni's side also pays for ocni's own CPU time.`,
     `Seeded computes straight into the store in ocni's document shape (built with ocni's buildEntity and toDoc); at each size exactly ${MATCHING} have a cores value no other has (spread evenly over the documents added for that size), and the filter was checked through ocni's API and the reference before measuring. The write phases add a few thousand more.`,
     "The reference of a filter is the store's own Mango `_find` using an index on the filtered field that the benchmark built (its `_explain` is checked), on ocni's database: the same documents.",
