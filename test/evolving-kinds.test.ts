@@ -250,6 +250,11 @@ describe('a migration of a few thousand entities survives a restart midway', () 
     await dropDatabases(prefix);
   });
 
+  // The change reads the generic view over thousands of new entities: building it may take the
+  // embedded store longer than its default answer time when the machine is busy (a 503 here was
+  // that, not the migration).
+  const couchdb = { url: couchUrl(), dbPrefix: prefix, requestTimeoutMs: 60_000 };
+
   const progress = async (): Promise<{ done: number; scope: number } | undefined> => {
     const res = await couchFetch(couchUrl(), `${prefix}categories/${encodeURIComponent(`migration:${PORT}`)}`);
     if (res.status === 404) return undefined;
@@ -257,7 +262,7 @@ describe('a migration of a few thousand entities survives a restart midway', () 
   };
 
   it('resumes from the saved position and leaves every entity migrated', { timeout: 180_000 }, async () => {
-    server = await startTestServer({ prefix, overrides: { seedCategories: [], limits: { migrationBatch: 100, migrationPauseMs: 150 } } });
+    server = await startTestServer({ prefix, overrides: { couchdb, seedCategories: [], limits: { migrationBatch: 100, migrationPauseMs: 150 } } });
     const kind = { scheme: NET, term: 'port', location: '/port/', attributes: { 'net.port.speed': { type: 'number', mutable: true, required: false } } };
     expect((await call(server.url, 'POST', '/-/', { body: { kinds: [kind] } })).status).toBe(200);
     for (let start = 0; start < COUNT; start += 800) {
@@ -280,7 +285,7 @@ describe('a migration of a few thousand entities survives a restart midway', () 
     expect(stopped!.done).toBeLessThan(COUNT);
     expect(stopped!.done).toBeGreaterThanOrEqual(midway.done);
 
-    server = await startTestServer({ prefix, overrides: { seedCategories: [], limits: { migrationBatch: 500 } } });
+    server = await startTestServer({ prefix, overrides: { couchdb, seedCategories: [], limits: { migrationBatch: 500 } } });
     await until('the migration to finish', async () => ((await progress()) === undefined ? true : undefined), 120_000);
     // Every stored entity holds the value now: the generic view's rows for vlan = 1 cover the whole kind.
     const rows = async (startkey: unknown[], endkey: unknown[]) => {

@@ -6,7 +6,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import bodyParser from 'koa-bodyparser';
 import { errorMiddleware } from './errors.ts';
-import { occiProtocol, requestTypeGuard } from './negotiate.ts';
+import { hasBody, occiProtocol, requestTypeGuard } from './negotiate.ts';
 import { requestLog } from './request-log.ts';
 import { pathNormaliser } from './path-normaliser.ts';
 import { loggableError } from './error-log.ts';
@@ -20,7 +20,7 @@ import { callerView } from './caller.ts';
 import { createAuthenticator } from '../auth/authenticate.ts';
 import { httpMetrics } from './http-metrics.ts';
 import { healthRoutes, metricsRoutes } from './routes/operations.ts';
-import { watchRoutes } from './routes/watch.ts';
+import { changeStreams } from './routes/watch.ts';
 
 /**
  * Builds the Koa app over the given services. It opens no port: `app.callback()` serves requests.
@@ -44,20 +44,24 @@ export function createApp(services: Services): Koa {
   app.use(occiProtocol());
   app.use(pathNormaliser());
   app.use(requestTypeGuard());
-  app.use(
-    bodyParser({
-      enableTypes: ['json', 'text', 'form'],
-      extendTypes: { json: ['application/occi+json', 'application/json'], text: ['text/plain', 'text/occi'] },
-      jsonLimit: `${limit}b`,
-      textLimit: `${limit}b`,
-      formLimit: `${limit}b`,
-      strict: true,
-      // Let the error middleware answer: the default handler would answer plain text.
-      onerror: (err) => {
-        throw err;
-      },
-    }),
-  );
+  const parseBody = bodyParser({
+    enableTypes: ['json', 'text', 'form'],
+    extendTypes: { json: ['application/occi+json', 'application/json'], text: ['text/plain', 'text/occi'] },
+    jsonLimit: `${limit}b`,
+    textLimit: `${limit}b`,
+    formLimit: `${limit}b`,
+    strict: true,
+    // Let the error middleware answer: the default handler would answer plain text.
+    onerror: (err) => {
+      throw err;
+    },
+  });
+  // Most requests (GET, DELETE) carry no body: koa-bodyparser would still try each of its types on them.
+  app.use((ctx, next) => {
+    if (hasBody(ctx)) return parseBody(ctx, next) as Promise<void>;
+    ctx.request.body = {};
+    return next();
+  });
 
   // Health and readiness come before authentication: load balancers carry no credentials.
   const health = new Router();
@@ -66,10 +70,10 @@ export function createApp(services: Services): Koa {
 
   app.use(itemCountGuard(services.config.limits.itemsPerRequest));
   app.use(callerView(createAuthenticator(services.config.auth), services.categories.registry, services.backends, services.config));
+  app.use(changeStreams(services));
 
   const router = new Router();
   metricsRoutes(router, services);
-  watchRoutes(router, services);
   queryInterfaceRoutes(router, services);
   descriptionRoutes(router, services);
   cycladesDriftRoutes(router, services);

@@ -51,19 +51,20 @@ export function negotiate(ctx: Context, listing = false): Renderer {
 
 const READ_TYPES: readonly string[] = [...REQUEST_TYPES.json, ...REQUEST_TYPES.text, ...REQUEST_TYPES.form];
 
-function hasBody(ctx: Context): boolean {
+/** True when the request carries a body (a non-zero `Content-Length` or a `Transfer-Encoding`). */
+export function hasBody(ctx: Context): boolean {
   const length = ctx.get('Content-Length');
   return (length !== '' && length !== '0') || ctx.get('Transfer-Encoding') !== '';
 }
 
 /** Refuses a request body of a type the server does not read (415), before it is parsed. */
 export function requestTypeGuard() {
-  return async function checkRequestType(ctx: Context, next: Next): Promise<void> {
+  return function checkRequestType(ctx: Context, next: Next): Promise<void> {
     if (hasBody(ctx) && !ctx.is(...READ_TYPES)) {
       const given = ctx.get('Content-Type') || '(none)';
       throw new OcciError('unsupported-media-type', `request bodies of type ${given} are not read; send Content-Type: ${READ_TYPES.join(', ')}`);
     }
-    await next();
+    return next();
   };
 }
 
@@ -77,7 +78,7 @@ export const OCCI_VERSIONS = ['1.1', '1.2'] as const;
  */
 export function occiProtocol() {
   const accept = READ_TYPES.join(', ');
-  return async function checkOcciVersion(ctx: Context, next: Next): Promise<void> {
+  return function checkOcciVersion(ctx: Context, next: Next): Promise<void> {
     ctx.set('Accept', accept);
     const announced = /\bOCCI\/(\d{1,4})\.(\d{1,4})\b/i.exec(ctx.get('User-Agent'));
     if (announced) {
@@ -86,6 +87,6 @@ export function occiProtocol() {
         throw new OcciError('not-implemented', `this server speaks OCCI ${OCCI_VERSIONS.join(' and ')}; the client announces OCCI/${announced[1]}.${announced[2]}`);
       }
     }
-    await next();
+    return next();
   };
 }

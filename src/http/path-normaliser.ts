@@ -10,10 +10,10 @@ import { toPath } from '../model/location.ts';
 
 /** Rewrites `ctx.path` to its normal form, or answers 400. */
 export function pathNormaliser() {
-  return async function normalisePath(ctx: Context, next: Next): Promise<void> {
+  return function normalisePath(ctx: Context, next: Next): Promise<void> {
     const result = toPath(ctx.path);
     if ('error' in result) throw new ValidationError(`the request path cannot be used: ${result.error}`, [{ pointer: 'path', message: result.error }]);
     if (result.path !== ctx.path) ctx.path = result.path;
-    await next();
+    return next();
   };
 }

@@ -66,13 +66,13 @@ function assertShallow(body: unknown): void {
  * paid for thousands of them.
  */
 export function itemCountGuard(max: number) {
-  return async function itemCountGuard(ctx: Context, next: () => Promise<unknown>): Promise<void> {
+  return function itemCountGuard(ctx: Context, next: () => Promise<unknown>): Promise<unknown> {
     const body = (ctx.request as { body?: unknown }).body;
     if (ctx.is(...REQUEST_TYPES.json)) {
       const count = itemCount(body);
       if (count > max) throw new OcciError('payload-too-large', `a request may hold at most ${max} items (entities, links, categories or locations), this one has ${count}`);
     }
-    await next();
+    return next();
   };
 }
 

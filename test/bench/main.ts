@@ -115,6 +115,8 @@ async function main(cleanup: Cleanup): Promise<{ rows: Row[]; notes: string[]; s
       couchdb: { dbPrefix: prefix, requestTimeoutMs: 120_000 },
       limits: { itemsPerRequest: 2000, bodyBytes: 8 * 1024 * 1024, pageSizeMax: 1000, pageSizeDefault: 50 },
       log: { level: 'silent', pretty: false },
+      // BENCH_OCNI_EXTRA='{"readCache":{"entities":0}}' tries ocni with other settings (JSON, merged at the top level).
+      ...(process.env.BENCH_OCNI_EXTRA ? (JSON.parse(process.env.BENCH_OCNI_EXTRA) as object) : {}),
     }),
   );
   // BENCH_OCNI_CPU_PROF=<dir> writes a V8 CPU profile of the ocni process there when it stops.

@@ -6,8 +6,7 @@
  * `Last-Event-ID` gets what it missed. Delivery is at least once; an entity's `etag` tells repeats.
  */
 import { PassThrough } from 'node:stream';
-import type Router from '@koa/router';
-import type { Context, Next } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import { categoryId, type Category } from '../../model/category.ts';
 import { isReservedPath, toPath } from '../../model/location.ts';
 import { canSee, type Principal } from '../../auth/principal.ts';
@@ -215,8 +214,13 @@ function runDetached(stream: EventStream, services: Services, work: () => Promis
   });
 }
 
-/** Registers the change-stream routes; they must come before the query-interface and entity routes. */
-export function watchRoutes(router: Router, services: Services): void {
+/**
+ * The change streams, as one middleware placed between authentication and the routes: a GET with
+ * `?watch` on the query interface or on a collection becomes a stream, and any other request passes
+ * on after one look at its method and query string. (As routes matching every GET path, they were
+ * matched, chained and composed on every GET.)
+ */
+export function changeStreams(services: Services): Middleware {
   const { config } = services;
   const registry = services.categories.registry;
   const json = rendererFor('application/occi+json');
@@ -305,6 +309,9 @@ export function watchRoutes(router: Router, services: Services): void {
     runDetached(stream, services, () => pump(stream, services.watch.categories, since, config.watch.replayMax, deliver));
   };
 
-  for (const path of QUERY_PATHS) router.get(path, watchCategories);
-  router.get('/{*path}', watchEntities);
+  return function watch(ctx: Context, next: Next): Promise<void> {
+    // The router answers HEAD as GET.
+    if (ctx.querystring === '' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    return QUERY_PATHS.includes(ctx.path) ? watchCategories(ctx, next) : watchEntities(ctx, next);
+  };
 }
