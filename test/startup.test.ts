@@ -1,11 +1,12 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { call } from './support/harness.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const dirs: string[] = [];
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'ocni-start-'));
@@ -16,10 +17,13 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs `npm start`'s command (tsx src/main.ts) with the given environment. */
-function ocni(env: Record<string, string>): ChildProcessWithoutNullStreams {
+/** `npm start`'s node arguments: the heap bound and dist/main.js. */
+const START = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ').slice(1);
+
+/** Runs the server from its TypeScript sources (tsx src/main.ts), or, with `compiled`, as `npm start` does: `node dist/main.js` with a heap bound. */
+function ocni(env: Record<string, string>, compiled = false): ChildProcessWithoutNullStreams {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OCNI_') && k !== 'COUCHDB_URL'));
-  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...clean, ...env } });
+  return spawn(process.execPath, compiled ? START : ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...clean, ...env } });
 }
 
 function exitOf(child: ChildProcessWithoutNullStreams): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -108,4 +112,24 @@ describe('start-up', () => {
     second.kill('SIGINT');
     expect((await closed).code).toBe(0);
   }, 90_000); // two embedded-store start-ups: slow on a loaded machine
+
+  it('runs compiled (npm start, the Dockerfile): dist/ finds its copied files and those it shares with src/', async () => {
+    execFileSync(process.execPath, ['config/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
+    const child = ocni({ OCNI_PORT: '0', OCNI_DATA_DIR: tempDir() }, true);
+    const done = exitOf(child);
+    const url = await listening(child);
+    // The built-in categories (registry/builtin/*.json, copied) and the embedded store (store/embedded/child.mjs, copied) ...
+    const kinds = ((await call(url, 'GET', '/-/')).json as { kinds: { term: string }[] }).kinds.map((k) => k.term);
+    expect(kinds).toEqual(expect.arrayContaining(['entity', 'resource', 'link', 'compute']));
+    const created = await call(url, 'POST', '/compute/', { body: { kind: 'http://schemas.ogf.org/occi/infrastructure#compute', attributes: { 'occi.compute.cores': 2 } } });
+    expect(created.status).toBe(201);
+    // ... the JSON Schemas (../../schemas), the configuration's defaults (../config) and the version (../package.json).
+    const openapi = await call(url, 'GET', '/openapi.json');
+    expect(openapi.status).toBe(200);
+    expect((openapi.json as { info: { version: string } }).info.version).toBe(VERSION);
+    child.kill('SIGTERM');
+    const result = await done;
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+  }, 90_000);
 });

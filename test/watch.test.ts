@@ -68,7 +68,7 @@ describe('change streams over two ocni processes on one store', () => {
     expect(stream.events.some(about('/network/n1'))).toBe(false);
   });
 
-  it('works across operating-system processes: ocni started as `npm start` does, and one in this process', async () => {
+  it('works across operating-system processes: ocni started from its sources as a process of its own, and one in this process', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ocni-watch-'));
     const file = join(dir, 'config.json');
     writeFileSync(file, JSON.stringify({ couchdb: { dbPrefix: prefix }, auth, watch: watchConfig, log: { pretty: false } }));

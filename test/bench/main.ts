@@ -26,14 +26,15 @@ import { childPids, commandOf, waitIdle } from './procs.ts';
 import { num, renderReport, type Row } from './report.ts';
 import { readRss, RssSampler } from './rss.ts';
 import { builtinRegistry, computeDoc, MATCH_CORES, seedComputes } from './seed.ts';
-import { startOcniChild, startStore, type BenchStore } from './stack.ts';
+import { buildOcni, ocniCommand, startOcniChild, startStore, type BenchStore } from './stack.ts';
 import { describeStarts, timeStart, type StartTimes } from './startup.ts';
 
 const LARGE = process.argv.includes('--large') || process.env.BENCH_LARGE === '1';
 const SIZES = LARGE ? [10_000, 100_000] : [10_000];
 /**
  * `-- --only=get,query`: measure only the named phases (get, filter, subkinds, paging, list, query,
- * bulk, singles) and skip the index-cost, memory and start-up lines; for re-measuring a few rows.
+ * bulk, singles, startup) and skip the index-cost line (and start-up unless named); the memory rows
+ * are then the max over the phases measured. For re-measuring a few rows.
  */
 const ONLY = process.argv
   .find((a) => a.startsWith('--only='))
@@ -121,6 +122,7 @@ async function main(cleanup: Cleanup): Promise<{ rows: Row[]; notes: string[]; s
   // BENCH_OCNI_CPU_PROF=<dir> writes a V8 CPU profile of the ocni process there when it stops.
   const profileDir = process.env.BENCH_OCNI_CPU_PROF;
   const startOcni = () => startOcniChild({ couchUrl: store.url, configFile, dataDir: join(dir, 'ocni'), nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] });
+  buildOcni();
   let ocni = await startOcni();
   cleanup.add('stop ocni', () => ocni.close());
   say(`ocni (pid ${ocni.pid}) at ${ocni.url}, databases ${prefix}*`);
@@ -200,33 +202,33 @@ async function main(cleanup: Cleanup): Promise<{ rows: Row[]; notes: string[]; s
       ['bulk', () => measureBulk(b)],
       ...(stage === 0 ? [['singles', () => measureSingles(b)] as [string, () => Promise<Row | Row[]>]] : []),
     ];
+    /** ocni's RSS per phase, max and at its end: which work needs memory, and which leaves it held. */
+    const ocniRssByPhase: string[] = [];
     for (const [name, phase] of named.filter(([name]) => wanted(name))) {
       await waitIdle(b.busyPids);
       const phaseStart = Date.now();
       const phaseRss = sampleStore();
+      const ocniPhaseRss = new RssSampler(() => readRss(b.ocni.pid));
       const got = await phase();
       partDone(name, phaseRss);
+      ocniRssByPhase.push(`${name} max ${num(ocniPhaseRss.stop().maxBytes / 1024 / 1024)} MB, at its end ${num((readRss(b.ocni.pid) ?? 0) / 1024 / 1024)} MB`);
       for (const row of Array.isArray(got) ? got : [got]) rows.push({ size, ...row });
       say(`  (${num((Date.now() - phaseStart) / 1000)} s)`);
     }
 
-    if (ONLY !== undefined) {
-      ocniRss.stop();
-      storeRss.stop();
-      say(`size ${num(size)} done in ${num((Date.now() - stageStart) / 1000)} s (only ${ONLY.join(', ')})`);
-      continue;
-    }
     // --- What the index costs a write: bring it up to date after 1,000 new documents -------------
-    const docs = Array.from({ length: 1000 }, (_, i) => computeDoc(registry, `index-cost-${stage}-${i}`, b.counter++));
-    partRss = sampleStore();
-    await warmIndexes(builder, names, { tenancy: false }, BUILD_TIMEOUT_MS);
-    await waitIdle(b.busyPids);
-    const write = await timed(() => b.db.bulk({ docs }));
-    const update = await timed(() => warmIndexes(builder, names, { tenancy: false }, BUILD_TIMEOUT_MS));
-    partDone('index update after the write phases', partRss);
-    b.notes.push(
-      `[${num(size)}] What the view costs writes: 1,000 new documents written in ${num(write)} ms (_bulk_docs), then ocni's view brought up to date (at the next query) in ${num(update)} ms.`,
-    );
+    if (ONLY === undefined) {
+      const docs = Array.from({ length: 1000 }, (_, i) => computeDoc(registry, `index-cost-${stage}-${i}`, b.counter++));
+      partRss = sampleStore();
+      await warmIndexes(builder, names, { tenancy: false }, BUILD_TIMEOUT_MS);
+      await waitIdle(b.busyPids);
+      const write = await timed(() => b.db.bulk({ docs }));
+      const update = await timed(() => warmIndexes(builder, names, { tenancy: false }, BUILD_TIMEOUT_MS));
+      partDone('index update after the write phases', partRss);
+      b.notes.push(
+        `[${num(size)}] What the view costs writes: 1,000 new documents written in ${num(write)} ms (_bulk_docs), then ocni's view brought up to date (at the next query) in ${num(update)} ms.`,
+      );
+    }
 
     // --- Memory ----------------------------------------------------------------------------------
     const ocniMax = ocniRss.stop().maxBytes / 1024 / 1024;
@@ -256,9 +258,14 @@ async function main(cleanup: Cleanup): Promise<{ rows: Row[]; notes: string[]; s
         target: '< 500 MB',
         met: storeMax < 500,
       });
+    if (ocniRssByPhase.length > 0) b.notes.push(`[${num(size)}] ocni's RSS per phase: ${ocniRssByPhase.join(', ')}.`);
     if (storeRssByPart.length > 0)
       b.notes.push(`[${num(size)}] The embedded store's RSS, max per part of the run (the row above is the max from the first measurement on): ${storeRssByPart.join(', ')}.`);
 
+    if (!wanted('startup')) {
+      say(`size ${num(size)} done in ${num((Date.now() - stageStart) / 1000)} s (only ${ONLY?.join(', ')})`);
+      continue;
+    }
     // --- Start-up with this many stored: (the embedded store and) ocni, to the first listing ------
     // Several starts, the median reported: one start is a few seconds of loading code, which a
     // moment of load on the machine can double.
@@ -310,7 +317,7 @@ async function main(cleanup: Cleanup): Promise<{ rows: Row[]; notes: string[]; s
   }
 
   const notes = [
-    'ocni ran as `node --import tsx src/main.ts` in its own process (log level silent); RSS is VmRSS from /proc/<pid>/status, sampled every 100 ms.',
+    `ocni ran as \`node ${ocniCommand().join(' ')}\` in its own process (log level silent); RSS is VmRSS from /proc/<pid>/status, sampled every 100 ms.`,
     `The store ran in its own process; autocannon, nano and fetch (the load generators) ran in the benchmark process. All share the machine's ${cpus().length} cores, so ocni's side also pays for ocni's own CPU time.`,
     `Seeded computes straight into the store in ocni's document shape (built with ocni's buildEntity and toDoc); at each size exactly ${MATCHING} have a cores value no other has (spread evenly over the documents added for that size), and the filter was checked through ocni's API and the reference before measuring. The write phases add a few thousand more.`,
     "The reference of a filter is the store's own Mango `_find` using an index on the filtered field that the benchmark built (its `_explain` is checked), on ocni's database: the same documents.",

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { JSON_TYPE } from './context.ts';
 import { fetchJson, throughput } from './measure.ts';
 import { COMPUTE, computeAttributes } from './seed.ts';
-import { startOcniChild, startStore } from './stack.ts';
+import { buildOcni, startOcniChild, startStore } from './stack.ts';
 
 interface ProfileNode {
   id: number;
@@ -29,6 +29,7 @@ writeFileSync(
   configFile,
   JSON.stringify({ couchdb: { dbPrefix: 'prof_' }, limits: { pageSizeMax: 1000, itemsPerRequest: 2000, bodyBytes: 8 * 1024 * 1024 }, log: { level: 'silent', pretty: false } }),
 );
+buildOcni();
 const ocni = await startOcniChild({ couchUrl: store.url, configFile, dataDir: join(dir, 'ocni'), nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${out}`] });
 try {
   const resources = Array.from({ length: 1000 }, (_, i) => ({ kind: COMPUTE, id: `c${i}`, attributes: computeAttributes(i) }));

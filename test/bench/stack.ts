@@ -1,10 +1,12 @@
 /**
  * @module What the benchmark runs against: the store (an external CouchDB named by `COUCHDB_URL`, or
- * the embedded store started here) and ocni itself, run as `node --import tsx src/main.ts` in a
- * child process of its own so that its memory can be read honestly from `/proc/<pid>/status` and so
- * that it does not share an event loop with the load generator.
+ * the embedded store started here) and ocni itself, run as `npm start` and the Dockerfile run it
+ * (`node dist/main.js`, compiled by {@link buildOcni}) in a child process of its own so that its
+ * memory can be read honestly from `/proc/<pid>/status` and so that it does not share an event loop
+ * with the load generator. `BENCH_OCNI=ts` runs the sources under tsx instead, for comparison.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { startEmbeddedStore } from '../../src/store/embedded/server.ts';
 
@@ -28,6 +30,23 @@ export async function startStore(couchUrl: string | undefined, dataDir: string):
   if (couchUrl) return { url: couchUrl.replace(/\/+$/, ''), kind: 'external', close: () => Promise.resolve() };
   const embedded = await startEmbeddedStore({ dataDir });
   return { url: embedded.url, kind: 'embedded', close: () => embedded.close() };
+}
+
+/** `npm start`'s node arguments (package.json), e.g. `--max-old-space-size=512 dist/main.js`. */
+const START = (JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ').slice(1);
+
+const START_FLAGS = START.filter((a) => a.startsWith('--'));
+/** What node runs: the compiled server, or its TypeScript sources under tsx (`BENCH_OCNI=ts` when ocni is started). */
+const script = () => (process.env.BENCH_OCNI === 'ts' ? ['--import', 'tsx', 'src/main.ts'] : START.filter((a) => !a.startsWith('--')));
+
+/** How ocni is run: as `npm start` runs it (compiled), or its sources under tsx (`BENCH_OCNI=ts`, with the same node options). */
+export function ocniCommand(): string[] {
+  return [...START_FLAGS, ...script()];
+}
+
+/** Compiles ocni to dist/ (`npm run build`, `npm start`'s `prestart`), so that the run measures the current sources; nothing to do under tsx. */
+export function buildOcni(): void {
+  if (process.env.BENCH_OCNI !== 'ts') execFileSync(process.execPath, ['config/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
 }
 
 /** An ocni server running in a child process. */
@@ -90,9 +109,10 @@ async function ready(child: ChildProcess, url: string, timeoutMs: number): Promi
 }
 
 /**
- * Starts `node --import tsx src/main.ts` (what `npm start` and the Dockerfile run) against
+ * Starts ocni ({@link ocniCommand}; {@link buildOcni} first) against
  * `couchUrl`, with `configFile` as `OCNI_CONFIG`, and resolves once it answers on 127.0.0.1.
- * `nodeArgs` go to node before the script (e.g. `--cpu-prof`, which NODE_OPTIONS does not allow).
+ * `nodeArgs` go to node before the script and after `npm start`'s own options, which they may override (e.g.
+ * `--cpu-prof`, which NODE_OPTIONS does not allow).
  *
  * @throws Error with the end of ocni's output when it cannot be started
  */
@@ -102,7 +122,7 @@ export async function startOcniChild(options: { couchUrl: string; configFile: st
   let lastOutput = '';
   for (let attempt = 1; attempt <= 3; attempt += 1) {
     const port = await freePort();
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, [...START_FLAGS, ...(options.nodeArgs ?? []), ...script()], {
       cwd: ROOT,
       env: { ...clean, COUCHDB_URL: options.couchUrl, OCNI_CONFIG: options.configFile, OCNI_PORT: String(port), OCNI_HOST: '127.0.0.1', OCNI_DATA_DIR: options.dataDir, OCNI_LOG_LEVEL: 'silent' },
       stdio: ['ignore', 'pipe', 'pipe'],
