@@ -322,7 +322,7 @@ export async function measureQueryInterface(b: Bench, dir: string): Promise<Row>
   const bytes = Buffer.from(await res.arrayBuffer());
   const file = join(dir, 'query-interface.json');
   writeFileSync(file, bytes);
-  const koa = spawn(process.execPath, ['--import', 'tsx', new URL('./bare-koa.ts', import.meta.url).pathname, file, res.headers.get('content-type') ?? JSON_TYPE], {
+  const koa = spawn(process.execPath, [new URL('./bare-koa.mjs', import.meta.url).pathname, file, res.headers.get('content-type') ?? JSON_TYPE], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
