@@ -109,3 +109,55 @@ export function reportFeedLag(source: FeedLagSource): () => void {
   lagSources.add(source);
   return () => lagSources.delete(source);
 }
+
+/** An in-process cache whose size `/metrics` reports (read by the gauges when asked). */
+export interface CacheSizeSource {
+  /** The cache's name, the metric's label (`read`: entities; `members`: collection member ids). */
+  readonly cache: string;
+  /** Items held now. */
+  entries(): number;
+  /** Bytes held now, where the cache counts them. */
+  bytes?(): number;
+}
+
+const cacheSources = new Set<CacheSizeSource>();
+
+/** Sums the sources' values by cache name (several servers may run in one process, as in tests). */
+function sumByCache(read: (source: CacheSizeSource) => number | undefined): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (const source of cacheSources) {
+    const value = read(source);
+    if (value !== undefined) sums.set(source.cache, (sums.get(source.cache) ?? 0) + value);
+  }
+  return sums;
+}
+
+/** Items held by the in-process caches, by cache: what the memory bound allows for (see README, Limits). */
+export const cacheEntries = new Gauge({
+  name: 'ocni_cache_entries',
+  help: 'Items held by an in-process cache: read (entities of the read cache), members (member ids of the member index)',
+  labelNames: ['cache'] as const,
+  registers: [METRICS_REGISTRY],
+  collect() {
+    this.reset();
+    for (const [cache, value] of sumByCache((s) => s.entries())) this.set({ cache }, value);
+  },
+});
+
+/** Bytes held by the in-process caches that count them (the read cache: its documents as JSON). */
+export const cacheBytes = new Gauge({
+  name: 'ocni_cache_bytes',
+  help: 'Bytes held by an in-process cache that counts them (read: its documents as JSON)',
+  labelNames: ['cache'] as const,
+  registers: [METRICS_REGISTRY],
+  collect() {
+    this.reset();
+    for (const [cache, value] of sumByCache((s) => s.bytes?.())) this.set({ cache }, value);
+  },
+});
+
+/** Reports a cache's size in `ocni_cache_entries` and `ocni_cache_bytes` until the returned function is called. */
+export function reportCacheSize(source: CacheSizeSource): () => void {
+  cacheSources.add(source);
+  return () => cacheSources.delete(source);
+}

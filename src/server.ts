@@ -31,7 +31,7 @@ import { createEntityFollower } from './store/entity-changes.ts';
 import { EntityReadCache, observeWrites } from './store/entity-read-cache.ts';
 import { MemberIndex, storeCollation } from './store/member-index.ts';
 import { WatchHub, type CategoryDoc } from './http/watch-hub.ts';
-import { embeddedStoreRestarts } from './metrics.ts';
+import { embeddedStoreRestarts, reportCacheSize } from './metrics.ts';
 
 /** The package version, for the `Server` header. */
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -179,6 +179,12 @@ export async function startServer(config: Config, logger: Logger = createLogger(
 
     await readCache?.start();
     await members?.start();
+    // Their sizes in /metrics: what the memory they hold is for (ocni_cache_entries, ocni_cache_bytes).
+    const cache = readCache;
+    const unreport = [
+      ...(cache ? [reportCacheSize({ cache: 'read', entries: () => cache.stats.entries, bytes: () => cache.stats.bytes })] : []),
+      ...(members ? [reportCacheSize({ cache: 'members', entries: () => members.size })] : []),
+    ];
     const entityService = new EntityService(
       registry,
       entities,
@@ -261,6 +267,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
           watch.close();
           readCache?.stop();
           members?.stop();
+          for (const stop of unreport) stop();
           await new Promise<void>((done) => {
             server.close(() => done());
             server.closeIdleConnections();

@@ -118,6 +118,8 @@ describe('health, readiness and metrics', () => {
       'ocni_conflicts_resolved_total',
       'ocni_embedded_store_restarts_total',
       'ocni_watch_streams',
+      'ocni_cache_entries',
+      'ocni_cache_bytes',
     ]) {
       expect(res.text).toContain(`# TYPE ${name} `);
     }
@@ -140,6 +142,18 @@ describe('health, readiness and metrics', () => {
     expect(after).not.toContain('/compute/m1');
     expect(sample(after, 'ocni_store_requests_total', { method: 'put', outcome: 'ok' })).toBeGreaterThan(0);
     expect(sample(after, 'ocni_changes_feed_lag_seconds', { feed: 'categories' })).toBe(0);
+  });
+
+  it('reports what its caches hold: entities read, their bytes, and collection members', async () => {
+    const before = (await call(open.url, 'GET', '/metrics')).text;
+    const held = sample(before, 'ocni_cache_entries', { cache: 'read' }) ?? 0;
+    for (const id of ['c1', 'c2', 'c3']) expect((await call(open.url, 'PUT', `/compute/${id}`, { body: { kind: COMPUTE } })).status).toBe(201);
+    for (const id of ['c1', 'c2', 'c3']) expect((await call(open.url, 'GET', `/compute/${id}`)).status).toBe(200);
+    expect((await call(open.url, 'GET', '/compute/')).status).toBe(200);
+    const after = (await call(open.url, 'GET', '/metrics')).text;
+    expect(sample(after, 'ocni_cache_entries', { cache: 'read' })).toBeGreaterThanOrEqual(held + 3);
+    expect(sample(after, 'ocni_cache_bytes', { cache: 'read' })).toBeGreaterThan(0);
+    expect(sample(after, 'ocni_cache_entries', { cache: 'members' })).toBeGreaterThanOrEqual(3);
   });
 
   it('is not ready (503) while the store cannot be reached, asks the store at most about once a second, and is ready again when it returns', async () => {

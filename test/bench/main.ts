@@ -24,7 +24,7 @@ import { CORES_FIELD, CORES_INDEX, measureFilter, measureGet, measureList, measu
 import { measureBulk, measureSingles } from './phases-write.ts';
 import { childPids, commandOf, waitIdle } from './procs.ts';
 import { num, renderReport, type Row } from './report.ts';
-import { readRss, RssSampler } from './rss.ts';
+import { cachedEntities, readRss, RssSampler } from './rss.ts';
 import { builtinRegistry, computeDoc, MATCH_CORES, seedComputes } from './seed.ts';
 import { buildOcni, ocniCommand, startOcniChild, startStore, type BenchStore } from './stack.ts';
 import { describeStarts, timeStart, type StartTimes } from './startup.ts';
@@ -204,6 +204,8 @@ async function main(cleanup: Cleanup): Promise<{ rows: Row[]; notes: string[]; s
     ];
     /** ocni's RSS per phase, max and at its end: which work needs memory, and which leaves it held. */
     const ocniRssByPhase: string[] = [];
+    /** The most entities ocni's read cache held at the end of a phase: what the RSS target allows for. */
+    let cachedMax = await cachedEntities(b.ocni.url);
     for (const [name, phase] of named.filter(([name]) => wanted(name))) {
       await waitIdle(b.busyPids);
       const phaseStart = Date.now();
@@ -211,7 +213,9 @@ async function main(cleanup: Cleanup): Promise<{ rows: Row[]; notes: string[]; s
       const ocniPhaseRss = new RssSampler(() => readRss(b.ocni.pid));
       const got = await phase();
       partDone(name, phaseRss);
-      ocniRssByPhase.push(`${name} max ${num(ocniPhaseRss.stop().maxBytes / 1024 / 1024)} MB, at its end ${num((readRss(b.ocni.pid) ?? 0) / 1024 / 1024)} MB`);
+      const cached = await cachedEntities(b.ocni.url);
+      cachedMax = Math.max(cachedMax, cached);
+      ocniRssByPhase.push(`${name} max ${num(ocniPhaseRss.stop().maxBytes / 1024 / 1024)} MB, at its end ${num((readRss(b.ocni.pid) ?? 0) / 1024 / 1024)} MB (read cache ${num(cached)} entities)`);
       for (const row of Array.isArray(got) ? got : [got]) rows.push({ size, ...row });
       say(`  (${num((Date.now() - phaseStart) / 1000)} s)`);
     }
@@ -232,6 +236,8 @@ async function main(cleanup: Cleanup): Promise<{ rows: Row[]; notes: string[]; s
 
     // --- Memory ----------------------------------------------------------------------------------
     const ocniMax = ocniRss.stop().maxBytes / 1024 / 1024;
+    // Issue 10's bound: 150 MB, plus under 2 KB for each entity the read cache holds.
+    const allowedMb = 150 + (2 * cachedMax) / 1024;
     const storeMax = storeRss.stop().maxBytes / 1024 / 1024;
     rows.push({
       size,
@@ -242,8 +248,8 @@ async function main(cleanup: Cleanup): Promise<{ rows: Row[]; notes: string[]; s
       ocni: `${num(ocniMax, 1)} MB`,
       direct: '—',
       ratio: undefined,
-      target: '< 150 MB (no cache)',
-      met: ocniMax < 150,
+      target: cachedMax > 0 ? `< 150 MB + 2 KB per cached entity (the read cache held up to ${num(cachedMax)}: < ${num(allowedMb, 1)} MB)` : '< 150 MB (no cache)',
+      met: ocniMax < allowedMb,
     });
     if (b.storePid)
       rows.push({

@@ -1,7 +1,7 @@
 /**
  * @module Resident set size of a process, sampled every 100 ms from `/proc/<pid>/status` (`VmRSS`):
- * what the kernel actually holds in memory for it, including native and V8 heaps and the code tsx
- * compiled, which `process.memoryUsage()` of another process cannot see.
+ * what the kernel actually holds in memory for it, including native and V8 heaps and compiled code,
+ * which `process.memoryUsage()` of another process cannot see.
  */
 import { readFileSync } from 'node:fs';
 
@@ -45,4 +45,15 @@ export class RssSampler {
     clearInterval(this.#timer);
     return { maxBytes: this.#max, samples: this.#samples };
   }
+}
+
+/**
+ * Entities held by ocni's read cache, from its `/metrics` (`ocni_cache_entries{cache="read"}`;
+ * the benchmark's ocni runs without authentication, and metrics answer over loopback). 0 when the
+ * cache is off.
+ */
+export async function cachedEntities(ocniUrl: string): Promise<number> {
+  const text = await (await fetch(`${ocniUrl}/metrics`)).text();
+  const line = /^ocni_cache_entries\{cache="read"\} (\d+)/m.exec(text);
+  return line ? Number(line[1]) : 0;
 }
