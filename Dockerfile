@@ -31,5 +31,5 @@ USER node
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.OCNI_PORT||8090)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # node directly (not npm start) so that SIGTERM from `docker stop` reaches ocni and it shuts down
-# gracefully; with npm start's heap bound (package.json), which keeps V8 from growing its heap 4× at a time.
-CMD ["node", "--max-old-space-size=512", "dist/main.js"]
+# gracefully; with npm start's heap bounds (package.json), which keep V8 from growing its heap 4× at a time.
+CMD ["node", "--max-old-space-size=512", "--max-semi-space-size=8", "dist/main.js"]

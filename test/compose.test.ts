@@ -168,10 +168,10 @@ describe('Dockerfile', () => {
   it('runs the compiled server on bare Node, beside the files it reads', () => {
     const [build, run] = dockerfile.split(/^FROM /m).slice(1);
     expect(build).toMatch(/^RUN npm run build$/m);
-    // What `npm start` runs, heap bound included.
+    // What `npm start` runs, heap bounds included.
     const start = (JSON.parse(text('package.json')) as { scripts: { start: string } }).scripts.start.split(' ');
     expect(JSON.parse(/^CMD (\[.*\])$/m.exec(run!)?.[1] ?? '[]')).toEqual(start);
-    expect(start).toEqual(['node', expect.stringMatching(/^--max-old-space-size=\d+$/), 'dist/main.js']);
+    expect(start).toEqual(['node', expect.stringMatching(/^--max-old-space-size=\d+$/), expect.stringMatching(/^--max-semi-space-size=\d+$/), 'dist/main.js']);
     expect(run).not.toContain('tsx');
     for (const copied of ['COPY config ./config', 'COPY schemas ./schemas', 'COPY --from=build /app/dist ./dist', 'COPY package.json']) expect(run).toContain(copied);
   });

@@ -32,7 +32,7 @@ export async function startStore(couchUrl: string | undefined, dataDir: string):
   return { url: embedded.url, kind: 'embedded', close: () => embedded.close() };
 }
 
-/** `npm start`'s node arguments (package.json), e.g. `--max-old-space-size=512 dist/main.js`. */
+/** `npm start`'s node arguments (package.json), e.g. `--max-old-space-size=512 --max-semi-space-size=8 dist/main.js`. */
 const START = (JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ').slice(1);
 
 const START_FLAGS = START.filter((a) => a.startsWith('--'));
