@@ -141,7 +141,11 @@ export async function startServer(config: Config, logger: Logger = createLogger(
         : undefined;
     const observed =
       config.readCache.entities > 0
-        ? observeWrites(couch, names.entities, { touched: (ids) => readCache?.invalidate(ids), ...(members ? { answered: (req, answer) => members.applyWrite(req, answer) } : {}) })
+        ? observeWrites(couch, names.entities, {
+            touched: (ids) => readCache?.invalidate(ids),
+            // The member index applies this process's writes itself; the feed then need not read them back.
+            ...(members ? { answered: (req, answer) => members.applyWrite(req, answer), writing: (ids) => entityFollower.writing(ids) } : {}),
+          })
         : couch;
     const entities = new EntityStore(observed, names.entities);
     readCache = config.readCache.entities > 0 ? new EntityReadCache(entities, entityFollower, config.readCache) : undefined;

@@ -18,7 +18,20 @@ export interface DocChange<D> {
   deleted: boolean;
   /** The document at `rev` (for a deletion, the tombstone and whatever body it kept). */
   doc?: D;
+  /**
+   * A write of this process that its subscribers applied when the store answered it (see
+   * {@link ChangesFollower.ownWrite}): it comes without its document to those that asked only for
+   * other processes' documents.
+   */
+  own?: boolean;
 }
+
+/**
+ * What a subscriber needs of each change's document: `all` (change streams render every change),
+ * `foreign` (the changes of other processes; this process's own writes it applied itself), or
+ * `none` (the id and revision are enough: the read cache forgets by id).
+ */
+export type DocumentNeed = 'all' | 'foreign' | 'none';
 
 /** Receives every change, in feed order, synchronously (a slow subscriber must buffer itself). */
 export type ChangeListener<D> = (change: DocChange<D>) => void;
@@ -43,6 +56,9 @@ export interface ChangesFollowerOptions {
    */
   answerMarginMs?: number;
 }
+
+/** Own writes remembered until the feed brings them (see {@link ChangesFollower.ownWrite}). */
+const OWN_WRITES_MAX = 10_000;
 
 /** A sequence from a client (`Last-Event-ID`): CouchDB's forms only, bounded, before it reaches CouchDB. */
 const SEQ = /^[0-9]+(-[A-Za-z0-9_-]+)?$/;
@@ -75,7 +91,11 @@ export class ChangesFollower<D> {
   readonly #pollMs: number;
   readonly #batch: number;
   readonly #marginMs: number;
-  readonly #listeners = new Set<ChangeListener<D>>();
+  readonly #listeners = new Map<ChangeListener<D>, DocumentNeed>();
+  /** This process's writes, by id, whose changes need not bring their documents back (bounded). */
+  readonly #own = new Map<string, string>();
+  /** This process's writes on their way to the store, by id: each settles when the store answered. */
+  readonly #writing = new Map<string, Set<Promise<void>>>();
   #holders = 0;
   #running: { abort: AbortController; started: Promise<void>; done: Promise<void> } | undefined;
   #seq = '';
@@ -102,9 +122,12 @@ export class ChangesFollower<D> {
   /**
    * Subscribes to every change from now on, starting the follower if it is idle; resolves once
    * the follower knows its position. Call the returned function to unsubscribe.
+   *
+   * @param need - which documents the listener needs (`all` by default); the feed reads documents
+   * only as far as some listener needs them
    */
-  async subscribe(listener: ChangeListener<D>): Promise<() => void> {
-    this.#listeners.add(listener);
+  async subscribe(listener: ChangeListener<D>, need: DocumentNeed = 'all'): Promise<() => void> {
+    this.#listeners.set(listener, need);
     const release = this.hold();
     let open = true;
     const unsubscribe = () => {
@@ -120,6 +143,105 @@ export class ChangesFollower<D> {
       throw err;
     }
     return unsubscribe;
+  }
+
+  /**
+   * Notes a write of this process, applied by its `foreign` subscribers when the store answered it:
+   * when the feed brings revision `rev` of `id`, its document is not read again for them. Without
+   * this, the feed sends back every document the process just wrote (the store reads and sends
+   * them; a bulk create of 1,000 costs the store as much again as the write).
+   */
+  ownWrite(id: string, rev: string): void {
+    // Bounded: a forgotten write only costs its document's reading.
+    if (this.#own.size >= OWN_WRITES_MAX && !this.#own.has(id)) this.#own.delete(this.#own.keys().next().value!);
+    this.#own.set(id, rev);
+  }
+
+  /**
+   * Notes a write of this process on its way to the store; call the returned function once it
+   * settled (after {@link ownWrite}). The feed may bring a write's change before the write's own
+   * answer is read: a change of a document being written waits for that write to settle, so that
+   * it is known for this process's own (a write in flight settles by the store's timeout).
+   */
+  writing(ids: string[]): () => void {
+    let settle!: () => void;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    for (const id of ids) {
+      const pending = this.#writing.get(id) ?? new Set<Promise<void>>();
+      pending.add(settled);
+      this.#writing.set(id, pending);
+    }
+    let open = true;
+    return () => {
+      if (!open) return;
+      open = false;
+      for (const id of ids) {
+        const pending = this.#writing.get(id);
+        pending?.delete(settled);
+        if (pending?.size === 0) this.#writing.delete(id);
+      }
+      settle();
+    };
+  }
+
+  /** Waits for this process's writes in flight on the changes' documents (those under way now only). */
+  async #writesSettled(changes: DocChange<D>[]): Promise<void> {
+    if (this.#writing.size === 0) return;
+    const waits = new Set<Promise<void>>();
+    for (const change of changes) for (const settled of this.#writing.get(change.id) ?? []) waits.add(settled);
+    if (waits.size > 0) await Promise.all(waits);
+  }
+
+  /** Marks a change of a noted own write as such (once: the note goes). */
+  #markOwn(change: DocChange<D>): void {
+    if (this.#own.get(change.id) !== change.rev) return;
+    this.#own.delete(change.id);
+    change.own = true;
+  }
+
+  /** The most any listener needs. */
+  #need(): DocumentNeed {
+    let need: DocumentNeed = 'none';
+    for (const wanted of this.#listeners.values()) {
+      if (wanted === 'all') return 'all';
+      if (wanted === 'foreign') need = 'foreign';
+    }
+    return need;
+  }
+
+  /**
+   * Gives a page read without documents what its listeners need: own writes are marked, and the
+   * documents of the others are read in one `_all_docs` request. A document deleted since comes as
+   * a deletion, and a document changed since as its newer revision (as `include_docs` gives the
+   * current document): the feed brings that change too, and applying it twice changes nothing.
+   */
+  async #complete(changes: DocChange<D>[], signal: AbortSignal): Promise<void> {
+    const need = this.#need();
+    const wanted: DocChange<D>[] = [];
+    for (const change of changes) {
+      this.#markOwn(change);
+      if (!change.deleted && (need === 'all' || (need === 'foreign' && !change.own))) wanted.push(change);
+    }
+    if (wanted.length === 0) return;
+    const page = await this.#client.request<{ rows: { key: string; value?: { rev: string; deleted?: boolean }; doc?: (D & { _rev?: string }) | null }[] }>({
+      db: this.#db,
+      method: 'post',
+      path: '_all_docs',
+      qs: { include_docs: true },
+      body: { keys: wanted.map((c) => c.id) },
+      signal,
+    });
+    const rows = new Map(page.rows.map((row) => [row.key, row]));
+    for (const change of wanted) {
+      const row = rows.get(change.id);
+      if (row?.doc) {
+        change.doc = row.doc;
+        change.rev = row.doc._rev ?? change.rev;
+      } else {
+        change.deleted = true;
+        if (row?.value?.rev) change.rev = row.value.rev;
+      }
+    }
   }
 
   /** Keeps the follower running until the returned function is called (for always-on users). */
@@ -202,17 +324,23 @@ export class ChangesFollower<D> {
       let delay = 250;
       while (!abort.signal.aborted) {
         try {
+          // Documents come with the changes only when a listener needs every one of them.
+          const withDocs = this.#need() === 'all';
           const page = await this.#client.request<ChangesPage<D>>({
             db: this.#db,
             path: '_changes',
-            qs: { feed: 'longpoll', since: this.#seq, include_docs: true, timeout: this.#pollMs, limit: this.#batch },
+            qs: { feed: 'longpoll', since: this.#seq, include_docs: withDocs, timeout: this.#pollMs, limit: this.#batch },
             timeoutMs: this.#pollMs + this.#marginMs,
             signal: abort.signal,
           });
-          for (const row of page.results) {
-            const change = toChange(row);
+          const changes = page.results.map((row) => toChange(row));
+          // Documents are read before any change is handed on: should that fail, the page comes again.
+          await this.#writesSettled(changes);
+          if (withDocs) for (const change of changes) this.#markOwn(change);
+          else await this.#complete(changes, abort.signal);
+          for (const change of changes) {
             this.#seq = change.seq;
-            for (const listener of [...this.#listeners]) listener(change);
+            for (const listener of [...this.#listeners.keys()]) listener(change);
           }
           this.#seq = String(page.last_seq);
           this.state.answered();

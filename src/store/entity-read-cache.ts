@@ -53,6 +53,8 @@ export interface WriteObserver {
   touched(ids: string[]): void;
   /** A write the store answered (successfully or not, document by document). */
   answered?(req: CouchRequest, answer: CouchAnswer<unknown>): void;
+  /** A write about to be sent; the returned function is called once it settled, after `answered`. */
+  writing?(ids: string[]): () => void;
 }
 
 /** A client for the entity store that tells `observer` of every write to `db`. */
@@ -61,12 +63,14 @@ export function observeWrites(client: CouchClient, db: string, observer: WriteOb
     const ids = writtenIds(req, db);
     if (!ids || ids.length === 0) return client.exchange<T>(req);
     observer.touched(ids);
+    const settled = observer.writing?.(ids);
     try {
       const answer = await client.exchange<T>(req);
       observer.answered?.(req, answer);
       return answer;
     } finally {
       observer.touched(ids);
+      settled?.();
     }
   };
   const request: CouchClient['request'] = async (req) => (await exchange(req)).body as never;
@@ -114,7 +118,8 @@ export class EntityReadCache {
   /** Follows the changes feed; until it knows its position, every read goes to the store. */
   async start(): Promise<void> {
     if (this.limits.entities <= 0 || this.#unsubscribe) return;
-    this.#unsubscribe = await this.follower.subscribe((change) => this.invalidate([change.id]));
+    // Forgetting goes by id: the feed need not read any document for it.
+    this.#unsubscribe = await this.follower.subscribe((change) => this.invalidate([change.id]), 'none');
     this.#live = true;
   }
 

@@ -114,7 +114,10 @@ export class MemberIndex {
   /** Follows the changes feed; collections load at their first listing. */
   async start(): Promise<void> {
     if (this.options.ids <= 0 || this.#unsubscribe) return;
-    this.#unsubscribe = await this.follower.subscribe((change) => this.#apply(change.id, change.rev, change.deleted ? undefined : change.doc));
+    // This process's own writes were applied when the store answered them (applyWrite).
+    this.#unsubscribe = await this.follower.subscribe((change) => {
+      if (!change.own) this.#apply(change.id, change.rev, change.deleted ? undefined : change.doc);
+    }, 'foreign');
     this.#live = true;
   }
 
@@ -170,7 +173,7 @@ export class MemberIndex {
    * writes at once (the feed brings the same change again later; applying it twice changes nothing).
    */
   applyWrite(req: CouchRequest, answer: CouchAnswer<unknown>): void {
-    if (!this.#live || this.#collections.size === 0 || req.db !== this.db) return;
+    if (!this.#live || req.db !== this.db) return;
     const method = req.method ?? 'get';
     const path = req.path ?? '';
     if (method === 'post' && path === '_bulk_docs') {
@@ -183,14 +186,24 @@ export class MemberIndex {
         // An entity's deletion writes a tombstone that says what it was (`tombstone()`); a bare
         // deletion is one leaf of a conflict going, while the entity stays: the feed tells its state.
         if (doc._deleted === true && doc.type !== 'entity') return;
-        this.#apply(doc._id, result.rev, doc._deleted ? undefined : doc);
+        this.#applyOwn(doc._id, result.rev, doc._deleted ? undefined : doc);
       });
       return;
     }
     const rev = (answer.body as { rev?: string } | undefined)?.rev;
     if (rev === undefined || path === '' || path.startsWith('_')) return;
     // A DELETE by revision takes one leaf back (a lost race), and the entity may stay: the feed tells its state.
-    if (method === 'put') this.#apply(decodeURIComponent(path), rev, req.body as EntityDoc);
+    if (method === 'put') this.#applyOwn(decodeURIComponent(path), rev, req.body as EntityDoc);
+  }
+
+  /**
+   * Applies this process's write, and tells the feed so: its change then comes back without its
+   * document (with no collection held, there is nothing to apply, and a collection loaded later
+   * reads the view, written after the store answered).
+   */
+  #applyOwn(id: string, rev: string, doc: EntityDoc | undefined): void {
+    this.follower.ownWrite(id, rev);
+    this.#apply(id, rev, doc);
   }
 
   #serving(): boolean {
