@@ -130,6 +130,62 @@ describe('the changes follower, on its own', () => {
     expect(foreign.seen.find((c) => c.id === 'gone')).toMatchObject({ deleted: true });
     expect(foreign.seen.find((c) => c.id === 'gone')!.doc).toBeUndefined();
   });
+
+  it('forgets the oldest own writes beyond its bound, whose documents are then read like others’', async () => {
+    const foreign = await listen('foreign');
+    const early = await ownPut('own-early', 9);
+    // Ten thousand more own writes noted (ids the store never sees) push the first one out.
+    for (let i = 0; i < 10_000; i += 1) follower.ownWrite(`noted-${i}`, '1-x');
+    const late = await ownPut('own-late', 10);
+    await until(foreign.seen, ['own-early', 'own-late']);
+    foreign.stop();
+    expect(foreign.seen.find((c) => c.id === 'own-early')).toMatchObject({ rev: early, doc: { n: 9 } });
+    expect(foreign.seen.find((c) => c.id === 'own-early')!.own).toBeUndefined();
+    expect(foreign.seen.find((c) => c.id === 'own-late')).toMatchObject({ own: true, rev: late });
+  });
+});
+
+describe('a follower behind on a busy database', () => {
+  const prefix = freshPrefix('pages');
+  const db = `${prefix}docs`;
+  const client = new CouchClient({ url: couchUrl(), requestTimeoutMs: 10_000 });
+  const limits: number[] = [];
+
+  beforeAll(async () => {
+    await client.request({ db, method: 'put' });
+    client.observe((r) => {
+      if (r.path === '_changes') limits.push(Number(r.qs.limit));
+    });
+  });
+
+  afterAll(async () => {
+    await client.request({ db, method: 'delete' }).catch(() => undefined);
+    await client.close();
+  });
+
+  it('reads larger pages while they come full, and its own size again once it caught up', async () => {
+    const follower = new ChangesFollower<Doc>(client, db, { name: 'test', pollMs: 2000, batch: 2 });
+    const seen: DocChange<Doc>[] = [];
+    const stop = await follower.subscribe((change) => seen.push(change), 'none');
+    try {
+      const ids = Array.from({ length: 30 }, (_, i) => `d${i}`);
+      await client.request({ db, method: 'post', path: '_bulk_docs', body: { docs: ids.map((_id, n) => ({ _id, n })) } });
+      await until(seen, ids);
+      await client.request({ db, method: 'put', path: 'after', body: { n: 30 } });
+      await until(seen, ['after']);
+    } finally {
+      stop();
+      follower.close();
+    }
+    // Each page asks for twice the last while they come full, up to 4 times the batch; a page that
+    // came short sets it back (the first long-poll may answer with the first change alone).
+    expect(limits[0]).toBe(2);
+    limits.slice(1).forEach((limit, i) => expect([2, Math.min(limits[i]! * 2, 8)]).toContain(limit));
+    expect(Math.max(...limits)).toBe(8);
+    expect(limits.at(-1)).toBe(2);
+    // Fewer round trips than pages of the batch's size would take.
+    expect(limits.length).toBeLessThan(31 / 2);
+  });
 });
 
 describe('a bulk create through ocni', () => {

@@ -60,6 +60,9 @@ export interface ChangesFollowerOptions {
 /** Own writes remembered until the feed brings them (see {@link ChangesFollower.ownWrite}). */
 const OWN_WRITES_MAX = 10_000;
 
+/** How far a full page makes the next one grow: up to this many times the configured batch. */
+const PAGE_GROWTH_MAX = 4;
+
 /** A sequence from a client (`Last-Event-ID`): CouchDB's forms only, bounded, before it reaches CouchDB. */
 const SEQ = /^[0-9]+(-[A-Za-z0-9_-]+)?$/;
 const SEQ_MAX_LENGTH = 8192;
@@ -82,6 +85,14 @@ function toChange<D>(row: ChangesPage<D>['results'][number]): DocChange<D> {
   return change;
 }
 
+/** A write of this process on its way to the store (see {@link ChangesFollower.writing}). */
+interface WriteInFlight {
+  ids: string[];
+  /** The ids as a set, made when first needed. */
+  index?: Set<string>;
+  settled: Promise<void>;
+}
+
 /** A shared, lazily running follower of one database's changes feed. */
 export class ChangesFollower<D> {
   /** How current the follower is (readiness, `ocni_changes_feed_lag_seconds`). */
@@ -94,8 +105,8 @@ export class ChangesFollower<D> {
   readonly #listeners = new Map<ChangeListener<D>, DocumentNeed>();
   /** This process's writes, by id, whose changes need not bring their documents back (bounded). */
   readonly #own = new Map<string, string>();
-  /** This process's writes on their way to the store, by id: each settles when the store answered. */
-  readonly #writing = new Map<string, Set<Promise<void>>>();
+  /** This process's writes on their way to the store: each settles when the store answered. */
+  readonly #writing = new Set<WriteInFlight>();
   #holders = 0;
   #running: { abort: AbortController; started: Promise<void>; done: Promise<void> } | undefined;
   #seq = '';
@@ -152,8 +163,15 @@ export class ChangesFollower<D> {
    * them; a bulk create of 1,000 costs the store as much again as the write).
    */
   ownWrite(id: string, rev: string): void {
-    // Bounded: a forgotten write only costs its document's reading.
-    if (this.#own.size >= OWN_WRITES_MAX && !this.#own.has(id)) this.#own.delete(this.#own.keys().next().value!);
+    // Bounded: a forgotten write only costs its document's reading. The oldest quarter goes at
+    // once: one walk from the start per eviction would cross every entry the feed deleted there.
+    if (this.#own.size >= OWN_WRITES_MAX && !this.#own.has(id)) {
+      let drop = OWN_WRITES_MAX / 4;
+      for (const old of this.#own.keys()) {
+        this.#own.delete(old);
+        if (--drop === 0) break;
+      }
+    }
     this.#own.set(id, rev);
   }
 
@@ -165,21 +183,10 @@ export class ChangesFollower<D> {
    */
   writing(ids: string[]): () => void {
     let settle!: () => void;
-    const settled = new Promise<void>((resolve) => (settle = resolve));
-    for (const id of ids) {
-      const pending = this.#writing.get(id) ?? new Set<Promise<void>>();
-      pending.add(settled);
-      this.#writing.set(id, pending);
-    }
-    let open = true;
+    const write: WriteInFlight = { ids, settled: new Promise<void>((resolve) => (settle = resolve)) };
+    this.#writing.add(write);
     return () => {
-      if (!open) return;
-      open = false;
-      for (const id of ids) {
-        const pending = this.#writing.get(id);
-        pending?.delete(settled);
-        if (pending?.size === 0) this.#writing.delete(id);
-      }
+      if (!this.#writing.delete(write)) return;
       settle();
     };
   }
@@ -187,9 +194,13 @@ export class ChangesFollower<D> {
   /** Waits for this process's writes in flight on the changes' documents (those under way now only). */
   async #writesSettled(changes: DocChange<D>[]): Promise<void> {
     if (this.#writing.size === 0) return;
-    const waits = new Set<Promise<void>>();
-    for (const change of changes) for (const settled of this.#writing.get(change.id) ?? []) waits.add(settled);
-    if (waits.size > 0) await Promise.all(waits);
+    const waits: Promise<void>[] = [];
+    for (const write of this.#writing) {
+      // A write's ids are indexed only when a page arrives while it is under way.
+      write.index ??= new Set(write.ids);
+      if (changes.some((change) => write.index!.has(change.id))) waits.push(write.settled);
+    }
+    if (waits.length > 0) await Promise.all(waits);
   }
 
   /** Marks a change of a noted own write as such (once: the note goes). */
@@ -322,6 +333,9 @@ export class ChangesFollower<D> {
         return;
       }
       let delay = 250;
+      // Pages grow while they come full: a feed that reads a fixed page per round trip falls
+      // further behind for as long as writes come faster than that (sustained bulk creates).
+      let limit = this.#batch;
       while (!abort.signal.aborted) {
         try {
           // Documents come with the changes only when a listener needs every one of them.
@@ -329,7 +343,7 @@ export class ChangesFollower<D> {
           const page = await this.#client.request<ChangesPage<D>>({
             db: this.#db,
             path: '_changes',
-            qs: { feed: 'longpoll', since: this.#seq, include_docs: withDocs, timeout: this.#pollMs, limit: this.#batch },
+            qs: { feed: 'longpoll', since: this.#seq, include_docs: withDocs, timeout: this.#pollMs, limit },
             timeoutMs: this.#pollMs + this.#marginMs,
             signal: abort.signal,
           });
@@ -345,6 +359,7 @@ export class ChangesFollower<D> {
           this.#seq = String(page.last_seq);
           this.state.answered();
           delay = 250;
+          limit = changes.length >= limit ? Math.min(limit * 2, this.#batch * PAGE_GROWTH_MAX) : this.#batch;
         } catch {
           if (abort.signal.aborted) break;
           this.state.failed();
