@@ -131,11 +131,14 @@ describe('health, readiness and metrics', () => {
     const created = sample(before.text, 'ocni_backend_calls_total', { backend: 'local', operation: 'create', outcome: 'ok' }) ?? 0;
     const entityGets = sample(before.text, 'ocni_http_request_duration_seconds_count', { route: '<entity>', method: 'GET', status: '200' }) ?? 0;
     for (const id of ['m1', 'm2', 'm3']) expect((await call(open.url, 'PUT', `/compute/${id}`, { body: { kind: COMPUTE } })).status).toBe(201);
+    // A bulk creation asks the backend once and counts every creation.
+    const bulk = { resources: ['m4', 'm5', 'm6', 'm7'].map((id) => ({ kind: COMPUTE, id })) };
+    expect((await call(open.url, 'POST', '/compute/', { body: bulk })).status).toBe(201);
     for (const id of ['m1', 'm2', 'm3']) expect((await call(open.url, 'GET', `/compute/${id}`)).status).toBe(200);
     expect((await call(open.url, 'GET', '/compute/')).status).toBe(200);
     expect((await call(open.url, 'GET', '/no/such/thing')).status).toBe(404);
     const after = (await call(open.url, 'GET', '/metrics')).text;
-    expect(sample(after, 'ocni_backend_calls_total', { backend: 'local', operation: 'create', outcome: 'ok' })).toBe(created + 3);
+    expect(sample(after, 'ocni_backend_calls_total', { backend: 'local', operation: 'create', outcome: 'ok' })).toBe(created + 7);
     expect(sample(after, 'ocni_http_request_duration_seconds_count', { route: '<entity>', method: 'GET', status: '200' })).toBe(entityGets + 3);
     expect(sample(after, 'ocni_http_request_duration_seconds_count', { route: '<kind>/', method: 'GET', status: '200' })).toBeGreaterThan(0);
     expect(sample(after, 'ocni_http_request_duration_seconds_count', { route: '/-/', method: 'GET', status: '200' })).toBeUndefined();

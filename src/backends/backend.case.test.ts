@@ -125,5 +125,19 @@ export function runBackendContract(options: ContractOptions): void {
       await expect(setup.backend.delete(created, setup.ctx)).resolves.toBeUndefined();
       if (!options.skip?.gone) expect(await setup.backend.retrieve(created, setup.ctx)).toBe('gone');
     });
+
+    it('creates several in one call, when it offers to, with one outcome per entity in order and no ids', async (t) => {
+      if (!setup.backend.createMany) return t.skip();
+      const entities = [setup.compute(), setup.compute(), setup.compute()];
+      const outcomes = await setup.backend.createMany(entities, setup.ctx);
+      expect(outcomes).toHaveLength(entities.length);
+      for (const outcome of outcomes) expect(outcome.id).toBeUndefined();
+      await setup.settle();
+      for (const [i, entity] of entities.entries()) {
+        const created = placed(entity, outcomes[i]!);
+        expect(await setup.backend.retrieve(created, setup.ctx)).not.toBe('gone');
+        await setup.backend.delete(created, setup.ctx);
+      }
+    });
   });
 }

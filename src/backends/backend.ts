@@ -51,6 +51,12 @@ export interface Backend {
   readonly name: string;
   readonly type: string;
   create(entity: Entity, ctx: BackendContext): Promise<BackendOutcome>;
+  /**
+   * Creates several entities as `create` would one after the other, all or none, with their
+   * outcomes in the same order; an outcome carries no `id` (a backend that names what it creates
+   * implements `create` only). Optional: without it, a bulk creation calls `create` per entity.
+   */
+  createMany?(entities: Entity[], ctx: BackendContext): Promise<BackendOutcome[]>;
   retrieve(entity: Entity, ctx: BackendContext): Promise<BackendOutcome | 'gone'>;
   update(before: Entity, after: Entity, ctx: BackendContext): Promise<BackendOutcome>;
   replace(before: Entity, after: Entity, ctx: BackendContext): Promise<BackendOutcome>;

@@ -190,9 +190,18 @@ function withCoreId(item: EntityItem): EntityItem {
   return id === undefined ? item : { ...item, id };
 }
 
+/** The last millisecond an id was made in, and its prefix (a bulk creation makes hundreds per millisecond). */
+let idMillisecond = -1;
+let idPrefix = '';
+
 /** Time-ordered ids suit CouchDB's B-tree: a millisecond timestamp prefix, then randomness. */
 export function newId(): string {
-  return `${Date.now().toString(16).padStart(12, '0')}-${randomUUID().slice(9)}`;
+  const now = Date.now();
+  if (now !== idMillisecond) {
+    idMillisecond = now;
+    idPrefix = `${now.toString(16).padStart(12, '0')}-`;
+  }
+  return idPrefix + randomUUID().slice(9);
 }
 
 /** How often a write that lost a race with another process is tried again (with a growing, jittered pause). */
@@ -268,6 +277,8 @@ export class EntityService {
    * fails, the creations already made are undone in reverse order.
    */
   async #createAtBackends(entities: Entity[], ctx: BackendContext): Promise<{ entities: Entity[]; undo: () => Promise<void> }> {
+    const shared = this.#sharedBatchBackends(entities);
+    if (shared) return this.#createInBatches(entities, shared, ctx);
     const done: { backend: Backend; entity: Entity }[] = [];
     const moved = new Map<string, string>();
     const undo = async () => {
@@ -290,6 +301,44 @@ export class EntityService {
           done.push({ backend, entity });
         }
         out.push(entity);
+      }
+    } catch (err) {
+      await undo();
+      throw err;
+    }
+    return { entities: out, undo };
+  }
+
+  /**
+   * The backends every entity routes to, when that is the same list for all of them and each of
+   * its backends creates in batches (a bulk creation in one kind collection, stored only).
+   */
+  #sharedBatchBackends(entities: Entity[]): Backend[] | undefined {
+    const byKind = new Map<string, Backend[]>();
+    let shared: Backend[] | undefined;
+    for (const { kind } of entities) {
+      if (byKind.has(kind)) continue;
+      const backends = this.#backendsOf({ kind });
+      if (!backends.every((b) => b.createMany !== undefined)) return undefined;
+      if (shared && (backends.length !== shared.length || backends.some((b, i) => b !== shared![i]))) return undefined;
+      shared ??= backends;
+      byKind.set(kind, backends);
+    }
+    return shared;
+  }
+
+  /** {@link #createAtBackends} with one call per backend for the whole list; the list is not copied when no outcome changes an entity. */
+  async #createInBatches(entities: Entity[], backends: Backend[], ctx: BackendContext): Promise<{ entities: Entity[]; undo: () => Promise<void> }> {
+    const done: { backend: Backend; created: Entity[] }[] = [];
+    const undo = async () => {
+      for (const { backend, created } of done.reverse()) for (const entity of [...created].reverse()) await backend.delete(entity, ctx).catch(() => undefined);
+    };
+    let out = entities;
+    try {
+      for (const backend of backends) {
+        const outcomes = await backend.createMany!(out, ctx);
+        out = out.map((entity, i) => withOutcome(entity, outcomes[i]));
+        done.push({ backend, created: out });
       }
     } catch (err) {
       await undo();
@@ -660,7 +709,7 @@ export class EntityService {
    *
    * `whileStoring` lets the caller prepare its answer while the store writes: it is called once the
    * write is on its way, with the entities as they are being stored. When the creation succeeds,
-   * it returns those very entities, each with its revision (nothing else differs); when it fails,
+   * it returns those very entities, each then given its revision (nothing else differs); when it fails,
    * whatever was prepared is to be dropped. It is not called for a request with an idempotency key,
    * whose answer may be what an earlier attempt stored.
    */

@@ -5,7 +5,8 @@
  */
 import { isOcciError } from '../errors.ts';
 import { backendCalls } from '../metrics.ts';
-import type { Backend } from './backend.ts';
+import type { Entity } from '../model/entity.ts';
+import type { Backend, BackendContext } from './backend.ts';
 
 type Operation = 'create' | 'retrieve' | 'update' | 'replace' | 'delete' | 'action';
 const OPERATIONS: readonly Operation[] = ['create', 'retrieve', 'update', 'replace', 'delete', 'action'];
@@ -30,6 +31,19 @@ export function instrumentBackend(backend: Backend): Backend {
         return result;
       } catch (err) {
         backendCalls.inc({ backend: backend.name, operation, outcome: outcomeOf(err) });
+        throw err;
+      }
+    });
+  }
+  if (backend.createMany) {
+    // Counted as the creations it stands for.
+    counted.set('createMany', async (entities: Entity[], ctx: BackendContext) => {
+      try {
+        const outcomes = await backend.createMany!(entities, ctx);
+        backendCalls.inc({ backend: backend.name, operation: 'create', outcome: 'ok' }, entities.length);
+        return outcomes;
+      } catch (err) {
+        backendCalls.inc({ backend: backend.name, operation: 'create', outcome: outcomeOf(err) }, entities.length);
         throw err;
       }
     });

@@ -251,12 +251,14 @@ export class EntityStore {
    * Creates entities all or nothing: when any location is taken (or lost to a concurrent writer),
    * those created are deleted again and the whole request fails.
    *
+   * @returns the entities given, each given its revision (they are the caller's own, just built:
+   * a bulk creation does not copy a thousand entities for one member)
    * @throws ConflictError naming the location that was taken
    */
   async createMany(entities: Entity[]): Promise<Entity[]> {
     const docs = entities.map((e) => {
       const doc = toDoc(e);
-      delete doc._rev;
+      if (doc._rev !== undefined) delete doc._rev;
       return doc;
     });
     let answer: { status: number; body: BulkResult[] };
@@ -276,7 +278,10 @@ export class EntityStore {
     // later. A create that finds such a rival yields (its revision is deleted) and fails.
     const rival = answer.status === 202 ? await this.#rivalOf(results) : undefined;
     const failed = results.find((r) => r.error) ?? (rival ? { id: rival, error: 'conflict' } : undefined);
-    if (!failed) return entities.map((e, i) => ({ ...e, rev: results[i]!.rev! }));
+    if (!failed) {
+      entities.forEach((e, i) => (e.rev = results[i]!.rev!));
+      return entities;
+    }
     const byLocation = new Map(entities.map((e) => [e.location, e]));
     const undo = results.filter((r) => r.rev && !r.error).map((r) => tombstone({ ...(byLocation.get(r.id) ?? { kind: '', mixins: [] }), location: r.id, rev: r.rev! }));
     if (undo.length > 0) await this.client.request({ db: this.db, method: 'post', path: '_bulk_docs', body: { docs: undo } });

@@ -231,8 +231,10 @@ export function entityRoutes(router: Router, services: Services): void {
     // (text: the URLs; JSON: kind and id, and `location` in the ocni profile).
     if (top.length > 1) {
       const base = baseUrl(ctx, config);
-      const listed = top.map((e) => base + e.location).join(', ');
-      if (listed.length <= MAX_LISTED_LOCATIONS_BYTES) ctx.set('X-OCCI-Location', listed);
+      // Measured before it is built: a bulk creation's thousand URLs would be joined to be dropped.
+      let length = -2;
+      for (const e of top) if ((length += base.length + e.location.length + 2) > MAX_LISTED_LOCATIONS_BYTES) break;
+      if (length <= MAX_LISTED_LOCATIONS_BYTES) ctx.set('X-OCCI-Location', top.map((e) => base + e.location).join(', '));
     }
     respond(ctx, ready ?? createdAnswer(ctx, created));
   };
