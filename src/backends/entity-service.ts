@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { INTERFACE_ATTRIBUTE, interfaceName, localMac, MAC_ATTRIBUTE, NETWORKINTERFACE_KIND } from '../model/server-assigned.ts';
-import { attributeText, categoryId, ENTITY_KIND, type AttributeValue, type Kind, type Mixin } from '../model/category.ts';
+import { attributeText, categoryId, ENTITY_KIND, hasId, type AttributeValue, type Kind, type Mixin } from '../model/category.ts';
 import {
   applyActionLocally,
   applyPartialUpdate,
@@ -639,7 +639,7 @@ export class EntityService {
    * (random, locally administered) and, once its resource is known, its name (see #nameInterfaces).
    */
   #serverAssigned(input: EntityInput, lookup: CategoryLookup): { input: EntityInput; unnamed: boolean } {
-    if (!input.kind || !lookup.kind(input.kind) || !lookup.lineage(input.kind).some((k) => categoryId(k) === NETWORKINTERFACE_KIND)) return { input, unnamed: false };
+    if (!input.kind || !lookup.kind(input.kind) || !lookup.lineage(input.kind).some((k) => hasId(k, NETWORKINTERFACE_KIND))) return { input, unnamed: false };
     const attributes: Record<string, unknown> = Object.assign(Object.create(null) as Record<string, unknown>, input.attributes);
     if (attributes[MAC_ATTRIBUTE] === undefined || attributes[MAC_ATTRIBUTE] === null) attributes[MAC_ATTRIBUTE] = localMac(randomBytes(6));
     const unnamed = attributes[INTERFACE_ATTRIBUTE] === undefined || attributes[INTERFACE_ATTRIBUTE] === null;
@@ -673,6 +673,8 @@ export class EntityService {
    * it is set from the entity, and a client's kind that the entity does not have is refused.
    */
   async #checkLinkEnds(entities: Entity[], ctx: BackendContext): Promise<void> {
+    // Resources alone (most bulk creations) have no ends to check.
+    if (!entities.some((e) => e.source !== undefined)) return;
     const creating = new Map(entities.map((e) => [e.location, e]));
     const local = entities.flatMap((e) => [e.source, e.target]).filter((r): r is string => r !== undefined && r.startsWith('/') && !creating.has(r));
     // Links stay within a tenant: another tenant's resource is, for the caller, not there.

@@ -115,6 +115,11 @@ export function categoryId(category: { scheme: string; term: string }): string {
   return category.scheme + category.term;
 }
 
+/** Whether a category has the identifier `id`, without building its own (asked per item of a bulk creation). */
+export function hasId(category: { scheme: string; term: string }, id: string): boolean {
+  return id.length === category.scheme.length + category.term.length && id.startsWith(category.scheme) && id.endsWith(category.term);
+}
+
 /** A partial category description, in model terms. */
 export interface CategoryPattern {
   term?: string;
