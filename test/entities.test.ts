@@ -237,6 +237,34 @@ describe('validation', () => {
     for (const id of ['many1', 'many2', 'many3']) expect((await call(base, 'GET', `/compute/${id}`)).status).toBe(404);
   });
 
+  it('gives every item of one creation the defaults of its nearest mixin, whatever other mixins the items carry', async () => {
+    const scheme = 'http://example.com/nearest#';
+    const defined = await call(base, 'POST', '/-/', {
+      body: {
+        mixins: [
+          { term: 'base', scheme, location: '/nearest/base/', attributes: { 'com.example.size': { type: 'number', default: 1 } } },
+          { term: 'child', scheme, depends: [`${scheme}base`], location: '/nearest/child/', attributes: { 'com.example.size': { type: 'number', default: 2 } } },
+          { term: 'other', scheme, location: '/nearest/other/' },
+        ],
+      },
+    });
+    expect(defined.status).toBe(200);
+    // Two combinations sharing the mixin with a dependency, in one request (one category lookup).
+    const res = await call(base, 'POST', '/compute/', {
+      body: {
+        resources: [
+          { kind: COMPUTE, id: 'nearest1', mixins: [`${scheme}child`] },
+          { kind: COMPUTE, id: 'nearest2', mixins: [`${scheme}child`, `${scheme}other`] },
+          { kind: COMPUTE, id: 'nearest3', mixins: [`${scheme}other`, `${scheme}child`] },
+        ],
+      },
+    });
+    expect(res.status).toBe(201);
+    for (const id of ['nearest1', 'nearest2', 'nearest3']) {
+      expect(((await call(base, 'GET', `/compute/${id}`)).json as { attributes: Json }).attributes['com.example.size']).toBe(2);
+    }
+  });
+
   it('answers 409 for an id that exists, and stores none of the batch', async () => {
     await compute('taken');
     const res = await call(base, 'POST', '/compute/', {

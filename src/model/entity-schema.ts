@@ -53,7 +53,8 @@ export function categoryDefinitions(lookup: CategoryLookup, category: Category):
   if (category.class === 'kind') return lookup.kindAttributes(categoryId(category));
   if (category.class === 'action') return category.attributes;
   const out: AttributeDefinitions = {};
-  for (const mixin of lookup.mixinClosure(categoryId(category)).reverse()) Object.assign(out, mixin.attributes);
+  // A copy: a batch lookup hands every caller the same array.
+  for (const mixin of [...lookup.mixinClosure(categoryId(category))].reverse()) Object.assign(out, mixin.attributes);
   return out;
 }
 

@@ -113,7 +113,8 @@ export function idOf(location: string): string {
 export function definitionsFor(lookup: CategoryLookup, kindId: string, mixins: string[]): AttributeDefinitions {
   const out: AttributeDefinitions = { ...lookup.kindAttributes(kindId) };
   for (const mixinId of mixins) {
-    for (const mixin of lookup.mixinClosure(mixinId).reverse()) Object.assign(out, mixin.attributes);
+    // Farthest first, so that the nearest wins; a copy: a batch lookup hands every caller the same array.
+    for (const mixin of [...lookup.mixinClosure(mixinId)].reverse()) Object.assign(out, mixin.attributes);
   }
   for (const name of CORE_ATTRIBUTES) delete out[name];
   return out;
