@@ -88,8 +88,6 @@ function toChange<D>(row: ChangesPage<D>['results'][number]): DocChange<D> {
 /** A write of this process on its way to the store (see {@link ChangesFollower.writing}). */
 interface WriteInFlight {
   ids: string[];
-  /** The ids as a set, made when first needed. */
-  index?: Set<string>;
   settled: Promise<void>;
 }
 
@@ -194,13 +192,13 @@ export class ChangesFollower<D> {
   /** Waits for this process's writes in flight on the changes' documents (those under way now only). */
   async #writesSettled(changes: DocChange<D>[]): Promise<void> {
     if (this.#writing.size === 0) return;
-    const waits: Promise<void>[] = [];
-    for (const write of this.#writing) {
-      // A write's ids are indexed only when a page arrives while it is under way.
-      write.index ??= new Set(write.ids);
-      if (changes.some((change) => write.index!.has(change.id))) waits.push(write.settled);
-    }
-    if (waits.length > 0) await Promise.all(waits);
+    // The writes' ids are indexed only when a page arrives while they are under way: once for all
+    // of them, so that many small writes in flight cost no more than one large one.
+    const byId = new Map<string, Promise<void>[]>();
+    for (const write of this.#writing) for (const id of write.ids) byId.set(id, [...(byId.get(id) ?? []), write.settled]);
+    const waits = new Set<Promise<void>>();
+    for (const change of changes) for (const settled of byId.get(change.id) ?? []) waits.add(settled);
+    if (waits.size > 0) await Promise.all(waits);
   }
 
   /** Marks a change of a noted own write as such (once: the note goes). */
