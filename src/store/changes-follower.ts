@@ -195,7 +195,13 @@ export class ChangesFollower<D> {
     // The writes' ids are indexed only when a page arrives while they are under way: once for all
     // of them, so that many small writes in flight cost no more than one large one.
     const byId = new Map<string, Promise<void>[]>();
-    for (const write of this.#writing) for (const id of write.ids) byId.set(id, [...(byId.get(id) ?? []), write.settled]);
+    for (const write of this.#writing) {
+      for (const id of write.ids) {
+        const settling = byId.get(id);
+        if (settling) settling.push(write.settled);
+        else byId.set(id, [write.settled]);
+      }
+    }
     const waits = new Set<Promise<void>>();
     for (const change of changes) for (const settled of byId.get(change.id) ?? []) waits.add(settled);
     if (waits.size > 0) await Promise.all(waits);

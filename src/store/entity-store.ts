@@ -258,7 +258,7 @@ export class EntityStore {
   async createMany(entities: Entity[]): Promise<Entity[]> {
     const docs = entities.map((e) => {
       const doc = toDoc(e);
-      if (doc._rev !== undefined) delete doc._rev;
+      delete doc._rev;
       return doc;
     });
     let answer: { status: number; body: BulkResult[] };
